@@ -1,0 +1,60 @@
+"""The i-PRO NVR integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+
+from .client_factory import create_client
+from .const import (
+    CONF_EVENT_SCAN_INTERVAL,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_EVENT_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+)
+from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
+from .data import IproNvrConfigEntry, IproNvrRuntimeData
+from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
+from .repairs import async_setup_repairs
+
+__all__ = ["async_remove_config_entry_device", "async_setup_entry", "async_unload_entry"]
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
+    """Connect to the recorder and set up its devices and entities."""
+    client = create_client(hass, entry.data)
+    # Whatever happens below, the client's UIDs are logged out on unload or
+    # failed setup.
+    entry.async_on_unload(client.close)
+    status = NvrStatusCoordinator(
+        hass,
+        entry,
+        client,
+        timedelta(seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
+    )
+    logs = NvrLogCoordinator(
+        hass,
+        entry,
+        client,
+        timedelta(seconds=entry.options.get(CONF_EVENT_SCAN_INTERVAL, DEFAULT_EVENT_SCAN_INTERVAL)),
+    )
+    try:
+        await status.async_config_entry_first_refresh()
+        await logs.async_config_entry_first_refresh()
+    except BaseException:
+        await client.close()
+        raise
+    entry.runtime_data = IproNvrRuntimeData(client=client, coordinator=status, log_coordinator=logs)
+    async_setup_repairs(hass, entry)
+    async_setup_stale_device_removal(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
+    """Unload the entities; the client is closed by the unload callback."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,94 @@
+"""Exceptions raised by the recorder client.
+
+One small tree, so a caller can catch exactly what it can handle: everything
+derives from :class:`NvrError`. Messages are written for people reading logs and
+never contain the password, a UID or a digest nonce.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A malformed body is quoted in the error so a bug report shows what came back;
+# this much is enough to recognise it and short enough for a log line.
+SNIPPET_LIMIT = 200
+
+_UID_VALUE = re.compile(r"(UID\s*=\s*)-?\d+", re.IGNORECASE)
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+class NvrError(Exception):
+    """Base class of every error of the recorder client."""
+
+
+class CannotConnectError(NvrError):
+    """The recorder could not be reached (DNS, TCP, TLS, connection dropped)."""
+
+
+class NvrTimeoutError(CannotConnectError):
+    """The recorder did not answer in time."""
+
+
+class AuthenticationError(NvrError):
+    """The recorder rejected the user name or password (HTTP 401)."""
+
+
+class RecorderBusyError(NvrError):
+    """The recorder answered 503: it is overloaded or refuses more clients."""
+
+
+class UidError(NvrError):
+    """A command's UID was refused: invalid, expired, or evicted by a 17th login.
+
+    ``status`` is the HTTP status of the refusal when there was one (403 for an
+    unknown UID; the spec defines no error body, so any non-200 answer to a
+    command that carries a UID is read as "the UID may be gone").
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class MalformedResponseError(NvrError):
+    """A 200 answer whose body is not what the spec describes.
+
+    ``snippet`` is the start of the body, printable, at most
+    :data:`SNIPPET_LIMIT` characters, with any ``UID=`` value masked.
+    """
+
+    def __init__(self, message: str, *, body: bytes | str | None = None) -> None:
+        self.snippet = make_snippet(body) if body is not None else ""
+        super().__init__(f"{message}: {self.snippet!r}" if self.snippet else message)
+
+
+class NotSupportedError(NvrError):
+    """The recorder does not offer this CGI (HTTP 404 or 501)."""
+
+
+class InvalidArgumentError(NvrError, ValueError):
+    """An argument was rejected before anything was sent to the recorder."""
+
+
+class UidBudgetExhaustedError(NvrError):
+    """Every UID the client may hold is in use and none can take this lease."""
+
+
+class ClientClosedError(NvrError):
+    """The client was closed; the request was not sent."""
+
+
+def make_snippet(body: bytes | str) -> str:
+    """Return a printable, secret-free excerpt of ``body`` for an error message.
+
+    Non-printable characters become ``?`` so the snippet is safe in any log
+    line; ``UID=<digits>`` becomes ``UID=***`` because a login answer carries
+    a live session identifier.
+    """
+    text = body.decode("latin-1") if isinstance(body, bytes) else body
+    # Mask before truncating so that a cut cannot leave a partial UID behind.
+    text = _UID_VALUE.sub(r"\1***", text[: SNIPPET_LIMIT * 4])
+    text = _UNPRINTABLE.sub("?", text)
+    if len(text) > SNIPPET_LIMIT:
+        text = text[: SNIPPET_LIMIT - 3] + "..."
+    return text

@@ -1,0 +1,648 @@
+"""Our session with one recorder: its UIDs, their lifetimes, and every request that needs one.
+
+Rules of the spec (1.3, 6.1, 6.2) this module keeps:
+
+* A UID comes from ``dlogin.cgi?UID=-1`` and dies 90 s after the last command
+  that carried it, or when a 17th login on the recorder evicts it.
+* One UID may carry up to 16 live streams or up to 16 playbacks, never two of
+  the same camera, and never live and playback at once.
+
+How the client uses UIDs (the *budget*, default 3, at most 16):
+
+* one shared **command** UID for polls, camera control and keep-alives,
+  always reserved in the budget;
+* **leases** for live and playback streams: ``async with session.lease(
+  UidPurpose.LIVE, channel=3) as lease`` puts the stream on a UID of that
+  purpose that does not carry camera 3 yet, logging in a new UID when none
+  fits. When the budget is spent, :class:`UidBudgetExhaustedError` is raised at
+  once (a caller that wants to wait can retry; a silent wait would hide a
+  stream left open). When a UID's last lease ends it is logged out.
+
+A UID is kept alive with ``status.cgi`` only when it would otherwise expire
+(idle for more than its lifetime minus a margin); one internal task sleeps until
+the next such deadline. When a command fails because its UID is refused, or
+answers 200 without the expected content, the session logs in again once,
+retries once, then raises (NOTES "Invalid UID / errors"). Every UID is logged
+out on :meth:`RecorderSession.close`, including one whose login was in flight
+or whose requester was cancelled: a UID that the recorder may have issued is
+always either held by a slot or listed as unclaimed until it is logged out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine
+import contextlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+import logging
+import time
+from typing import Any
+
+import aiohttp
+
+from . import urls
+from .errors import (
+    ClientClosedError,
+    InvalidArgumentError,
+    MalformedResponseError,
+    NvrError,
+    UidBudgetExhaustedError,
+    UidError,
+)
+from .models import Uid
+from .parsers import check_acknowledgement, parse_login
+from .scheduler import Priority, Scheduler
+from .spec import MAX_CHANNELS, MAX_STREAMS_PER_UID, MAX_UIDS, UID_LIFETIME
+from .transport import Transport
+from .urls import Request
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_UID_BUDGET = 3
+# After a failed keep-alive, wait this share of the lifetime before trying again,
+# so an unreachable recorder is not hammered.
+_KEEPALIVE_RETRY_RATIO = 0.1
+
+
+class UidPurpose(StrEnum):
+    """What a UID is used for."""
+
+    COMMAND = "command"
+    LIVE = "live"
+    PLAYBACK = "playback"
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    """One UID the client holds, or a place for one while it logs in."""
+
+    purpose: UidPurpose
+    uid: Uid | None = None
+    issued_at: float = 0.0
+    last_used: float = 0.0
+    # Channels streamed on this UID, and how many leases share it.
+    channels: set[int] = field(default_factory=set)
+    leases: int = 0
+    # Bumped at every (re-)login: a stream owner learns its UID changed.
+    generation: int = 0
+    # Its last lease ended and its logout is under way: not leasable, still counted.
+    retiring: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True, slots=True)
+class UidUsage:
+    """A UID as diagnostics show it: never the UID itself."""
+
+    purpose: UidPurpose
+    age_s: float
+    idle_s: float
+    streams: int
+    logins: int
+
+
+class Lease:
+    """A UID lent to a live or playback stream of some channels.
+
+    :attr:`uid` is the slot's current UID: after a transparent re-login it
+    changes and :attr:`generation` grows, which tells a stream owner that the
+    recorder forgot the state it set up (``SCREEN=16X``, ``MASK``...).
+    """
+
+    __slots__ = ("_slot", "channels", "purpose")
+
+    def __init__(self, slot: _Slot, channels: frozenset[int]) -> None:
+        self._slot = slot
+        self.purpose = slot.purpose
+        self.channels = channels
+
+    @property
+    def uid(self) -> Uid:
+        """The UID to send with this stream's commands."""
+        if self._slot.uid is None:
+            raise UidError("the leased UID is being renewed")
+        return self._slot.uid
+
+    @property
+    def generation(self) -> int:
+        """How many times the leased slot logged in."""
+        return self._slot.generation
+
+    def __repr__(self) -> str:
+        return f"Lease({self.purpose}, channels={sorted(self.channels)})"
+
+
+class RecorderSession:
+    """UIDs, keep-alives and re-login for one recorder, on top of the paced transport."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        scheduler: Scheduler,
+        *,
+        uid_budget: int = DEFAULT_UID_BUDGET,
+        clock: Callable[[], float] = time.monotonic,
+        uid_lifetime: float = UID_LIFETIME,
+        keepalive_margin: float | None = None,
+        auto_keepalive: bool = True,
+    ) -> None:
+        if isinstance(uid_budget, bool) or not isinstance(uid_budget, int):
+            raise InvalidArgumentError("uid_budget must be an integer")
+        if not 1 <= uid_budget <= MAX_UIDS:
+            raise InvalidArgumentError(f"uid_budget={uid_budget} outside 1..{MAX_UIDS}")
+        self._transport = transport
+        self._scheduler = scheduler
+        self._budget = uid_budget
+        self._clock = clock
+        self._lifetime = uid_lifetime
+        # Two thirds of the lifetime idle before a keep-alive: a third of it
+        # (30 s by the spec) is left for the keep-alive to get through the queue.
+        self._margin = uid_lifetime / 3 if keepalive_margin is None else keepalive_margin
+        self._auto_keepalive = auto_keepalive
+        self._command = _Slot(UidPurpose.COMMAND)
+        self._stream_slots: list[_Slot] = []
+        self._lease_lock = asyncio.Lock()
+        # UIDs the recorder issued to us that no slot holds (yet): a login whose
+        # requester was cancelled, or a UID replaced after a garbled answer.
+        self._unclaimed: set[str] = set()
+        self._unclaimed_uids: dict[str, Uid] = {}
+        # Logins and clean-up logouts, which close() lets finish first.
+        self._background: set[asyncio.Task[Any]] = set()
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._keepalive_retry_at = 0.0
+        self._closing = False
+        self._close_task: asyncio.Task[None] | None = None
+        self.logins = 0
+        self.relogins = 0
+        self.keepalives_sent = 0
+
+    # -- public surface -------------------------------------------------------
+
+    @property
+    def uid_budget(self) -> int:
+        """How many UIDs the client may hold at once (the command UID included)."""
+        return self._budget
+
+    @property
+    def uids_in_use(self) -> int:
+        """How many UIDs the recorder has issued to us that are not logged out."""
+        held = sum(1 for slot in self._slots() if slot.uid is not None)
+        return held + len(self._unclaimed)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closing
+
+    async def ensure_command_uid(self, priority: Priority = Priority.NORMAL) -> None:
+        """Log in the shared command UID unless it is held already."""
+        await self._command_uid(priority)
+
+    async def request[T](
+        self,
+        request: Request,
+        parse: Callable[[bytes], T],
+        *,
+        priority: Priority = Priority.NORMAL,
+        lease: Lease | None = None,
+    ) -> T:
+        """Send ``request`` paced, with a UID when it needs one, and return ``parse(body)``.
+
+        A UID request that is refused (:class:`UidError`) or answers something
+        ``parse`` rejects (:class:`MalformedResponseError`) is retried once
+        after a new login; the second failure is raised.
+        """
+        self._check_open()
+        if not request.needs_uid:
+            return parse(await self._send(request, None, priority))
+        slot = self._slot_of(lease)
+        for attempt in range(2):
+            uid = await self._current_uid(slot, priority)
+            try:
+                return parse(await self._send(request, uid, priority, slot))
+            except (UidError, MalformedResponseError) as err:
+                if attempt:
+                    raise
+                _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
+                await self._renew(
+                    slot, uid, priority, release_old=isinstance(err, MalformedResponseError)
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def command(
+        self, request: Request, *, priority: Priority = Priority.NORMAL, lease: Lease | None = None
+    ) -> bytes:
+        """Send a command whose answer the spec does not define; return its body."""
+
+        def acknowledged(body: bytes) -> bytes:
+            check_acknowledgement(body)
+            return body
+
+        return await self.request(request, acknowledged, priority=priority, lease=lease)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        request: Request,
+        *,
+        priority: Priority = Priority.USER,
+        lease: Lease | None = None,
+        read_timeout: float | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``request`` paced and yield its response for incremental reading.
+
+        Used by live streams (``push.cgi ... INTERNETMODE=ON``) and downloads.
+        A refused UID is renewed and the request retried once, as for
+        :meth:`request`. The response is closed on exit.
+        """
+        self._check_open()
+        response = await self._open_stream(request, priority, lease, read_timeout)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    @contextlib.asynccontextmanager
+    async def lease(
+        self,
+        purpose: UidPurpose,
+        *,
+        channel: int | Collection[int],
+        priority: Priority = Priority.USER,
+    ) -> AsyncIterator[Lease]:
+        """Lend a UID for a live or playback stream of ``channel`` (one or several).
+
+        Raises :class:`UidBudgetExhaustedError` at once when no UID can take the
+        stream and the budget allows no new one.
+        """
+        lease = await self.acquire(purpose, channel=channel, priority=priority)
+        try:
+            yield lease
+        finally:
+            await self.release(lease)
+
+    async def acquire(
+        self,
+        purpose: UidPurpose,
+        *,
+        channel: int | Collection[int],
+        priority: Priority = Priority.USER,
+    ) -> Lease:
+        """Take a lease (see :meth:`lease`); give it back with :meth:`release`."""
+        self._check_open()
+        if purpose not in (UidPurpose.LIVE, UidPurpose.PLAYBACK):
+            raise InvalidArgumentError(f"leases are for live or playback, not {purpose}")
+        channels = _channels(channel)
+        async with self._lease_lock:
+            for slot in self._stream_slots:
+                if (
+                    slot.purpose is purpose
+                    and not slot.retiring
+                    and not slot.channels & channels
+                    and len(slot.channels) + len(channels) <= MAX_STREAMS_PER_UID
+                ):
+                    slot.channels |= channels
+                    slot.leases += 1
+                    return Lease(slot, channels)
+            # The command UID is always reserved, so streams get budget - 1.
+            if len(self._stream_slots) + 1 >= self._budget:
+                raise UidBudgetExhaustedError(
+                    f"all {self._budget} UIDs of the budget are in use; cannot start a "
+                    f"{purpose} stream of channel(s) {sorted(channels)}"
+                )
+            slot = _Slot(purpose, channels=set(channels), leases=1)
+            self._stream_slots.append(slot)
+            try:
+                async with slot.lock:
+                    await self._login(priority, slot)
+            except BaseException:
+                self._stream_slots.remove(slot)
+                raise
+            return Lease(slot, channels)
+
+    async def release(self, lease: Lease) -> None:
+        """Give a lease back; a UID whose last lease ends is logged out."""
+        slot = lease._slot  # noqa: SLF001 - Lease is this module's own type
+        async with self._lease_lock:
+            slot.channels -= lease.channels
+            slot.leases -= 1
+            if slot.leases > 0 or slot.retiring:
+                return
+            slot.retiring = True
+        # Shielded: a cancelled stream must still give its UID back.
+        task = self._spawn(self._retire(slot))
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+
+    def usage(self) -> list[UidUsage]:
+        """Every UID held, described without the UID itself."""
+        now = self._clock()
+        return [
+            UidUsage(
+                purpose=slot.purpose,
+                age_s=round(now - slot.issued_at, 3),
+                idle_s=round(now - slot.last_used, 3),
+                streams=len(slot.channels),
+                logins=slot.generation,
+            )
+            for slot in self._slots()
+            if slot.uid is not None
+        ]
+
+    def diagnostics(self) -> dict[str, Any]:
+        """UID counts, ages and counters for diagnostics: never a UID."""
+        return {
+            "uid_budget": self._budget,
+            "uids_in_use": self.uids_in_use,
+            "uid_lifetime_s": self._lifetime,
+            "keepalive_after_idle_s": self._lifetime - self._margin,
+            "uids": [
+                {
+                    "purpose": usage.purpose.value,
+                    "age_s": usage.age_s,
+                    "idle_s": usage.idle_s,
+                    "streams": usage.streams,
+                    "logins": usage.logins,
+                }
+                for usage in self.usage()
+            ],
+            "logins": self.logins,
+            "relogins": self.relogins,
+            "keepalives_sent": self.keepalives_sent,
+        }
+
+    # -- keep-alive -----------------------------------------------------------
+
+    def keep_alive_due(self) -> list[UidPurpose]:
+        """The purposes of the UIDs that need a keep-alive now (idle too long)."""
+        return [slot.purpose for slot in self._due_slots()]
+
+    async def send_due_keepalives(self) -> int:
+        """Send ``status.cgi`` for every UID that would otherwise expire; return how many."""
+        sent = 0
+        for slot in self._due_slots():
+            uid = slot.uid
+            if uid is None:
+                continue
+            # The keep-alive of a stream has a hard deadline: it goes before polls.
+            await self.command(
+                urls.keep_alive(), priority=Priority.USER, lease=self._lease_view(slot)
+            )
+            self.keepalives_sent += 1
+            sent += 1
+        return sent
+
+    def _due_slots(self) -> list[_Slot]:
+        now = self._clock()
+        return [
+            slot
+            for slot in self._slots()
+            if slot.uid is not None
+            and not slot.retiring
+            and now - slot.last_used >= self._lifetime - self._margin
+        ]
+
+    def _next_keepalive_in(self) -> float | None:
+        deadlines = [
+            slot.last_used + self._lifetime - self._margin
+            for slot in self._slots()
+            if slot.uid is not None and not slot.retiring
+        ]
+        if not deadlines:
+            return None
+        earliest = max(min(deadlines), self._keepalive_retry_at)
+        return max(earliest - self._clock(), 0.0)
+
+    async def _keepalive_loop(self) -> None:
+        """The one task that sleeps until the next keep-alive deadline, then sends it."""
+        while not self._closing:
+            delay = self._next_keepalive_in()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                await self.send_due_keepalives()
+            except ClientClosedError:
+                return
+            except NvrError as err:
+                _LOGGER.warning("Keep-alive failed: %s", err)
+                self._keepalive_retry_at = self._clock() + self._lifetime * _KEEPALIVE_RETRY_RATIO
+
+    def _start_keepalive(self) -> None:
+        if self._auto_keepalive and self._keepalive_task is None and not self._closing:
+            self._keepalive_task = asyncio.get_running_loop().create_task(
+                self._keepalive_loop(), name="ipro_nvr keep-alive"
+            )
+        self._wake.set()
+
+    # -- close ----------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Log out every UID and stop the keep-alive task; safe to call twice."""
+        if self._close_task is None:
+            self._closing = True
+            self._close_task = asyncio.get_running_loop().create_task(self._shutdown())
+        await asyncio.shield(self._close_task)
+
+    async def _shutdown(self) -> None:
+        # Requests still waiting for their turn will never be sent.
+        self._scheduler.fail_waiting()
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive_task
+        # A login in flight may bring a UID back: let it land before logging out.
+        if self._background:
+            _done, pending = await asyncio.wait(
+                set(self._background), timeout=2 * self._transport.request_timeout
+            )
+            for task in pending:
+                task.cancel()
+        uids = [slot.uid for slot in self._slots() if slot.uid is not None]
+        uids += list(self._unclaimed_uids.values())
+        for uid in uids:
+            if await self._logout(uid, Priority.USER, shutdown=True):
+                self._forget(uid)
+        if self._unclaimed:
+            _LOGGER.warning("%d UID(s) could not be logged out; they expire by themselves", len(self._unclaimed))
+        for slot in self._slots():
+            slot.uid = None
+        self._scheduler.close()
+
+    # -- internals ------------------------------------------------------------
+
+    def _slots(self) -> list[_Slot]:
+        return [self._command, *self._stream_slots]
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise ClientClosedError("the client is closed")
+
+    def _slot_of(self, lease: Lease | None) -> _Slot:
+        return self._command if lease is None else lease._slot  # noqa: SLF001
+
+    def _lease_view(self, slot: _Slot) -> Lease | None:
+        return None if slot is self._command else Lease(slot, frozenset())
+
+    async def _command_uid(self, priority: Priority) -> Uid:
+        return await self._current_uid(self._command, priority)
+
+    async def _current_uid(self, slot: _Slot, priority: Priority) -> Uid:
+        if slot.uid is not None:
+            return slot.uid
+        async with slot.lock:
+            if slot.uid is None:
+                await self._login(priority, slot)
+            assert slot.uid is not None
+            return slot.uid
+
+    async def _send(
+        self,
+        request: Request,
+        uid: Uid | None,
+        priority: Priority,
+        slot: _Slot | None = None,
+        *,
+        shutdown: bool = False,
+    ) -> bytes:
+        await self._scheduler.turn(request.lane, priority)
+        if self._closing and not shutdown:
+            raise ClientClosedError("the client is closed")
+        if slot is not None:
+            # The recorder refreshes a UID when a command carrying it arrives.
+            slot.last_used = self._clock()
+        return await self._transport.fetch(request, uid)
+
+    async def _open_stream(
+        self,
+        request: Request,
+        priority: Priority,
+        lease: Lease | None,
+        read_timeout: float | None,
+    ) -> aiohttp.ClientResponse:
+        if not request.needs_uid:
+            await self._scheduler.turn(request.lane, priority)
+            self._check_open()
+            return await self._transport.open_stream(request, None, read_timeout=read_timeout)
+        slot = self._slot_of(lease)
+        for attempt in range(2):
+            uid = await self._current_uid(slot, priority)
+            await self._scheduler.turn(request.lane, priority)
+            self._check_open()
+            slot.last_used = self._clock()
+            try:
+                return await self._transport.open_stream(request, uid, read_timeout=read_timeout)
+            except UidError as err:
+                if attempt:
+                    raise
+                _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
+                await self._renew(slot, uid, priority, release_old=False)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _renew(self, slot: _Slot, failed: Uid, priority: Priority, *, release_old: bool) -> None:
+        """Replace ``slot``'s UID ``failed`` by a new login, unless someone did already."""
+        async with slot.lock:
+            if slot.uid is not None and slot.uid != failed:
+                return  # a concurrent request renewed it while we waited
+            if slot.uid == failed:
+                slot.uid = None
+                if release_old:
+                    # A garbled answer does not prove the UID dead: release it
+                    # in the background, it stays listed until then.
+                    self._hold_unclaimed(failed)
+                    self._spawn(self._release_unclaimed(failed, Priority.BACKGROUND))
+            self.relogins += 1
+            await self._login(priority, slot)
+
+    async def _login(self, priority: Priority, slot: _Slot) -> None:
+        """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
+        self._check_open()
+        task = self._spawn(self._login_exchange(priority))
+        try:
+            uid = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # The recorder may issue the UID anyway: the task releases it.
+            task.add_done_callback(self._release_abandoned)
+            raise
+        # Claim it: from unclaimed into the slot in one step, no await between,
+        # so close() always finds it in one place or the other.
+        self._unclaimed.discard(uid.value)
+        self._unclaimed_uids.pop(uid.value, None)
+        now = self._clock()
+        slot.uid, slot.issued_at, slot.last_used = uid, now, now
+        slot.generation += 1
+        self.logins += 1
+        self._check_open()
+        self._start_keepalive()
+
+    async def _login_exchange(self, priority: Priority) -> Uid:
+        body = await self._send(urls.login(), None, priority)
+        uid = parse_login(body)
+        # Listed before anyone can be cancelled, so close() will find it.
+        self._hold_unclaimed(uid)
+        _LOGGER.debug("Logged in: %s", uid)
+        return uid
+
+    def _release_abandoned(self, task: asyncio.Task[Uid]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        uid = task.result()
+        if uid.value in self._unclaimed and not self._closing:
+            self._spawn(self._release_unclaimed(uid, Priority.NORMAL))
+
+    def _hold_unclaimed(self, uid: Uid) -> None:
+        self._unclaimed.add(uid.value)
+        self._unclaimed_uids[uid.value] = uid
+
+    def _forget(self, uid: Uid) -> None:
+        self._unclaimed.discard(uid.value)
+        self._unclaimed_uids.pop(uid.value, None)
+
+    async def _release_unclaimed(self, uid: Uid, priority: Priority) -> None:
+        if await self._logout(uid, priority):
+            self._forget(uid)
+
+    async def _retire(self, slot: _Slot) -> None:
+        """Log out a slot whose last lease ended, then drop it."""
+        uid = slot.uid
+        try:
+            if uid is not None and not self._closing and await self._logout(uid, Priority.NORMAL):
+                slot.uid = None
+        finally:
+            if slot.uid is None and slot in self._stream_slots:
+                self._stream_slots.remove(slot)
+
+    async def _logout(self, uid: Uid, priority: Priority, *, shutdown: bool = False) -> bool:
+        """Log ``uid`` out; True when the recorder no longer knows it."""
+        try:
+            await self._send(urls.logout(), uid, priority, shutdown=shutdown)
+        except UidError:
+            return True  # expired or evicted already: gone either way
+        except NvrError as err:
+            _LOGGER.debug("Logout of %s failed: %s", uid, err)
+            return False
+        _LOGGER.debug("Logged out: %s", uid)
+        return True
+
+    def _spawn[T](self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+
+def _channels(channel: int | Collection[int]) -> frozenset[int]:
+    values = [channel] if isinstance(channel, int) else list(channel)
+    if not values:
+        raise InvalidArgumentError("a lease needs at least one channel")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHANNELS:
+            raise InvalidArgumentError(f"channel {value!r} outside 1..{MAX_CHANNELS}")
+    if len(set(values)) != len(values) or len(values) > MAX_STREAMS_PER_UID:
+        raise InvalidArgumentError("a lease takes up to 16 distinct channels")
+    return frozenset(values)

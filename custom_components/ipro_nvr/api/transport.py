@@ -1,0 +1,244 @@
+"""HTTP(S) to the recorder: URLs, Digest authentication, TLS, timeouts, error mapping.
+
+Digest authentication is aiohttp's own :class:`aiohttp.DigestAuthMiddleware`,
+passed with every request, so a session shared with other code (Home
+Assistant's) is never changed. The transport neither paces nor knows about UID
+lifetimes; it sends one request and says how it went, as a body or as one of the
+exceptions of :mod:`.errors`:
+
+=========================  ==========================================
+401                        :class:`AuthenticationError`
+503                        :class:`RecorderBusyError`
+other non-200, UID request :class:`UidError` (the UID may be gone)
+404, 501                   :class:`NotSupportedError`
+other non-200              :class:`NvrError`
+no connection, TLS failure :class:`CannotConnectError`
+no answer in time          :class:`NvrTimeoutError`
+=========================  ==========================================
+
+Nothing secret reaches a log line or an exception message: request paths are
+logged with the UID masked, aiohttp's messages are scrubbed of the UID and the
+password, and exceptions are raised without aiohttp's as their cause because
+some of those quote the full URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import logging
+import ssl
+from typing import Any, Literal
+
+import aiohttp
+from yarl import URL
+
+from .errors import (
+    AuthenticationError,
+    CannotConnectError,
+    MalformedResponseError,
+    NotSupportedError,
+    NvrError,
+    NvrTimeoutError,
+    RecorderBusyError,
+    UidError,
+)
+from .models import Uid
+from .urls import Request
+
+_LOGGER = logging.getLogger(__name__)
+
+# Text answers are small (a full 1000-entry log is under 100 kB); anything far
+# bigger is not one of them and is not read to the end.
+MAX_TEXT_BODY = 4 * 1024 * 1024
+_NOT_SUPPORTED = frozenset({404, 501})
+
+
+class Transport:
+    """Sends requests to one recorder over HTTP or HTTPS with Digest authentication."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        username: str,
+        password: str,
+        port: int | None = None,
+        use_https: bool = False,
+        verify_ssl: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        session: aiohttp.ClientSession | None = None,
+        request_timeout: float = 10.0,
+    ) -> None:
+        scheme = "https" if use_https else "http"
+        self._base = str(
+            URL.build(scheme=scheme, host=host, port=port if port is not None else None)
+        )
+        self._host = host
+        self._password = password
+        self._digest = aiohttp.DigestAuthMiddleware(username, password)
+        self._ssl: ssl.SSLContext | Literal[False] | bool = True
+        if use_https:
+            # An explicit context (a test trusting the simulator's certificate,
+            # or a pinned recorder certificate) wins over the verify switch.
+            self._ssl = ssl_context if ssl_context is not None else (True if verify_ssl else False)
+        self._session = session
+        self._own_session = session is None
+        self._timeout = request_timeout
+        self._closed = False
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host[:port]`` of the recorder, without a trailing slash."""
+        return self._base.rstrip("/")
+
+    @property
+    def request_timeout(self) -> float:
+        """Seconds a text request may take in total."""
+        return self._timeout
+
+    def url(self, request: Request, uid: Uid | None) -> URL:
+        """Return the URL of ``request``, exactly as built: nothing re-encoded or merged."""
+        return URL(self.base_url + request.target(uid), encoded=True)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise NvrError("the transport is closed")
+        if self._session is None:
+            # Created lazily: a ClientSession wants a running event loop.
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def fetch(self, request: Request, uid: Uid | None = None) -> bytes:
+        """Send ``request`` and return the body of its 200 answer."""
+        timeout = aiohttp.ClientTimeout(total=self._timeout)
+        response = await self._get(request, uid, timeout)
+        try:
+            return await self._read_body(request, uid, response)
+        finally:
+            response.release()
+
+    async def open_stream(
+        self, request: Request, uid: Uid | None = None, *, read_timeout: float | None = None
+    ) -> aiohttp.ClientResponse:
+        """Send ``request`` and return its 200 response for incremental reading.
+
+        The connection and the headers must arrive within the request timeout;
+        afterwards each read may wait ``read_timeout`` (default: the request
+        timeout). The caller must ``close()`` or ``release()`` the response.
+        """
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=self._timeout,
+            sock_connect=self._timeout,
+            sock_read=read_timeout if read_timeout is not None else self._timeout,
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._get(request, uid, timeout)
+        except TimeoutError:
+            raise NvrTimeoutError(
+                f"{request.cgi}: no answer from {self._host} within {self._timeout:g} s"
+            ) from None
+
+    async def _get(
+        self, request: Request, uid: Uid | None, timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
+        url = self.url(request, uid)
+        _LOGGER.debug("GET %s", request.describe())
+        try:
+            response = await self._client().get(
+                url,
+                middlewares=(self._digest,),
+                ssl=self._ssl,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except NvrError:
+            raise
+        except TimeoutError:
+            raise NvrTimeoutError(
+                f"{request.cgi}: no answer from {self._host} within {self._timeout:g} s"
+            ) from None
+        except aiohttp.ClientConnectorCertificateError as err:
+            raise CannotConnectError(
+                f"{self._host}: the certificate is not trusted ({self._scrub(err, uid)})"
+            ) from None
+        except (aiohttp.ClientError, OSError, ValueError) as err:
+            # ValueError: aiohttp's Digest middleware on a malformed challenge.
+            raise CannotConnectError(
+                f"{request.cgi}: cannot talk to {self._host}: {self._scrub(err, uid)}"
+            ) from None
+        if response.status != 200:
+            status = response.status
+            response.release()
+            _LOGGER.debug("%s answered %s", request.describe(), status)
+            raise _status_error(request, status, self._host)
+        return response
+
+    async def _read_body(
+        self, request: Request, uid: Uid | None, response: aiohttp.ClientResponse
+    ) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > MAX_TEXT_BODY:
+                    raise MalformedResponseError(
+                        f"{request.cgi}: answer larger than {MAX_TEXT_BODY} bytes",
+                        body=b"".join(chunks),
+                    )
+                chunks.append(chunk)
+        except NvrError:
+            raise
+        except TimeoutError:
+            raise NvrTimeoutError(
+                f"{request.cgi}: the answer from {self._host} did not complete within "
+                f"{self._timeout:g} s"
+            ) from None
+        except (aiohttp.ClientError, OSError) as err:
+            raise CannotConnectError(
+                f"{request.cgi}: the answer from {self._host} broke off: {self._scrub(err, uid)}"
+            ) from None
+        return b"".join(chunks)
+
+    def _scrub(self, err: BaseException, uid: Uid | None) -> str:
+        """Describe ``err`` without the UID or the password."""
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        if uid is not None:
+            text = text.replace(uid.value, "***")
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+    async def close(self) -> None:
+        """Close the HTTP session if this transport created it (a shared one stays open)."""
+        self._closed = True
+        if self._own_session and self._session is not None:
+            await self._session.close()
+        self._session = None
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        """How the transport talks to the recorder (no host, no credentials)."""
+        return {
+            "https": self._base.startswith("https"),
+            "verify_ssl": self._ssl is not False,
+            "own_session": self._own_session,
+            "request_timeout_s": self._timeout,
+        }
+
+
+def _status_error(request: Request, status: int, host: str) -> NvrError:
+    where = f"{request.cgi} on {host}"
+    if status == 401:
+        return AuthenticationError(f"{where}: user name or password rejected (401)")
+    if status == 503:
+        return RecorderBusyError(f"{where}: the recorder is busy (503)")
+    if request.needs_uid:
+        # The spec defines no error answer: any refusal of a command carrying
+        # a UID may mean the UID is gone (NOTES "Invalid UID / errors").
+        return UidError(f"{where}: refused with {status}; the UID may be gone", status=status)
+    if status in _NOT_SUPPORTED:
+        return NotSupportedError(f"{where}: not supported by this recorder ({status})")
+    return NvrError(f"{where}: unexpected answer {status}")

@@ -1,0 +1,236 @@
+"""Config flow for i-PRO NVR: user, reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers import selector
+import voluptuous as vol
+
+from .api import AuthenticationError, CameraStatus, CannotConnectError, NvrError, RecorderBusyError
+from .client_factory import create_client
+from .const import (
+    CONF_CHANNELS,
+    CONF_EVENT_SCAN_INTERVAL,
+    CONF_SCAN_INTERVAL,
+    CONF_USE_HTTPS,
+    CONF_VERIFY_SSL,
+    DEFAULT_EVENT_SCAN_INTERVAL,
+    DEFAULT_PORT_HTTP,
+    DEFAULT_PORT_HTTPS,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+)
+from .data import IproNvrConfigEntry
+from .entity import registered_channels
+
+_TEXT = selector.TextSelector()
+_PASSWORD = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
+_PORT = selector.NumberSelector(
+    selector.NumberSelectorConfig(min=1, max=65535, step=1, mode=selector.NumberSelectorMode.BOX)
+)
+_BOOL = selector.BooleanSelector()
+
+
+def _connection_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    """Host, port and TLS fields, pre-filled from ``defaults``."""
+    port_default = defaults.get(CONF_PORT)
+    port_key = (
+        vol.Optional(CONF_PORT, description={"suggested_value": port_default})
+        if port_default is not None
+        else vol.Optional(CONF_PORT)
+    )
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): _TEXT,
+            port_key: _PORT,
+            vol.Required(CONF_USE_HTTPS, default=defaults.get(CONF_USE_HTTPS, False)): _BOOL,
+            vol.Required(CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, False)): _BOOL,
+        }
+    )
+
+
+def _credentials_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): _TEXT,
+            vol.Required(CONF_PASSWORD): _PASSWORD,
+        }
+    )
+
+
+def _normalise(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Strip the host and fill in the protocol's default port."""
+    data = dict(user_input)
+    data[CONF_HOST] = str(data[CONF_HOST]).strip()
+    use_https = bool(data.get(CONF_USE_HTTPS, False))
+    port = data.get(CONF_PORT)
+    data[CONF_PORT] = (
+        int(port) if port else (DEFAULT_PORT_HTTPS if use_https else DEFAULT_PORT_HTTP)
+    )
+    return data
+
+
+def _unique_id(data: Mapping[str, Any]) -> str:
+    # The CGI interface reports no serial number or MAC address, so the only
+    # stable identity we can read is where the recorder answers.
+    return f"{str(data[CONF_HOST]).lower()}:{data[CONF_PORT]}"
+
+
+async def _async_validate(
+    flow: ConfigFlow, data: Mapping[str, Any]
+) -> tuple[dict[str, str], CameraStatus | None]:
+    """Log in and read the camera status; map failures to form errors."""
+    client = create_client(flow.hass, data)
+    try:
+        async with client:
+            return {}, await client.validate()
+    except AuthenticationError:
+        return {"base": "invalid_auth"}, None
+    except RecorderBusyError:
+        return {"base": "busy"}, None
+    except CannotConnectError:
+        return {"base": "cannot_connect"}, None
+    except NvrError:
+        LOGGER.exception("Unexpected answer from the recorder at %s", data[CONF_HOST])
+        return {"base": "unknown"}, None
+
+
+class IproNvrConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Handle a config flow for an i-PRO recorder."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the recorder's address and credentials."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _normalise(user_input)
+            await self.async_set_unique_id(_unique_id(data))
+            self._abort_if_unique_id_configured()
+            errors, _status = await _async_validate(self, data)
+            if not errors:
+                return self.async_create_entry(title=f"i-PRO NVR ({data[CONF_HOST]})", data=data)
+        schema = _connection_schema(user_input or {}).extend(
+            _credentials_schema(user_input or {}).schema
+        )
+        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start reauthentication after the recorder refused our credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for new credentials."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **user_input}
+            errors, _status = await _async_validate(self, data)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=_credentials_schema(user_input or entry.data),
+            errors=errors,
+            description_placeholders={CONF_HOST: entry.data[CONF_HOST]},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the recorder's address or TLS settings."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _normalise({**entry.data, **user_input})
+            unique_id = _unique_id(data)
+            if unique_id != entry.unique_id:
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+            errors, _status = await _async_validate(self, data)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, data_updates=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_connection_schema(user_input or entry.data),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: IproNvrConfigEntry) -> IproNvrOptionsFlow:
+        """Return the options flow."""
+        return IproNvrOptionsFlow()
+
+
+def _interval_selector() -> selector.NumberSelector:
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=MIN_SCAN_INTERVAL,
+            max=MAX_SCAN_INTERVAL,
+            step=1,
+            unit_of_measurement="s",
+            mode=selector.NumberSelectorMode.BOX,
+        )
+    )
+
+
+class IproNvrOptionsFlow(OptionsFlowWithReload):
+    """Poll intervals and the channels to add."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the options."""
+        if user_input is not None:
+            options = dict(user_input)
+            for key in (CONF_SCAN_INTERVAL, CONF_EVENT_SCAN_INTERVAL):
+                options[key] = int(options[key])
+            options[CONF_CHANNELS] = sorted(int(ch) for ch in options.get(CONF_CHANNELS, []))
+            return self.async_create_entry(data=options)
+
+        current = self.config_entry.options
+        if self.config_entry.state is ConfigEntryState.LOADED:
+            registered = registered_channels(self.config_entry.runtime_data.coordinator.data.status)
+        else:
+            # Not connected right now: offer the channels chosen before.
+            registered = list(current.get(CONF_CHANNELS, []))
+        channel_options = [
+            selector.SelectOptionDict(value=str(ch), label=f"Camera {ch}") for ch in registered
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=current.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
+                ): _interval_selector(),
+                vol.Required(
+                    CONF_EVENT_SCAN_INTERVAL,
+                    default=current.get(CONF_EVENT_SCAN_INTERVAL, DEFAULT_EVENT_SCAN_INTERVAL),
+                ): _interval_selector(),
+                vol.Optional(
+                    CONF_CHANNELS,
+                    default=[str(ch) for ch in current.get(CONF_CHANNELS, registered)],
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=channel_options, multiple=True)
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

@@ -1,0 +1,161 @@
+"""Coordinators: recorder status (cameras, disks) and the event/error logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .api import (
+    AuthenticationError,
+    CameraStatus,
+    LogEntry,
+    LogKind,
+    NvrClient,
+    NvrError,
+    Priority,
+    RecordedTime,
+)
+from .api.log_events import LogEventMeaning, classify_log_text
+from .const import DOMAIN, EVENT_NVR, LOGGER
+from .log_tracker import LogTracker
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .data import IproNvrConfigEntry
+
+STORAGE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NvrStatus:
+    """One poll of the recorder's status."""
+
+    status: CameraStatus
+    recorded: RecordedTime
+
+
+@dataclass(frozen=True, slots=True)
+class NewLogEntry:
+    """A log entry seen for the first time, with what its text means."""
+
+    entry: LogEntry
+    meaning: LogEventMeaning
+
+
+@dataclass(frozen=True, slots=True)
+class NvrLogs:
+    """The latest log lists and the entries that are new since the last poll."""
+
+    error_log: tuple[LogEntry, ...] = ()
+    event_log: tuple[LogEntry, ...] = ()
+    new_entries: tuple[NewLogEntry, ...] = field(default=())
+
+
+def _translate_errors(err: NvrError) -> Exception:
+    if isinstance(err, AuthenticationError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="update_failed",
+        translation_placeholders={"error": str(err)},
+    )
+
+
+class NvrStatusCoordinator(DataUpdateCoordinator[NvrStatus]):
+    """Polls camera connection status and disks: two commands per poll."""
+
+    config_entry: IproNvrConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: IproNvrConfigEntry,
+        client: NvrClient,
+        interval: timedelta,
+    ) -> None:
+        """Initialise the coordinator."""
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} status", update_interval=interval
+        )
+        self.client = client
+
+    async def _async_update_data(self) -> NvrStatus:
+        try:
+            status = await self.client.get_camera_status(priority=Priority.BACKGROUND)
+            recorded = await self.client.get_disks(priority=Priority.BACKGROUND)
+        except NvrError as err:
+            raise _translate_errors(err) from err
+        return NvrStatus(status=status, recorded=recorded)
+
+
+class NvrLogCoordinator(DataUpdateCoordinator[NvrLogs]):
+    """Polls both logs, finds new entries and fires ``ipro_nvr_event`` for each."""
+
+    config_entry: IproNvrConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: IproNvrConfigEntry,
+        client: NvrClient,
+        interval: timedelta,
+    ) -> None:
+        """Initialise the coordinator."""
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} logs", update_interval=interval
+        )
+        self.client = client
+        self._store: Store[dict[str, list[str]]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.log_position"
+        )
+        self._trackers: dict[LogKind, LogTracker] = {}
+        self._store_written = False
+
+    async def _async_setup(self) -> None:
+        stored = await self._store.async_load() or {}
+        self._trackers = {kind: LogTracker.from_keys(stored.get(kind.value)) for kind in LogKind}
+
+    async def _async_update_data(self) -> NvrLogs:
+        try:
+            error_log = await self.client.get_error_log(priority=Priority.BACKGROUND)
+            event_log = await self.client.get_event_log(priority=Priority.BACKGROUND)
+        except NvrError as err:
+            raise _translate_errors(err) from err
+
+        new = sorted(
+            (
+                NewLogEntry(entry, classify_log_text(entry.text))
+                for kind, log in ((LogKind.ERROR, error_log), (LogKind.EVENT, event_log))
+                for entry in self._trackers[kind].update(log.entries)
+            ),
+            key=lambda item: item.entry.time,
+        )
+        for item in new:
+            self.hass.bus.async_fire(EVENT_NVR, self._event_data(item))
+        if new or not self._store_written:
+            self._store.async_delay_save(self._persisted, 1)
+            self._store_written = True
+        return NvrLogs(
+            error_log=error_log.entries,
+            event_log=event_log.entries,
+            new_entries=tuple(new),
+        )
+
+    def _persisted(self) -> dict[str, list[str]]:
+        return {kind.value: tracker.keys() for kind, tracker in self._trackers.items()}
+
+    def _event_data(self, item: NewLogEntry) -> dict[str, Any]:
+        return {
+            "config_entry_id": self.config_entry.entry_id,
+            "log": item.entry.kind.value,
+            "channel": item.meaning.channel,
+            "type": item.meaning.type.value,
+            "text": item.entry.text,
+            "time": item.entry.time.isoformat(),
+        }

@@ -1,0 +1,47 @@
+"""Keep the channel devices in step with the recorder's registered cameras."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+
+from .const import DOMAIN
+from .data import IproNvrConfigEntry
+from .entity import selected_channels
+
+
+def _channel_of(entry: IproNvrConfigEntry, device: dr.DeviceEntry) -> int | None:
+    prefix = f"{entry.entry_id}_"
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier.startswith(prefix):
+            tail = identifier.removeprefix(prefix)
+            if tail.isdigit():
+                return int(tail)
+    return None
+
+
+@callback
+def async_setup_stale_device_removal(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
+    """Remove channel devices once their camera is unregistered or deselected."""
+    registry = dr.async_get(hass)
+
+    @callback
+    def _remove_stale() -> None:
+        if not entry.runtime_data.coordinator.last_update_success:
+            return  # an unreachable recorder says nothing about its cameras
+        wanted = set(selected_channels(entry))
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            channel = _channel_of(entry, device)
+            if channel is not None and channel not in wanted:
+                registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+
+    _remove_stale()
+    entry.async_on_unload(entry.runtime_data.coordinator.async_add_listener(_remove_stale))
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: IproNvrConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a channel device the recorder no longer has."""
+    channel = _channel_of(entry, device)
+    return channel is not None and channel not in selected_channels(entry)

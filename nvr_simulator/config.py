@@ -1,0 +1,88 @@
+"""Configuration of a simulated recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import datetime as dt
+import time
+from typing import TYPE_CHECKING
+
+from custom_components.ipro_nvr.api.spec import (
+    LOG_CAPACITY,
+    MAX_CHANNELS,
+    MAX_UIDS,
+    PAN_TILT_RANGE_256,
+    SPEC_PACING,
+    UID_LIFETIME,
+    UID_MAX_DIGITS,
+    PacingPolicy,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def _default_wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True)
+class SimulatorConfig:
+    """Everything that shapes one simulated recorder.
+
+    Times: ``clock`` is the monotonic clock used for UID lifetimes, digest nonce
+    lifetimes and pacing (tests may pass a fake one, see ``nvr_simulator.clock``);
+    ``wall_clock`` gives the recorder's current time in UTC, from which log
+    entries and recording ranges are derived in the recorder's local time.
+
+    Local time and summer time (the spec is silent; this mirrors how i-PRO
+    recorders are set up: a standard time zone plus a separate summer-time
+    switch): ``utc_offset`` is the *standard* zone, printed as ``GMT+09:00`` in
+    the logs; while ``summer_time`` is on, local time is one hour later than
+    that and every date carries the summer-time flag ``1``. So
+    ``UTC = local - utc_offset - (1 h if flag else 0)``.
+
+    The simulator reads this object live: a test may change a field of a
+    running simulator's config (for example ``password`` or ``summer_time``).
+    """
+
+    username: str = "admin"
+    password: str = "password"  # noqa: S105 - the demo password, printed by scripts/develop
+    model: int = 1  # spec 1.1: MODEL 1, 2 or 3
+    # Registered camera channels (1..cameras); the recorder reports max_channels in total.
+    cameras: int = 16
+    max_channels: int = MAX_CHANNELS
+    # Channel -> CAM_CONNECT state (0 not registered, 1 normal, 2 connection error).
+    # Channels not listed: 1 for 1..cameras, 0 above. When left empty, the
+    # simulator picks a realistic default: channel 4 in connection error when
+    # cameras >= 4 (see Simulator.channel_states, which tests may change live).
+    channel_states: dict[int, int] = field(default_factory=dict)
+    https: bool = False
+    uid_lifetime: float = UID_LIFETIME
+    max_uids: int = MAX_UIDS
+    # Digits of every issued UID (spec 6.1.1: "an integer up to 19 digits"). The
+    # default is the widest, which does not fit a signed 64-bit integer.
+    uid_digits: int = UID_MAX_DIGITS
+    pacing: PacingPolicy = SPEC_PACING
+    # Tolerance when checking the pacing journal, in seconds (timer jitter).
+    pacing_tolerance: float = 0.02
+    utc_offset: dt.timedelta = dt.timedelta(hours=9)
+    summer_time: bool = False
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], dt.datetime] = _default_wall_clock
+    # Seconds between spontaneous event-log entries (0 disables growth over time).
+    event_interval: float = 0.0
+    seed: int = 1
+    # HTTP Digest authentication (RFC 7616). One challenge is sent per algorithm,
+    # the preferred first; answers with MD5 or SHA-256 are accepted either way.
+    realm: str = "i-PRO NVR"
+    digest_algorithms: tuple[str, ...] = ("MD5",)
+    nonce_lifetime: float = 300.0
+    # Accepted PAN/TILT speeds: 256 accepts both spec variants (4.2.1 and 4.2.2);
+    # 16 makes the simulator reject the 256-step values.
+    pan_tilt_range: int = PAN_TILT_RANGE_256
+    # Entries kept per log list (spec 5.1: at most 1000).
+    log_capacity: int = LOG_CAPACITY
+    # The log lists are broken into lines of this many characters, wherever the
+    # break falls (even inside a quoted field, as in the spec's example); 0: one line.
+    log_wrap_width: int = 100

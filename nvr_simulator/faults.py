@@ -1,0 +1,87 @@
+"""Fault switches that tests flip to see how a client copes with a bad recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from custom_components.ipro_nvr.api.spec import Cgi
+
+    from .uids import UidTable
+
+# What ``malformed_body`` answers: not the expected text, not even text.
+MALFORMED_BODY = b"\xff\xfe<!-- simulated garbage -->\x00\x01#@!%\r\nUID\r\nCAM_CONN"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultAction:
+    """The faults applied to one request, decided when it arrives."""
+
+    drop_connection: bool
+    malformed_body: bool
+    slow_response: float
+    busy: bool
+
+
+@dataclass(slots=True)
+class Faults:
+    """Switches read at the arrival of every authenticated request.
+
+    Precedence when several are on: ``slow_response`` delays first, then
+    ``drop_connection`` closes the connection without an answer, else ``busy``
+    answers 503, else ``malformed_body`` answers 200 with garbage. A dropped,
+    busy or malformed request does not reach its command handler (so, for
+    example, no UID is issued), but it is recorded in the pacing journal.
+
+    ``only`` limits the faults to some CGIs; ``count`` limits them to the next
+    N matching requests (None: every one). ``applied`` counts the requests a
+    fault was applied to.
+
+    Note: aiohttp's client silently retries an idempotent request once when the
+    server disconnects, so ``drop_connection`` with ``count=1`` is invisible to
+    it; use ``count=2`` (or None) to make the client see the drop.
+    """
+
+    drop_connection: bool = False
+    malformed_body: bool = False
+    slow_response: float = 0.0
+    busy: bool = False
+    only: set[Cgi] | None = None
+    count: int | None = None
+    applied: int = 0
+    uids: UidTable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def armed(self) -> bool:
+        """Whether any switch is on (regardless of ``only`` and ``count``)."""
+        return self.drop_connection or self.malformed_body or self.busy or self.slow_response > 0
+
+    def take(self, cgi: Cgi) -> FaultAction | None:
+        """Return the faults for a request of ``cgi`` now arriving, consuming ``count``."""
+        if not self.armed or (self.only is not None and cgi not in self.only):
+            return None
+        if self.count is not None:
+            if self.count <= 0:
+                return None
+            self.count -= 1
+        self.applied += 1
+        return FaultAction(
+            drop_connection=self.drop_connection,
+            malformed_body=self.malformed_body,
+            slow_response=max(self.slow_response, 0.0),
+            busy=self.busy,
+        )
+
+    def expire_uids(self) -> int:
+        """Expire every live UID now (as a recorder restart would); return how many."""
+        return self.uids.expire_all() if self.uids is not None else 0
+
+    def clear(self) -> None:
+        """Turn every switch off."""
+        self.drop_connection = False
+        self.malformed_body = False
+        self.slow_response = 0.0
+        self.busy = False
+        self.only = None
+        self.count = None

@@ -1,0 +1,1 @@
+"""Tests for the i-PRO NVR integration, its client and its simulator."""

@@ -1,0 +1,61 @@
+"""Fixtures for tests that run the integration inside Home Assistant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr.const import CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
+from nvr_simulator.server import RunningSimulator
+from tests.conftest import TEST_PACING
+
+
+@pytest.fixture(autouse=True)
+def _integration_setup(enable_custom_integrations: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load our custom integration and let it pace like the (scaled) simulator."""
+    monkeypatch.setattr(client_factory, "CLIENT_PACING", TEST_PACING)
+
+
+def entry_data(sim: RunningSimulator, **overrides: Any) -> dict[str, Any]:
+    """Config entry data pointing at ``sim``."""
+    data: dict[str, Any] = {
+        CONF_HOST: sim.host,
+        CONF_PORT: sim.port,
+        CONF_USE_HTTPS: False,
+        CONF_VERIFY_SSL: False,
+        CONF_USERNAME: sim.config.username,
+        CONF_PASSWORD: sim.config.password,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def config_entry(simulator: RunningSimulator) -> MockConfigEntry:
+    """A config entry for the running simulator (not yet added to hass)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="i-PRO NVR (127.0.0.1)",
+        unique_id=f"{simulator.host}:{simulator.port}",
+        data=entry_data(simulator),
+    )
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """The config entry, set up against the simulator, unloaded after the test."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield config_entry
+    if config_entry.state.recoverable:
+        await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()

@@ -1,0 +1,228 @@
+"""Setting up the integration against the simulator: devices, entities, events, faults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import json
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipro_nvr import repairs
+from custom_components.ipro_nvr.const import CONF_CHANNELS, DOMAIN, EVENT_NVR
+from custom_components.ipro_nvr.diagnostics import async_get_config_entry_diagnostics
+from nvr_simulator.server import RunningSimulator
+
+from .conftest import entry_data
+
+
+def _entity_id(hass: HomeAssistant, platform: str, entry: MockConfigEntry, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry.entry_id}_{key}")
+    assert entity_id is not None, key
+    return entity_id
+
+
+def _state(hass: HomeAssistant, platform: str, entry: MockConfigEntry, key: str) -> str:
+    state = hass.states.get(_entity_id(hass, platform, entry, key))
+    assert state is not None
+    return state.state
+
+
+async def test_setup_creates_recorder_and_channel_devices(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """One recorder device, one device per registered channel, linked via the recorder."""
+    devices = dr.async_get(hass)
+    recorder = devices.async_get_device(identifiers={(DOMAIN, loaded_entry.entry_id)})
+    assert recorder is not None
+    assert recorder.manufacturer == "i-PRO"
+    channels = [
+        d
+        for d in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
+        if d.id != recorder.id
+    ]
+    assert len(channels) == simulator.config.cameras
+    assert {d.via_device_id for d in channels} == {recorder.id}
+    camera3 = devices.async_get_device(identifiers={(DOMAIN, f"{loaded_entry.entry_id}_3")})
+    assert camera3 is not None
+    assert camera3.name == "Camera 3"
+
+
+async def test_entities_reflect_the_recorder(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Connectivity, disks and the problem sensor show what the simulator reports."""
+    assert _state(hass, "binary_sensor", loaded_entry, "1_connected") == STATE_ON
+    assert _state(hass, "binary_sensor", loaded_entry, "4_connected") == STATE_OFF
+    assert _state(hass, "sensor", loaded_entry, "main-1_disk_capacity") == "4001"
+    assert _state(hass, "sensor", loaded_entry, "main-1_disk_remaining") == "1529"
+    assert _state(hass, "sensor", loaded_entry, "main-4_disk_oldest") == STATE_UNKNOWN
+    assert _state(hass, "sensor", loaded_entry, "total_capacity") == str(4001 + 4001 + 2000 + 4001)
+    used = float(_state(hass, "sensor", loaded_entry, "main-1_disk_used"))
+    assert used == pytest.approx(100 * (4001 - 1529) / 4001, abs=0.1)
+    # Empty slots get no entities at all.
+    assert (
+        er.async_get(hass).async_get_entity_id(
+            "sensor", DOMAIN, f"{loaded_entry.entry_id}_main-5_disk_capacity"
+        )
+        is None
+    )
+
+    problem_id = _entity_id(hass, "binary_sensor", loaded_entry, "problem")
+    problem = hass.states.get(problem_id)
+    assert problem is not None
+    assert problem.state == STATE_ON
+    assert problem.attributes["cameras_in_error"] == [4]
+
+    # The camera comes back: the next poll turns both sensors around.
+    simulator.simulator.channel_states[4] = 1
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor", loaded_entry, "4_connected") == STATE_ON
+    assert hass.states.get(problem_id).state == STATE_OFF  # type: ignore[union-attr]
+    assert simulator.journal.violations == []
+
+
+async def test_unload_logs_out_every_uid(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Unloading closes the client: the recorder has no session of ours left."""
+    assert simulator.uids.active_count() >= 1
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert simulator.uids.active_count() == 0
+
+
+async def test_unreachable_recorder_retries_setup_without_leaking(
+    hass: HomeAssistant, simulator: RunningSimulator
+) -> None:
+    """A recorder that does not answer puts the entry in retry, holding no UID."""
+    simulator.faults.busy = True
+    entry = MockConfigEntry(domain=DOMAIN, data=entry_data(simulator), unique_id="x")
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    simulator.faults.busy = False
+    assert simulator.uids.active_count() == 0
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_new_log_entries_fire_events_once(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """A motion entry reaches the camera's event entity and the bus, and is never replayed."""
+    fired: list[Event[Any]] = []
+    hass.bus.async_listen(EVENT_NVR, fired.append)
+    event_id = _entity_id(hass, "event", loaded_entry, "3_event")
+    assert hass.states.get(event_id).state == STATE_UNKNOWN  # type: ignore[union-attr]
+
+    simulator.simulator.add_event("SITE(VMD)-3")
+    simulator.simulator.add_error("CAM 5 COMMUNICATION ERROR")
+    logs = loaded_entry.runtime_data.log_coordinator
+    await logs.async_refresh()
+    await hass.async_block_till_done()
+
+    state = hass.states.get(event_id)
+    assert state is not None
+    assert state.attributes["event_type"] == "motion"
+    assert state.attributes["text"] == "SITE(VMD)-3"
+    assert {(e.data["type"], e.data["channel"], e.data["log"]) for e in fired} == {
+        ("motion", 3, "event"),
+        ("communication_error", 5, "error"),
+    }
+    error_log = hass.states.get(_entity_id(hass, "event", loaded_entry, "error_log"))
+    assert error_log is not None
+    assert error_log.attributes["event_type"] == "communication_error"
+
+    # Polling again, and reloading the entry, fire nothing more.
+    await logs.async_refresh()
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(fired) == 2
+
+
+async def test_recorder_outage_makes_entities_unavailable(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """While the recorder does not answer, entities are unavailable; then they return."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    simulator.faults.drop_connection = True
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor", loaded_entry, "1_connected") == STATE_UNAVAILABLE
+    simulator.faults.drop_connection = False
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor", loaded_entry, "1_connected") == STATE_ON
+
+
+async def test_password_change_starts_reauth(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """When the recorder refuses the password, Home Assistant asks the user for a new one."""
+    simulator.config.password = "changed-on-the-recorder"
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+
+
+async def test_repairs_raise_and_clear(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Disk errors and disconnected cameras raise repairs that clear themselves."""
+    monkeypatch.setattr(repairs, "CAMERA_DISCONNECTED_REPAIR_AFTER", timedelta(0))
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    issues = ir.async_get(hass)
+    prefix = config_entry.entry_id
+    assert issues.async_get_issue(DOMAIN, f"{prefix}_camera_disconnected_4") is not None
+
+    simulator.simulator.add_error("MAIN-2 HDD ERROR")
+    await config_entry.runtime_data.log_coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, f"{prefix}_disk_error_main-2") is not None
+
+    simulator.simulator.add_error("MAIN-2 HDD RECOVERED")
+    simulator.simulator.channel_states[4] = 1
+    await config_entry.runtime_data.log_coordinator.async_refresh()
+    await config_entry.runtime_data.coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, f"{prefix}_disk_error_main-2") is None
+    assert issues.async_get_issue(DOMAIN, f"{prefix}_camera_disconnected_4") is None
+    await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_deselected_channel_device_is_removed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Choosing fewer channels in the options removes the other channel devices."""
+    hass.config_entries.async_update_entry(loaded_entry, options={CONF_CHANNELS: [1, 2]})
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), loaded_entry.entry_id)
+    assert len(devices) == 3  # the recorder and cameras 1 and 2
+
+
+async def test_diagnostics_hold_no_secrets(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Diagnostics describe the recorder but never the password, user, host or UIDs."""
+    diagnostics = await async_get_config_entry_diagnostics(hass, loaded_entry)
+    text = json.dumps(diagnostics, default=str)
+    assert simulator.config.password not in text
+    assert "127.0.0.1" not in text
+    for uid in simulator.uids.active():
+        assert uid not in text
+    assert diagnostics["camera_status"]["channels"]["4"] == 2
+    assert diagnostics["entry"]["data"]["password"] == "**REDACTED**"
+    assert {d["slot"] for d in diagnostics["disks"]} == {"MAIN-1", "MAIN-2", "MAIN-3", "MAIN-4"}

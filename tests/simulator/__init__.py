@@ -1,0 +1,1 @@
+"""Tests of the NVR simulator itself, over real loopback HTTP."""

@@ -1,0 +1,69 @@
+"""``python -m nvr_simulator``: the command line used by scripts/develop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_the_options() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nvr_simulator", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for option in ("--host", "--port", "--cameras", "--username", "--password", "--model"):
+        assert option in result.stdout
+    assert "--https" in result.stdout
+    assert "--event-interval" in result.stdout
+
+
+def test_serves_until_sigterm(socket_enabled: None) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "nvr_simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--cameras",
+        "3",
+        "--username",
+        "operator",
+        "--password",
+        "pw-from-cli",
+        "--event-interval",
+        "20",
+    ]
+    with subprocess.Popen(  # noqa: S603 - a fixed argv running our own module
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+            assert match is not None, line
+            assert "operator" in line
+            assert "pw-from-cli" in line
+            # Python's own Digest client, a second implementation to interoperate with.
+            passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            passwords.add_password(None, match[1], "operator", "pw-from-cli")
+            opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords))
+            with opener.open(f"{match[1]}/cgi-bin/as_getinfo.cgi?FILE=2", timeout=10) as answer:
+                body = answer.read().decode("ascii")
+            assert "\r\nCAM_CONNECT_03CH=1\r\nCAM_CONNECT_04CH=0\r\n" in body
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
