@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -18,6 +18,7 @@ from custom_components.ipro_nvr.const import (
     CONF_VERIFY_SSL,
     DOMAIN,
 )
+from nvr_simulator import run_simulator
 from nvr_simulator.server import RunningSimulator
 
 from .conftest import entry_data
@@ -43,8 +44,10 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, simulator: RunningSi
     assert result["data"][CONF_PORT] == simulator.port
     assert result["result"].unique_id == f"{simulator.host}:{simulator.port}"
     await hass.async_block_till_done()
-    # The validation session was logged out again.
-    assert simulator.uids.active_count() == 0
+    # The validation session was logged out again; the loaded entry holds its own.
+    assert simulator.uids.released_total == 1
+    assert simulator.uids.active_count() == 1
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
 async def test_user_flow_default_port_by_protocol(
@@ -125,6 +128,13 @@ async def test_reconfigure_flow(
     hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
 ) -> None:
     """Changing the address updates data and unique id; a dead address is refused."""
+    async with run_simulator(simulator.config) as moved:
+        await _reconfigure(hass, loaded_entry, moved)
+
+
+async def _reconfigure(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, moved: RunningSimulator
+) -> None:
     result = await loaded_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
 
@@ -142,17 +152,19 @@ async def test_reconfigure_flow(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
-            CONF_HOST: "localhost",
-            CONF_PORT: simulator.port,
+            CONF_HOST: moved.host,
+            CONF_PORT: moved.port,
             CONF_USE_HTTPS: False,
             CONF_VERIFY_SSL: False,
         },
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert loaded_entry.data[CONF_HOST] == "localhost"
-    assert loaded_entry.unique_id == f"localhost:{simulator.port}"
+    assert loaded_entry.data[CONF_PORT] == moved.port
+    assert loaded_entry.unique_id == f"{moved.host}:{moved.port}"
     await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert moved.uids.active_count() == 1
 
 
 async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:

@@ -78,12 +78,22 @@ async def test_entities_reflect_the_recorder(
     assert problem is not None
     assert problem.state == STATE_ON
     assert problem.attributes["cameras_in_error"] == [4]
+    # The simulator's history holds an unrecovered "MAIN-2 HDD ERROR".
+    assert problem.attributes["disks_in_error"] == ["MAIN-2"]
 
     # The camera comes back: the next poll turns both sensors around.
     simulator.simulator.channel_states[4] = 1
     await loaded_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert _state(hass, "binary_sensor", loaded_entry, "4_connected") == STATE_ON
+    problem = hass.states.get(problem_id)
+    assert problem is not None
+    assert problem.attributes["cameras_in_error"] == []
+
+    # ...and once the disk recovers, nothing is wrong any more.
+    simulator.simulator.add_error("MAIN-2 HDD RECOVERED")
+    await loaded_entry.runtime_data.log_coordinator.async_refresh()
+    await hass.async_block_till_done()
     assert hass.states.get(problem_id).state == STATE_OFF  # type: ignore[union-attr]
     assert simulator.journal.violations == []
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 import re
 
-_SOURCE_EVENT = re.compile(r"^\s*(?P<source>[A-Z]+)\s*\(\s*(?P<what>[A-Z ]+?)\s*\)\s*-\s*(?P<num>\d{1,3})\s*$")
+_SOURCE_EVENT = re.compile(
+    r"^\s*(?P<source>[A-Z]+)\s*\(\s*(?P<what>[A-Z ]+?)\s*\)\s*-\s*(?P<num>\d{1,3})\s*$"
+)
 _CAM_TEXT = re.compile(r"^\s*CAM(?:ERA)?\s*(?P<num>\d{1,3})\b\s*(?P<rest>.*)$", re.IGNORECASE)
 _DISK_TEXT = re.compile(r"\b(?:HDD|DISK|MAIN-\d|EXT\d-\d)\b", re.IGNORECASE)
 
@@ -38,7 +40,7 @@ class LogEventMeaning:
     channel: int | None
 
 
-def classify_log_text(text: str) -> LogEventMeaning:
+def classify_log_text(text: str) -> LogEventMeaning:  # noqa: PLR0911 - one return per kind
     """Return the type and camera channel a recorder log text refers to."""
     if match := _SOURCE_EVENT.match(text):
         source, what, num = match["source"], match["what"].replace(" ", ""), int(match["num"])

@@ -26,7 +26,9 @@ SUMMER_TIME_SHIFT = timedelta(hours=1)
 # (Home Assistant's) when no log entry has been read yet.
 type RecorderZone = timedelta | tzinfo
 
-_GMT = re.compile(r"^\s*(?:GMT|UTC)\s*(?:(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?\s*$", re.ASCII)
+_GMT = re.compile(
+    r"^\s*(?:GMT|UTC)\s*(?:(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?\s*$", re.ASCII
+)
 # UTC offsets in use on Earth lie within -12:00 .. +14:00.
 _MAX_OFFSET = timedelta(hours=14)
 
@@ -74,7 +76,12 @@ def local_to_aware(local: datetime, *, summer_time: bool, zone: RecorderZone) ->
         offset = zone + (SUMMER_TIME_SHIFT if summer_time else timedelta(0))
         return local.replace(tzinfo=timezone(offset))
     # fold=0 is the first (summer-time) pass through a repeated hour.
-    return local.replace(tzinfo=zone, fold=0 if summer_time else 1)
+    in_force = local.replace(tzinfo=zone, fold=0 if summer_time else 1).utcoffset()
+    if in_force is None:
+        raise ValueError(f"time zone {zone!r} gives no UTC offset")
+    # Pin the offset: an aware time that depends on ``fold`` compares unequal to
+    # every time in another zone (PEP 495), which would surprise any caller.
+    return local.replace(tzinfo=timezone(in_force))
 
 
 def aware_to_local(moment: datetime, *, zone: RecorderZone, summer_time: bool) -> datetime:

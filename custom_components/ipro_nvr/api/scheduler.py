@@ -129,9 +129,7 @@ class Scheduler:
             return
         now = self._clock()
         ready_at = (
-            now
-            if state.last_start is None
-            else state.last_start + self.spacing(state.interval)
+            now if state.last_start is None else state.last_start + self.spacing(state.interval)
         )
         if now >= ready_at:
             waiter = heapq.heappop(state.queue)

@@ -110,10 +110,11 @@ class Lease:
     recorder forgot the state it set up (``SCREEN=16X``, ``MASK``...).
     """
 
-    __slots__ = ("_slot", "channels", "purpose")
+    __slots__ = ("_released", "_slot", "channels", "purpose")
 
     def __init__(self, slot: _Slot, channels: frozenset[int]) -> None:
         self._slot = slot
+        self._released = False
         self.purpose = slot.purpose
         self.channels = channels
 
@@ -164,9 +165,9 @@ class RecorderSession:
         self._stream_slots: list[_Slot] = []
         self._lease_lock = asyncio.Lock()
         # UIDs the recorder issued to us that no slot holds (yet): a login whose
-        # requester was cancelled, or a UID replaced after a garbled answer.
-        self._unclaimed: set[str] = set()
-        self._unclaimed_uids: dict[str, Uid] = {}
+        # requester was cancelled, a UID replaced after a garbled answer, a
+        # logout that failed. Value: the UID and when it was last used.
+        self._unclaimed: dict[str, tuple[Uid, float]] = {}
         # Logins and clean-up logouts, which close() lets finish first.
         self._background: set[asyncio.Task[Any]] = set()
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -189,7 +190,7 @@ class RecorderSession:
     def uids_in_use(self) -> int:
         """How many UIDs the recorder has issued to us that are not logged out."""
         held = sum(1 for slot in self._slots() if slot.uid is not None)
-        return held + len(self._unclaimed)
+        return held + len(self._live_unclaimed())
 
     @property
     def closed(self) -> bool:
@@ -326,6 +327,9 @@ class RecorderSession:
         """Give a lease back; a UID whose last lease ends is logged out."""
         slot = lease._slot  # noqa: SLF001 - Lease is this module's own type
         async with self._lease_lock:
+            if lease._released:  # noqa: SLF001
+                return
+            lease._released = True  # noqa: SLF001
             slot.channels -= lease.channels
             slot.leases -= 1
             if slot.leases > 0 or slot.retiring:
@@ -423,7 +427,7 @@ class RecorderSession:
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
             self._wake.clear()
-            if self._closing:
+            if self.closed:  # close() may have begun while we slept
                 return
             try:
                 await self.send_due_keepalives()
@@ -463,15 +467,25 @@ class RecorderSession:
             )
             for task in pending:
                 task.cancel()
-        uids = [slot.uid for slot in self._slots() if slot.uid is not None]
-        uids += list(self._unclaimed_uids.values())
+        now = self._clock()
+        # A UID idle for its whole lifetime is gone already: no paced logout for it.
+        uids = [
+            slot.uid
+            for slot in self._slots()
+            if slot.uid is not None and now - slot.last_used < self._lifetime
+        ]
+        uids += self._live_unclaimed()
+        failed = 0
         for uid in uids:
             if await self._logout(uid, Priority.USER, shutdown=True):
                 self._forget(uid)
-        if self._unclaimed:
-            _LOGGER.warning("%d UID(s) could not be logged out; they expire by themselves", len(self._unclaimed))
+            else:
+                failed += 1
+        if failed:
+            _LOGGER.warning("%d UID(s) could not be logged out; they expire by themselves", failed)
         for slot in self._slots():
             slot.uid = None
+        self._unclaimed.clear()
         self._scheduler.close()
 
     # -- internals ------------------------------------------------------------
@@ -484,7 +498,12 @@ class RecorderSession:
             raise ClientClosedError("the client is closed")
 
     def _slot_of(self, lease: Lease | None) -> _Slot:
-        return self._command if lease is None else lease._slot  # noqa: SLF001
+        if lease is None:
+            return self._command
+        slot = lease._slot  # noqa: SLF001 - Lease is this module's own type
+        if lease._released or slot.retiring or slot not in self._stream_slots:  # noqa: SLF001
+            raise InvalidArgumentError("the lease was released")
+        return slot
 
     def _lease_view(self, slot: _Slot) -> Lease | None:
         return None if slot is self._command else Lease(slot, frozenset())
@@ -496,10 +515,8 @@ class RecorderSession:
         if slot.uid is not None:
             return slot.uid
         async with slot.lock:
-            if slot.uid is None:
-                await self._login(priority, slot)
-            assert slot.uid is not None
-            return slot.uid
+            # Another request may have logged in while this one waited for the lock.
+            return slot.uid if slot.uid is not None else await self._login(priority, slot)
 
     async def _send(
         self,
@@ -544,7 +561,9 @@ class RecorderSession:
                 await self._renew(slot, uid, priority, release_old=False)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _renew(self, slot: _Slot, failed: Uid, priority: Priority, *, release_old: bool) -> None:
+    async def _renew(
+        self, slot: _Slot, failed: Uid, priority: Priority, *, release_old: bool
+    ) -> None:
         """Replace ``slot``'s UID ``failed`` by a new login, unless someone did already."""
         async with slot.lock:
             if slot.uid is not None and slot.uid != failed:
@@ -554,12 +573,12 @@ class RecorderSession:
                 if release_old:
                     # A garbled answer does not prove the UID dead: release it
                     # in the background, it stays listed until then.
-                    self._hold_unclaimed(failed)
+                    self._hold_unclaimed(failed, slot.last_used)
                     self._spawn(self._release_unclaimed(failed, Priority.BACKGROUND))
             self.relogins += 1
             await self._login(priority, slot)
 
-    async def _login(self, priority: Priority, slot: _Slot) -> None:
+    async def _login(self, priority: Priority, slot: _Slot) -> Uid:
         """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
         self._check_open()
         task = self._spawn(self._login_exchange(priority))
@@ -571,14 +590,14 @@ class RecorderSession:
             raise
         # Claim it: from unclaimed into the slot in one step, no await between,
         # so close() always finds it in one place or the other.
-        self._unclaimed.discard(uid.value)
-        self._unclaimed_uids.pop(uid.value, None)
+        self._forget(uid)
         now = self._clock()
         slot.uid, slot.issued_at, slot.last_used = uid, now, now
         slot.generation += 1
         self.logins += 1
         self._check_open()
         self._start_keepalive()
+        return uid
 
     async def _login_exchange(self, priority: Priority) -> Uid:
         body = await self._send(urls.login(), None, priority)
@@ -595,13 +614,16 @@ class RecorderSession:
         if uid.value in self._unclaimed and not self._closing:
             self._spawn(self._release_unclaimed(uid, Priority.NORMAL))
 
-    def _hold_unclaimed(self, uid: Uid) -> None:
-        self._unclaimed.add(uid.value)
-        self._unclaimed_uids[uid.value] = uid
+    def _hold_unclaimed(self, uid: Uid, last_used: float | None = None) -> None:
+        self._unclaimed[uid.value] = (uid, self._clock() if last_used is None else last_used)
 
     def _forget(self, uid: Uid) -> None:
-        self._unclaimed.discard(uid.value)
-        self._unclaimed_uids.pop(uid.value, None)
+        self._unclaimed.pop(uid.value, None)
+
+    def _live_unclaimed(self) -> list[Uid]:
+        """Unclaimed UIDs the recorder may still know (younger than a lifetime)."""
+        now = self._clock()
+        return [uid for uid, used in self._unclaimed.values() if now - used < self._lifetime]
 
     async def _release_unclaimed(self, uid: Uid, priority: Priority) -> None:
         if await self._logout(uid, priority):
@@ -610,12 +632,18 @@ class RecorderSession:
     async def _retire(self, slot: _Slot) -> None:
         """Log out a slot whose last lease ended, then drop it."""
         uid = slot.uid
-        try:
-            if uid is not None and not self._closing and await self._logout(uid, Priority.NORMAL):
-                slot.uid = None
-        finally:
-            if slot.uid is None and slot in self._stream_slots:
+        if uid is None or self._closing:
+            # Closing: close() logs out every slot's UID itself.
+            if uid is None:
                 self._stream_slots.remove(slot)
+            return
+        released = await self._logout(uid, Priority.NORMAL)
+        if not released:
+            # Not lost: listed for close(), or until the recorder forgets it.
+            self._hold_unclaimed(uid, slot.last_used)
+        slot.uid = None
+        if slot in self._stream_slots:
+            self._stream_slots.remove(slot)
 
     async def _logout(self, uid: Uid, priority: Priority, *, shutdown: bool = False) -> bool:
         """Log ``uid`` out; True when the recorder no longer knows it."""

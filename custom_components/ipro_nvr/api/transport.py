@@ -28,7 +28,7 @@ import asyncio
 from collections.abc import Mapping
 import logging
 import ssl
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -77,11 +77,12 @@ class Transport:
         self._host = host
         self._password = password
         self._digest = aiohttp.DigestAuthMiddleware(username, password)
-        self._ssl: ssl.SSLContext | Literal[False] | bool = True
+        # ssl=True: verify as usual; False: accept any certificate (recorders ship
+        # self-signed ones). An explicit context (a test trusting the simulator's
+        # certificate, a pinned recorder certificate) wins over the switch.
+        self._ssl: ssl.SSLContext | bool = True
         if use_https:
-            # An explicit context (a test trusting the simulator's certificate,
-            # or a pinned recorder certificate) wins over the verify switch.
-            self._ssl = ssl_context if ssl_context is not None else (True if verify_ssl else False)
+            self._ssl = ssl_context if ssl_context is not None else bool(verify_ssl)
         self._session = session
         self._own_session = session is None
         self._timeout = request_timeout
@@ -112,7 +113,7 @@ class Transport:
     async def fetch(self, request: Request, uid: Uid | None = None) -> bytes:
         """Send ``request`` and return the body of its 200 answer."""
         timeout = aiohttp.ClientTimeout(total=self._timeout)
-        response = await self._get(request, uid, timeout)
+        response = await self._get(request, uid, timeouts=timeout)
         try:
             return await self._read_body(request, uid, response)
         finally:
@@ -135,14 +136,14 @@ class Transport:
         )
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._get(request, uid, timeout)
+                return await self._get(request, uid, timeouts=timeout)
         except TimeoutError:
             raise NvrTimeoutError(
                 f"{request.cgi}: no answer from {self._host} within {self._timeout:g} s"
             ) from None
 
     async def _get(
-        self, request: Request, uid: Uid | None, timeout: aiohttp.ClientTimeout
+        self, request: Request, uid: Uid | None, *, timeouts: aiohttp.ClientTimeout
     ) -> aiohttp.ClientResponse:
         url = self.url(request, uid)
         _LOGGER.debug("GET %s", request.describe())
@@ -151,7 +152,7 @@ class Transport:
                 url,
                 middlewares=(self._digest,),
                 ssl=self._ssl,
-                timeout=timeout,
+                timeout=timeouts,
                 allow_redirects=False,
             )
         except NvrError:

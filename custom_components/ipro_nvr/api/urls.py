@@ -13,6 +13,7 @@ iris send ``CTRL`` twice (``CTRL=FAR&CTRL=START``) and both must survive.
 from __future__ import annotations
 
 from collections.abc import Collection
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -159,11 +160,13 @@ def _channel(value: object) -> int:
 
 
 def _member[E: StrEnum](enum: type[E], value: object) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        choices = ", ".join(member.value for member in enum)
-        raise InvalidArgumentError(f"{value!r} is not one of {choices}") from None
+    if isinstance(value, enum):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return enum(value)
+    choices = ", ".join(member.value for member in enum)
+    raise InvalidArgumentError(f"{value!r} is not one of {choices}")
 
 
 def _instant(name: str, value: object) -> datetime:

@@ -8,8 +8,8 @@ input, the only exception that leaves a parser is
 from __future__ import annotations
 
 from .getinfo import parse_camera_status
-from .loglist import parse_log_list
 from .login import check_acknowledgement, parse_login
+from .loglist import parse_log_list
 from .recordedtime import parse_recorded_time
 
 __all__ = [

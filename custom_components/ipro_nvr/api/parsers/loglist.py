@@ -21,19 +21,22 @@ from __future__ import annotations
 from datetime import datetime
 import re
 
-from ..errors import MalformedResponseError
-from ..models import LogEntry, LogKind, LogList
-from ..recorder_time import local_to_aware, parse_gmt_offset
+from custom_components.ipro_nvr.api.errors import MalformedResponseError
+from custom_components.ipro_nvr.api.models import LogEntry, LogKind, LogList
+from custom_components.ipro_nvr.api.recorder_time import local_to_aware, parse_gmt_offset
+
 from .text import decode_text, is_tag_line, split_lines
 
 _WHAT = "log list"
 _PREFIX = {LogKind.ERROR: "ERROR_LOG", LogKind.EVENT: "EVENT_LOG"}
-_QUOTES = "\"“”"  # noqa: RUF001 - typographic quotes are what the spec prints
+_QUOTES = '"“”'  # typographic quotes are what the spec prints
 _FIELDS_PER_ENTRY = 5
 _NUMBER = re.compile(r"^\d{1,6}$", re.ASCII)
 # The break of a wrapped line may fall where the space was: accept no space too.
 _LOCAL_TIME = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})\s*(\d{1,2}):(\d{1,2}):(\d{1,2})$", re.ASCII)
-_HEADER = re.compile(r"^\s*(FILENAME|ERROR_LOG_NO|EVENT_LOG_NO|ERROR_LOG|EVENT_LOG)\s*=", re.I | re.ASCII)
+_HEADER = re.compile(
+    r"^\s*(FILENAME|ERROR_LOG_NO|EVENT_LOG_NO|ERROR_LOG|EVENT_LOG)\s*=", re.IGNORECASE | re.ASCII
+)
 
 
 def parse_log_list(body: bytes, *, kind: LogKind | None = None) -> LogList:
@@ -93,7 +96,9 @@ def _read_header(lines: list[str], body: bytes) -> tuple[LogKind, int | None, in
         raise MalformedResponseError(f"{_WHAT}: neither an error nor an event log", body=body)
     # A count without a list: only an empty log may be written that way.
     if declared:
-        raise MalformedResponseError(f"{_WHAT}: {declared} entries announced, none listed", body=body)
+        raise MalformedResponseError(
+            f"{_WHAT}: {declared} entries announced, none listed", body=body
+        )
     return kind, declared, None
 
 
@@ -128,9 +133,9 @@ def _entry(kind: LogKind, fields: list[str], body: bytes) -> LogEntry:
         raise MalformedResponseError(f"{_WHAT}: entry {fields!r}", body=body)
     try:
         offset = parse_gmt_offset(zone)
-        moment = datetime(  # noqa: DTZ001 - naive on purpose: the recorder's local clock
-            *(int(part) for part in local.groups())
-        )
+        year, month, day, hour, minute, second = (int(part) for part in local.groups())
+        # Naive on purpose: the recorder's local clock, read by local_to_aware.
+        moment = datetime(year, month, day, hour, minute, second)  # noqa: DTZ001
     except ValueError:
         raise MalformedResponseError(f"{_WHAT}: entry {fields!r}", body=body) from None
     summer_time = flag == "1"

@@ -1,0 +1,75 @@
+"""Client of the i-PRO network video recorder CGI interface (v1.5R1).
+
+Free of Home Assistant: this package could be published on its own.
+"""
+
+from __future__ import annotations
+
+from .client import NvrClient
+from .errors import (
+    AuthenticationError,
+    CannotConnectError,
+    ClientClosedError,
+    InvalidArgumentError,
+    MalformedResponseError,
+    NotSupportedError,
+    NvrError,
+    NvrTimeoutError,
+    RecorderBusyError,
+    UidBudgetExhaustedError,
+    UidError,
+)
+from .models import (
+    CameraStatus,
+    ChannelState,
+    Disk,
+    LogEntry,
+    LogKind,
+    LogList,
+    RecordedTime,
+    Uid,
+)
+from .scheduler import Priority
+from .session import Lease, UidPurpose
+from .urls import (
+    AuxAction,
+    DownloadKind,
+    FocusAction,
+    IrisAction,
+    LiveCodec,
+    PtzSteps,
+    Request,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "AuxAction",
+    "CameraStatus",
+    "CannotConnectError",
+    "ChannelState",
+    "ClientClosedError",
+    "Disk",
+    "DownloadKind",
+    "FocusAction",
+    "InvalidArgumentError",
+    "IrisAction",
+    "Lease",
+    "LiveCodec",
+    "LogEntry",
+    "LogKind",
+    "LogList",
+    "MalformedResponseError",
+    "NotSupportedError",
+    "NvrClient",
+    "NvrError",
+    "NvrTimeoutError",
+    "Priority",
+    "PtzSteps",
+    "RecordedTime",
+    "RecorderBusyError",
+    "Request",
+    "Uid",
+    "UidBudgetExhaustedError",
+    "UidError",
+    "UidPurpose",
+]

@@ -1,0 +1,230 @@
+"""The client of one i-PRO network video recorder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+import contextlib
+from datetime import UTC, datetime, timedelta, tzinfo
+import ssl
+import time
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from . import urls
+from .errors import InvalidArgumentError
+from .models import CameraStatus, LogKind, LogList, RecordedTime
+from .parsers import parse_camera_status, parse_log_list, parse_recorded_time
+from .recorder_time import RecorderZone
+from .scheduler import Priority, Scheduler
+from .session import DEFAULT_UID_BUDGET, Lease, RecorderSession, UidPurpose
+from .spec import SPEC_PACING, PacingPolicy
+from .transport import Transport
+from .urls import Request
+
+_MAX_PORT = 65535
+
+
+class NvrClient:
+    """Talks to one recorder: status, disks, logs, and any request of :mod:`.urls`.
+
+    Every request is paced per recorder (:mod:`.scheduler`), carries a UID
+    when it needs one (:mod:`.session`), and fails with an exception of
+    :mod:`.errors`. Use it as an async context manager, or call :meth:`close`:
+    closing logs out every UID the client holds.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        username: str,
+        password: str,
+        port: int | None = None,
+        use_https: bool = False,
+        verify_ssl: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        session: aiohttp.ClientSession | None = None,
+        pacing: PacingPolicy = SPEC_PACING,
+        uid_budget: int = DEFAULT_UID_BUDGET,
+        request_timeout: float = 10.0,
+        default_tz: tzinfo = UTC,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(host, str) or not host.strip():
+            raise InvalidArgumentError("host must not be empty")
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= _MAX_PORT
+        ):
+            raise InvalidArgumentError(f"port={port!r} outside 1..{_MAX_PORT}")
+        if not request_timeout > 0:
+            raise InvalidArgumentError("request_timeout must be positive")
+        self._transport = Transport(
+            host.strip(),
+            username=username,
+            password=password,
+            port=port,
+            use_https=use_https,
+            verify_ssl=verify_ssl,
+            ssl_context=ssl_context,
+            session=session,
+            request_timeout=request_timeout,
+        )
+        self._scheduler = Scheduler(pacing, clock=clock)
+        self._session = RecorderSession(
+            self._transport, self._scheduler, uid_budget=uid_budget, clock=clock
+        )
+        self._default_tz = default_tz
+        # The recorder's standard offset and summer-time flag, as the most
+        # recent log entry printed them (see recorder_time.local_to_aware).
+        self._zone: tuple[datetime, timedelta, bool] | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Log out every UID, stop background work and close an own HTTP session."""
+        try:
+            await self._session.close()
+        finally:
+            await self._transport.close()
+
+    # -- properties -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The recorder's address, e.g. ``https://192.0.2.10:443``, no trailing slash."""
+        return self._transport.base_url
+
+    @property
+    def uids_in_use(self) -> int:
+        """How many UIDs the client holds on the recorder."""
+        return self._session.uids_in_use
+
+    @property
+    def pacing(self) -> PacingPolicy:
+        """The pacing policy the client keeps."""
+        return self._scheduler.pacing
+
+    @property
+    def recorder_zone(self) -> RecorderZone:
+        """How recorder local times are read: the standard offset from the latest log
+        entry, else the default time zone given to the client."""
+        return self._zone[1] if self._zone is not None else self._default_tz
+
+    @property
+    def recorder_summer_time(self) -> bool:
+        """The summer-time flag of the latest log entry (False before any)."""
+        return self._zone[2] if self._zone is not None else False
+
+    # -- recorder information -------------------------------------------------
+
+    async def validate(self) -> CameraStatus:
+        """Log in and read the camera status: proves address, credentials and protocol."""
+        await self._session.ensure_command_uid(Priority.USER)
+        return await self.get_camera_status(priority=Priority.USER)
+
+    async def get_camera_status(self, *, priority: Priority = Priority.NORMAL) -> CameraStatus:
+        """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``)."""
+        return await self._session.request(
+            urls.camera_connection_info(), parse_camera_status, priority=priority
+        )
+
+    async def get_disks(self, *, priority: Priority = Priority.NORMAL) -> RecordedTime:
+        """Disk capacities and recording periods (``recordedtime.cgi``).
+
+        The answer has no zone: times are read in :attr:`recorder_zone`.
+        """
+        zone = self.recorder_zone
+
+        def parse(body: bytes) -> RecordedTime:
+            return parse_recorded_time(body, zone=zone)
+
+        return await self._session.request(urls.recorded_time(), parse, priority=priority)
+
+    async def get_error_log(self, *, priority: Priority = Priority.NORMAL) -> LogList:
+        """The error log, oldest entry first."""
+        return await self._log(LogKind.ERROR, priority)
+
+    async def get_event_log(self, *, priority: Priority = Priority.NORMAL) -> LogList:
+        """The event log, oldest entry first."""
+        return await self._log(LogKind.EVENT, priority)
+
+    async def _log(self, kind: LogKind, priority: Priority) -> LogList:
+        def parse(body: bytes) -> LogList:
+            return parse_log_list(body, kind=kind)
+
+        log = await self._session.request(urls.log_list(kind), parse, priority=priority)
+        self._learn_zone(log)
+        return log
+
+    def _learn_zone(self, log: LogList) -> None:
+        latest = log.latest
+        if latest is None:
+            return
+        if self._zone is None or latest.time >= self._zone[0]:
+            self._zone = (latest.time, latest.utc_offset, latest.summer_time)
+
+    # -- any request ----------------------------------------------------------
+
+    async def send(self, request: Request, *, priority: Priority = Priority.USER) -> bytes:
+        """Send a request built by :mod:`.urls` on the shared command UID; return the body.
+
+        For commands whose answer the spec does not define (camera control,
+        playback control...): a refused UID is renewed and the command retried
+        once; a body that is not text counts as a failure.
+        """
+        return await self._session.command(request, priority=priority)
+
+    def lease(
+        self,
+        purpose: UidPurpose,
+        *,
+        channel: int | Collection[int],
+        priority: Priority = Priority.USER,
+    ) -> contextlib.AbstractAsyncContextManager[Lease]:
+        """Lend a UID for a live or playback stream (see :meth:`RecorderSession.lease`)."""
+        return self._session.lease(purpose, channel=channel, priority=priority)
+
+    async def send_on(
+        self, lease: Lease, request: Request, *, priority: Priority = Priority.USER
+    ) -> bytes:
+        """Send a command carrying the leased UID (``hdrctl``, ``push.cgi`` STOP...)."""
+        return await self._session.command(request, priority=priority, lease=lease)
+
+    def stream(
+        self,
+        request: Request,
+        *,
+        lease: Lease | None = None,
+        priority: Priority = Priority.USER,
+        read_timeout: float | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """Send a request and yield its response for incremental reading (live, download)."""
+        return self._session.stream(
+            request, lease=lease, priority=priority, read_timeout=read_timeout
+        )
+
+    # -- diagnostics ----------------------------------------------------------
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Pacing queues, UID counts and ages: no host, UID, password or nonce."""
+        return {
+            "transport": dict(self._transport.diagnostics()),
+            "pacing": {
+                "command_interval_s": self._scheduler.pacing.command_interval,
+                "camera_control_interval_s": self._scheduler.pacing.camera_control_interval,
+            },
+            "scheduler": self._scheduler.snapshot(),
+            "session": self._session.diagnostics(),
+            "recorder_zone": str(self.recorder_zone),
+        }

@@ -1,0 +1,1 @@
+"""Tests of the recorder client, against the simulator over real loopback HTTP."""

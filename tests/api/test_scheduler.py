@@ -1,0 +1,124 @@
+"""Pacing lanes and priorities, on the real clock with short intervals."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from custom_components.ipro_nvr.api import ClientClosedError, Priority
+from custom_components.ipro_nvr.api.scheduler import Scheduler
+from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
+
+PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.01)
+
+
+async def _take(
+    scheduler: Scheduler, lane: Lane, priority: Priority, name: str, order: list[str]
+) -> float:
+    started = await scheduler.turn(lane, priority)
+    order.append(name)
+    return started
+
+
+async def _queue(
+    scheduler: Scheduler, lane: Lane, entries: list[tuple[str, Priority]], order: list[str]
+) -> list[asyncio.Task[float]]:
+    tasks = []
+    for name, priority in entries:
+        tasks.append(asyncio.create_task(_take(scheduler, lane, priority, name, order)))
+        await asyncio.sleep(0)  # queued in this order
+    return tasks
+
+
+async def test_user_request_queued_after_background_ones_goes_first() -> None:
+    """The first poll starts at once; the user's request overtakes the rest."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    entries = [(f"poll{i}", Priority.BACKGROUND) for i in range(4)]
+    entries += [("keepalive", Priority.NORMAL), ("user", Priority.USER)]
+    tasks = await _queue(scheduler, Lane.COMMAND, entries, order)
+    starts = await asyncio.gather(*tasks)
+    assert order == ["poll0", "user", "keepalive", "poll1", "poll2", "poll3"]
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
+    assert min(gaps) >= PACING.command_interval
+
+
+async def test_fifo_within_a_priority_and_spacing_with_margin() -> None:
+    """Same priority: arrival order; every gap is at least the interval plus the margin."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    entries = [(f"c{i}", Priority.USER) for i in range(5)]
+    starts = await asyncio.gather(*await _queue(scheduler, Lane.CAMERA_CONTROL, entries, order))
+    assert order == [f"c{i}" for i in range(5)]
+    spacing = Scheduler.spacing(PACING.camera_control_interval)
+    assert spacing > PACING.camera_control_interval
+    assert all(b - a >= spacing for a, b in itertools.pairwise(starts))
+
+
+async def test_lanes_are_independent_and_streams_never_wait() -> None:
+    """A busy command lane delays neither camera control nor stream requests."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    commands = await _queue(
+        scheduler, Lane.COMMAND, [(f"cmd{i}", Priority.BACKGROUND) for i in range(3)], order
+    )
+    before = time.monotonic()
+    await scheduler.turn(Lane.CAMERA_CONTROL, Priority.BACKGROUND)
+    for _ in range(20):
+        await scheduler.turn(Lane.STREAM, Priority.BACKGROUND)
+    assert time.monotonic() - before < PACING.command_interval / 2
+    assert scheduler.queue_length(Lane.COMMAND) == 2
+    snapshot = scheduler.snapshot()
+    assert snapshot["stream"]["started"] == 20
+    assert snapshot["command"]["queued"] == 2
+    await asyncio.gather(*commands)
+    assert order == ["cmd0", "cmd1", "cmd2"]
+
+
+async def test_cancelled_waiter_leaves_the_queue_without_a_turn() -> None:
+    """Cancelling a queued request lets the next one go at the planned time."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    tasks = await _queue(
+        scheduler, Lane.COMMAND, [("a", Priority.NORMAL), ("b", Priority.NORMAL)], order
+    )
+    third = asyncio.create_task(_take(scheduler, Lane.COMMAND, Priority.NORMAL, "c", order))
+    await asyncio.sleep(0)
+    tasks[1].cancel()
+    await tasks[0]
+    with pytest.raises(asyncio.CancelledError):
+        await tasks[1]
+    started_c = await third
+    assert order == ["a", "c"]
+    assert started_c - await tasks[0] < 2 * Scheduler.spacing(PACING.command_interval)
+    assert scheduler.queue_length(Lane.COMMAND) == 0
+
+
+async def test_closing_fails_waiters_and_refuses_new_turns() -> None:
+    """Waiting requests fail with ClientClosedError, new ones too; no timer lingers."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    tasks = await _queue(
+        scheduler, Lane.COMMAND, [("a", Priority.NORMAL), ("b", Priority.NORMAL)], order
+    )
+    await tasks[0]
+    scheduler.close()
+    with pytest.raises(ClientClosedError):
+        await tasks[1]
+    with pytest.raises(ClientClosedError):
+        await scheduler.turn(Lane.STREAM)
+    assert order == ["a"]
+
+
+async def test_injected_clock_measures_the_spacing() -> None:
+    """The scheduler reads time from the injected clock (here a shifted one)."""
+    base = time.monotonic()
+    scheduler = Scheduler(PACING, clock=lambda: time.monotonic() - base + 1000.0)
+    first = await scheduler.turn(Lane.COMMAND)
+    second = await scheduler.turn(Lane.COMMAND)
+    assert 1000.0 <= first < 1001.0
+    assert second - first >= PACING.command_interval
+    assert scheduler.snapshot()["command"]["last_start_s_ago"] < PACING.command_interval
