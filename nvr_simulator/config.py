@@ -64,7 +64,8 @@ class SimulatorConfig:
     # default is the widest, which does not fit a signed 64-bit integer.
     uid_digits: int = UID_MAX_DIGITS
     pacing: PacingPolicy = SPEC_PACING
-    # Tolerance when checking the pacing journal, in seconds (timer jitter).
+    # Tolerance when checking the pacing journal, in seconds (timer jitter); capped at
+    # a tenth of the lane's interval.
     pacing_tolerance: float = 0.02
     utc_offset: dt.timedelta = dt.timedelta(hours=9)
     summer_time: bool = False

@@ -154,6 +154,8 @@ async def test_invalid_arguments_send_nothing(simulator: RunningSimulator) -> No
         client_for(simulator, uid_budget=17)
     with pytest.raises(InvalidArgumentError):
         client_for(simulator, port=0)
+    with pytest.raises(InvalidArgumentError):
+        NvrClient("http://192.0.2.1", username="u", password="p")
     async with client_for(simulator) as client:
         with pytest.raises(InvalidArgumentError):
             await client.send(urls.pan_tilt_zoom(1, pan=17))

@@ -354,3 +354,38 @@ async def test_keepalive_task_keeps_an_idle_uid_alive(socket_enabled: None) -> N
         assert session._keepalive_task.done()
         assert sim.uids.active_count() == 0
         assert sim.journal.violations == []
+
+
+async def test_failed_keepalive_does_not_stop_the_others(
+    fake_clock_sim: tuple[RunningSimulator, FakeClock],
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each due UID gets its try; after a failure the next round waits a tenth of the
+    lifetime, so an unreachable recorder is not hammered."""
+    sim, clock = fake_clock_sim
+    transport = Transport(sim.host, port=sim.port, username="admin", password=PASSWORD)
+    session = RecorderSession(
+        transport,
+        Scheduler(PacingPolicy(command_interval=0.002, camera_control_interval=0.001)),
+        clock=clock,
+        auto_keepalive=False,
+    )
+    try:
+        await session.ensure_command_uid()
+        live = await session.acquire(UidPurpose.LIVE, channel=1)
+        clock.advance(61.0)
+        sim.faults.busy = True
+        assert await session.send_due_keepalives() == 0
+        assert len(sim.journal.by_cgi(Cgi.STATUS)) == 2  # both were tried
+        assert "Keep-alive of a live UID failed" in caplog.text
+        assert session._next_keepalive_in() == pytest.approx(9.0)
+        sim.faults.clear()
+        clock.advance(9.0)
+        assert await session.send_due_keepalives() == 2
+        assert session.keep_alive_due() == []
+        await session.release(live)
+    finally:
+        await session.close()
+        await transport.close()
+    assert sim.uids.active_count() == 0

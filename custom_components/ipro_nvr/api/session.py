@@ -319,7 +319,9 @@ class RecorderSession:
                 async with slot.lock:
                     await self._login(priority, slot)
             except BaseException:
-                self._stream_slots.remove(slot)
+                # A UID that arrived while the client closed stays listed for close().
+                if slot.uid is None:
+                    self._stream_slots.remove(slot)
                 raise
             return Lease(slot, channels)
 
@@ -384,19 +386,38 @@ class RecorderSession:
         return [slot.purpose for slot in self._due_slots()]
 
     async def send_due_keepalives(self) -> int:
-        """Send ``status.cgi`` for every UID that would otherwise expire; return how many."""
+        """Send ``status.cgi`` for every UID that would otherwise expire; return how many.
+
+        A failed keep-alive is logged and does not stop the others; the next
+        attempt then waits a tenth of the lifetime, so an unreachable recorder
+        is not hammered.
+        """
         sent = 0
+        failed = False
         for slot in self._due_slots():
-            uid = slot.uid
-            if uid is None:
+            if not self._in_service(slot):
+                continue  # its last lease ended while an earlier keep-alive was sent
+            try:
+                # A stream's keep-alive has a hard deadline: it goes before polls.
+                await self.command(
+                    urls.keep_alive(), priority=Priority.USER, lease=self._lease_view(slot)
+                )
+            except ClientClosedError:
+                raise
+            except NvrError as err:
+                _LOGGER.warning("Keep-alive of a %s UID failed: %s", slot.purpose, err)
+                failed = True
                 continue
-            # The keep-alive of a stream has a hard deadline: it goes before polls.
-            await self.command(
-                urls.keep_alive(), priority=Priority.USER, lease=self._lease_view(slot)
-            )
             self.keepalives_sent += 1
             sent += 1
+        if failed:
+            self._keepalive_retry_at = self._clock() + self._lifetime * _KEEPALIVE_RETRY_RATIO
         return sent
+
+    def _in_service(self, slot: _Slot) -> bool:
+        return slot.uid is not None and (
+            slot is self._command or (slot in self._stream_slots and not slot.retiring)
+        )
 
     def _due_slots(self) -> list[_Slot]:
         now = self._clock()
@@ -433,9 +454,6 @@ class RecorderSession:
                 await self.send_due_keepalives()
             except ClientClosedError:
                 return
-            except NvrError as err:
-                _LOGGER.warning("Keep-alive failed: %s", err)
-                self._keepalive_retry_at = self._clock() + self._lifetime * _KEEPALIVE_RETRY_RATIO
 
     def _start_keepalive(self) -> None:
         if self._auto_keepalive and self._keepalive_task is None and not self._closing:
@@ -530,10 +548,13 @@ class RecorderSession:
         await self._scheduler.turn(request.lane, priority)
         if self._closing and not shutdown:
             raise ClientClosedError("the client is closed")
+        sent_at = self._clock()
+        body = await self._transport.fetch(request, uid)
         if slot is not None:
-            # The recorder refreshes a UID when a command carrying it arrives.
-            slot.last_used = self._clock()
-        return await self._transport.fetch(request, uid)
+            # The recorder refreshed the UID when the command arrived, which was
+            # after we sent it. A refused command refreshed nothing.
+            slot.last_used = max(slot.last_used, sent_at)
+        return body
 
     async def _open_stream(
         self,
@@ -551,14 +572,19 @@ class RecorderSession:
             uid = await self._current_uid(slot, priority)
             await self._scheduler.turn(request.lane, priority)
             self._check_open()
-            slot.last_used = self._clock()
+            sent_at = self._clock()
             try:
-                return await self._transport.open_stream(request, uid, read_timeout=read_timeout)
+                response = await self._transport.open_stream(
+                    request, uid, read_timeout=read_timeout
+                )
             except UidError as err:
                 if attempt:
                     raise
                 _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
                 await self._renew(slot, uid, priority, release_old=False)
+            else:
+                slot.last_used = max(slot.last_used, sent_at)
+                return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _renew(

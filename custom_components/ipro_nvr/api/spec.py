@@ -9,7 +9,7 @@ parsing logic stays separate so that a shared bug cannot hide from the tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Final
 
 CGI_PREFIX: Final = "/cgi-bin/"
@@ -142,3 +142,72 @@ SECOND_STREAM_OFF: Final = "OFF"  # 2ND=OFF
 NOTIME_ON: Final = "ON"
 SMOOTH_OFF: Final = "OFF"
 SDBACKUP_OFF: Final = "0"
+
+# -- Live streams over HTTP(S) (spec 2.2, 2.3) and recorder information (spec 7) --
+
+# Spec 2.3.3-2.3.7: the boundary of the endless multipart body of push.cgi.
+MULTIPART_BOUNDARY: Final = "myboundary"
+# Spec 2.3.3-2.3.7: the Content-type of each kind of part.
+CONTENT_TYPE_VIDEO: Final = "application/octet-stream"  # one RTP packet (H.264/H.265)
+CONTENT_TYPE_JPEG: Final = "image/jpeg"  # vendor blocks, then the JPEG
+CONTENT_TYPE_AAC_LC: Final = "audio/48kaac-lc"
+CONTENT_TYPE_G726: Final = "audio/g.726-32k"
+# Spec 2.3.7: every audio part starts with this one byte before the elementary stream.
+AUDIO_PART_PREFIX: Final = b"\x00"
+
+# Spec 2.3.1 (2): RTP header fields.
+RTP_VERSION: Final = 2
+RTP_PAYLOAD_TYPE_AUDIO: Final = 97
+RTP_PAYLOAD_TYPE_H264: Final = 98
+RTP_PAYLOAD_TYPE_H265: Final = 101
+RTP_VIDEO_CLOCK_RATE: Final = 90_000
+
+# Spec 2.3.5: a JPEG part starts with blocks "FF D8 FF FE" + u16 length + TLVs.
+JPEG_VENDOR_BLOCK_ID: Final = b"\xff\xd8\xff\xfe"
+
+# Spec 7.1.2: every recorder-information TLV is u16 id, u16 length (of the whole
+# TLV, header included), data.
+TLV_HEADER_SIZE: Final = 4
+
+
+class RecorderInfoId(IntEnum):
+    """Recorder-information TLV ids (spec 7.1.1)."""
+
+    CAMERA_CHANNEL = 0x0004
+    CODEC = 0x0005
+    DATA_SIZE = 0x0006
+    TIME = 0x0007
+    FRAME_COUNT = 0x0008
+    FRAME_RATE = 0x0009  # frames per second x 10
+    FRAME_TIME = 0x000A  # 10 ms ticks of TIME
+    RESERVED = 0x000B
+    IMAGE_PRESENT = 0x000C
+    STATUS = 0x000D
+    CAMERA_TIME = 0x0011
+    CAMERA_FRAME_TIME = 0x0012
+    START_CODE = 0x0027
+    LONG_TERM_REFERENCE_P = 0x0028
+    IDR_SHOW = 0x0029
+
+
+class RecorderCodec(IntEnum):
+    """Data of the compression-method TLV (0x0005)."""
+
+    H264 = 3
+    H265 = 4
+
+
+class RecorderStatus(IntEnum):
+    """First data byte of the status TLV (0x000D)."""
+
+    UNDEFINED = 0x00
+    LIVE = 0x01
+    PLAYBACK = 0x02
+    REVERSE_PLAYBACK = 0x03
+    FAST_FORWARD = 0x04
+    FAST_REVERSE = 0x05
+    PAUSE = 0x06
+    NEXT_IMAGE = 0x07
+    PREVIOUS_IMAGE = 0x08
+    DOWNLOADING = 0x41
+    DOWNLOAD_COMPLETED = 0x42

@@ -36,6 +36,7 @@ from yarl import URL
 from .errors import (
     AuthenticationError,
     CannotConnectError,
+    InvalidArgumentError,
     MalformedResponseError,
     NotSupportedError,
     NvrError,
@@ -71,9 +72,10 @@ class Transport:
         request_timeout: float = 10.0,
     ) -> None:
         scheme = "https" if use_https else "http"
-        self._base = str(
-            URL.build(scheme=scheme, host=host, port=port if port is not None else None)
-        )
+        try:
+            self._base = str(URL.build(scheme=scheme, host=host, port=port))
+        except ValueError as err:
+            raise InvalidArgumentError(f"not a host name or address: {host!r}") from err
         self._host = host
         self._password = password
         self._digest = aiohttp.DigestAuthMiddleware(username, password)

@@ -1,0 +1,341 @@
+"""Incremental reader of the endless multipart body of ``push.cgi`` (spec 2.3.3-2.3.7).
+
+The body is a ``multipart/x-mixed-replace``-style stream that never ends::
+
+    --myboundary<CR><LF>
+    Content-type: application/octet-stream<CR><LF>
+    Content-Length: 1234<CR><LF>
+    <CR><LF>
+    <1234 bytes><CR><LF>
+    --myboundary<CR><LF>
+    ...
+
+Tolerances (NOTES "Live streams"): line ends may be CRLF or LF; header names
+are matched case-insensitively; a part without ``Content-Length`` runs to the
+next boundary; a missing blank line after the headers is accepted when the
+body plainly starts (a byte no header line can start with). Garbage between
+parts is skipped and counted, and the reader resynchronises on the next
+boundary. The reader buffers at most one part (up to ``max_part_size``) plus the
+chunk being fed; a part announcing more than ``max_part_size`` raises
+:class:`~.errors.PartTooLargeError`.
+
+The core (:class:`MultipartReader`) is push-style and synchronous: feed it
+chunks of any size, collect the finished parts. :func:`iter_parts` drives it
+from an async iterator of chunks, such as aiohttp's
+``response.content.iter_any()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from enum import Enum, auto
+import re
+from typing import Final
+
+from custom_components.ipro_nvr.api.spec import MULTIPART_BOUNDARY
+
+from .errors import MediaFormatError, PartTooLargeError
+
+# A JPEG of a 4K camera is well under this; anything larger is not a live part.
+DEFAULT_MAX_PART_SIZE: Final = 8 * 1024 * 1024
+# The headers of one part (a few short lines in practice).
+DEFAULT_MAX_HEADER_SIZE: Final = 4096
+
+# A header line: a token, a colon, printable text (RFC 9110 field syntax, loosely).
+_HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*:[ \t]*([\x20-\x7e\x80-\xff\t]*)")
+# Bytes that may start a header line; a body byte outside this set ends the headers.
+_TOKEN_START = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_HEADER_OR_BLANK = _TOKEN_START | frozenset(b"\r\n")
+_BLANK = b" \t\r\n"
+# Around a boundary these are framing, not garbage ("--" covers "----myboundary").
+_FRAMING = b" \t\r\n-"
+_BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*"?([^";,\s]+)"?', re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of the multipart body.
+
+    ``headers`` keeps every header in order with its name lower-cased;
+    ``content_type`` is the ``Content-type`` value as sent ("" when absent).
+    """
+
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    @property
+    def media_type(self) -> str:
+        """The content type lower-cased, without parameters (``image/jpeg``)."""
+        return self.content_type.partition(";")[0].strip().lower()
+
+    def header(self, name: str) -> str | None:
+        """Return the first value of header ``name`` (any case), None when absent."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class MultipartStats:
+    """What a reader has seen so far: parts, and the damage it skipped."""
+
+    parts: int = 0
+    bytes_received: int = 0
+    # Bytes skipped outside any part that were not framing (CR, LF, spaces, dashes).
+    garbage_bytes: int = 0
+    # Times the reader lost a part's framing and looked for the next boundary.
+    resyncs: int = 0
+    # A closing delimiter ("--myboundary--") was seen.
+    closed: bool = False
+    # Input ended in the middle of a part (see MultipartReader.finish).
+    truncated: bool = False
+
+
+class _State(Enum):
+    SEEK = auto()  # looking for the next delimiter line
+    HEADERS = auto()  # reading header lines
+    BODY = auto()  # reading the body
+
+
+def boundary_from_content_type(content_type: str | None) -> str:
+    """Return the ``boundary`` parameter of a Content-Type header, else ``myboundary``."""
+    if content_type:
+        match = _BOUNDARY_PARAM.search(content_type)
+        if match:
+            return match[1].removeprefix("--") or MULTIPART_BOUNDARY
+    return MULTIPART_BOUNDARY
+
+
+class MultipartReader:
+    """Push-style parser of an endless multipart body; see the module docstring."""
+
+    def __init__(
+        self,
+        boundary: str = MULTIPART_BOUNDARY,
+        *,
+        max_part_size: int = DEFAULT_MAX_PART_SIZE,
+        max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
+    ) -> None:
+        if not boundary or len(boundary) > 70:
+            raise ValueError("a multipart boundary has 1 to 70 characters")
+        self._delimiter = b"--" + boundary.encode("latin-1")
+        # A part without Content-Length ends before a delimiter at the start of a line.
+        self._line_delimiter = b"\n" + self._delimiter
+        self._max_part = max_part_size
+        self._max_header = max_header_size
+        self._buf = bytearray()
+        self._pos = 0
+        # Where the next search may start (no rescanning of bytes already searched).
+        self._scan = 0
+        self._state = _State.SEEK
+        self._garbage_pending = False
+        self._headers: list[tuple[str, str]] = []
+        self._header_start = 0
+        self._length: int | None = None
+        self.stats = MultipartStats()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held back, waiting for the rest of a part (or of a delimiter)."""
+        return len(self._buf) - self._pos
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Part]:
+        """Add the next chunk of the body; return the parts it completed, in order."""
+        self.stats.bytes_received += len(data)
+        self._buf += data
+        parts: list[Part] = []
+        while True:
+            if self._state is _State.SEEK:
+                progressed = self._seek()
+            elif self._state is _State.HEADERS:
+                progressed = self._read_header_line()
+            else:
+                part = self._read_body()
+                progressed = part is not None
+                if part is not None:
+                    parts.append(part)
+            if not progressed:
+                break
+        self._compact()
+        return parts
+
+    def finish(self) -> None:
+        """Mark the end of the input: a part begun but not complete is counted as truncated."""
+        if self._state is not _State.SEEK:
+            self.stats.truncated = True
+        self._garbage_pending = False
+        self._buf.clear()
+        self._pos = self._scan = 0
+        self._state = _State.SEEK
+
+    # -- states -------------------------------------------------------------------
+
+    def _skip(self, end: int) -> None:
+        """Drop ``_buf[_pos:end]`` outside any part, counting what is not framing."""
+        if end > self._pos:
+            skipped = bytes(self._buf[self._pos : end]).strip(_FRAMING)
+            if skipped:
+                self.stats.garbage_bytes += len(skipped)
+                self._garbage_pending = True
+            self._pos = end
+        self._scan = max(self._scan, self._pos)
+
+    def _seek(self) -> bool:
+        """Find the next delimiter line; False when more data is needed."""
+        buf = self._buf
+        index = buf.find(self._delimiter, max(self._scan, self._pos))
+        if index < 0:
+            # Keep just enough to recognise a delimiter split across chunks.
+            self._skip(max(self._pos, len(buf) - len(self._delimiter) + 1))
+            return False
+        self._skip(index)
+        after = index + len(self._delimiter)
+        newline = buf.find(b"\n", after)
+        if newline < 0:
+            if len(buf) - after > self._max_header:
+                self._lost_framing(after)
+                return True
+            self._scan = index  # wait here for the rest of the line
+            return False
+        rest = bytes(buf[after:newline]).strip(_BLANK)
+        if rest.startswith(b"--"):
+            # The closing delimiter: the body says it ends; keep reading anyway.
+            self.stats.closed = True
+            self._pos = self._scan = newline + 1
+            return True
+        if rest:
+            # "--myboundaryX...": some other boundary sharing our prefix.
+            self._lost_framing(after)
+            return True
+        if self._garbage_pending:
+            self.stats.resyncs += 1
+            self._garbage_pending = False
+        self._pos = self._scan = self._header_start = newline + 1
+        self._headers = []
+        self._length = None
+        self._state = _State.HEADERS
+        return True
+
+    def _lost_framing(self, resume: int) -> None:
+        """Treat what was read as garbage and look for the next delimiter from ``resume``."""
+        self.stats.garbage_bytes += max(resume - self._pos, 1)
+        self._garbage_pending = True
+        self._pos = self._scan = resume
+        self._state = _State.SEEK
+
+    def _read_header_line(self) -> bool:
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            return False
+        first = buf[pos]
+        if self._headers and self._length is not None and first not in _HEADER_OR_BLANK:
+            # No blank line, but the body plainly starts here (binary, not a header).
+            self._state = _State.BODY
+            return True
+        newline = buf.find(b"\n", max(self._scan, pos))
+        if newline < 0:
+            if len(buf) - self._header_start > self._max_header:
+                self._lost_framing(self._header_start)
+                return True
+            self._scan = len(buf)
+            return False
+        if newline - self._header_start > self._max_header:
+            self._lost_framing(self._header_start)
+            return True
+        line = bytes(buf[pos:newline]).rstrip(b"\r")
+        if not line.strip(_BLANK):
+            self._pos = self._scan = newline + 1
+            self._state = _State.BODY
+            return True
+        match = _HEADER_LINE.fullmatch(line)
+        if match is None:
+            if self._headers and self._length is not None:
+                self._state = _State.BODY  # the body starts on this line (see above)
+            else:
+                self._lost_framing(self._header_start)
+            return True
+        name = match[1].decode("ascii").lower()
+        value = match[2].decode("latin-1").strip()
+        if name == "content-length":
+            if not value.isdigit() or not value.isascii():
+                self._lost_framing(self._header_start)
+                return True
+            length = int(value)
+            if length > self._max_part:
+                raise PartTooLargeError(length, self._max_part)
+            self._length = length
+        self._headers.append((name, value))
+        self._pos = self._scan = newline + 1
+        return True
+
+    def _read_body(self) -> Part | None:
+        buf = self._buf
+        start = self._pos
+        if self._length is not None:
+            end = start + self._length
+            if len(buf) < end:
+                return None
+            body = bytes(buf[start:end])
+            self._pos = self._scan = end
+        else:
+            # From one byte back: an empty body puts the delimiter right after the blank line.
+            index = buf.find(self._line_delimiter, max(self._scan, start, 1) - 1)
+            if index < 0:
+                if len(buf) - start > self._max_part:
+                    raise PartTooLargeError(len(buf) - start, self._max_part)
+                self._scan = max(start, len(buf) - len(self._line_delimiter) + 1)
+                return None
+            end = index - 1 if index > start and buf[index - 1] == 0x0D else index
+            body = bytes(buf[start : max(start, end)])
+            self._pos = self._scan = index + 1
+        self._state = _State.SEEK
+        self.stats.parts += 1
+        content_type = next((v for k, v in self._headers if k == "content-type"), "")
+        return Part(content_type, tuple(self._headers), body)
+
+    def _compact(self) -> None:
+        # Drop consumed bytes once they are a good share of the buffer: amortised
+        # O(1) per byte, and never more than one part plus one chunk held.
+        if self._pos and (self._pos >= len(self._buf) // 2 or self._pos > 65536):
+            del self._buf[: self._pos]
+            self._scan -= self._pos
+            self._pos = 0
+
+
+async def iter_parts(
+    chunks: AsyncIterable[bytes],
+    *,
+    boundary: str = MULTIPART_BOUNDARY,
+    max_part_size: int = DEFAULT_MAX_PART_SIZE,
+    reader: MultipartReader | None = None,
+) -> AsyncIterator[Part]:
+    """Yield the parts of a multipart body arriving as ``chunks`` of any size.
+
+    Pass your own ``reader`` to read its :attr:`MultipartReader.stats` afterwards
+    (``boundary`` and ``max_part_size`` are then the reader's).
+    """
+    parser = reader if reader is not None else MultipartReader(
+        boundary, max_part_size=max_part_size
+    )
+    async for chunk in chunks:
+        for part in parser.feed(chunk):
+            yield part
+    parser.finish()
+
+
+__all__ = [
+    "DEFAULT_MAX_HEADER_SIZE",
+    "DEFAULT_MAX_PART_SIZE",
+    "MediaFormatError",
+    "MultipartReader",
+    "MultipartStats",
+    "Part",
+    "PartTooLargeError",
+    "boundary_from_content_type",
+    "iter_parts",
+]

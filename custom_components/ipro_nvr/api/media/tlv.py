@@ -1,0 +1,195 @@
+"""Recorder-information TLVs (spec 7.1), found in RTP header extensions, JPEG
+vendor blocks and playback containers.
+
+Each TLV is ``u16 id, u16 length, data`` (big-endian), where ``length`` counts
+the whole TLV including its 4-byte header. Unknown ids are skipped by their
+length; a known id whose data is too short for its fields is ignored (and its id
+listed in :attr:`RecorderInfo.ignored_ids`). Only structural damage (a length
+below 4 or past the end) raises :class:`~.errors.MediaFormatError`. Zero bytes
+after the last TLV are padding (a header extension is a whole number of 32-bit
+words).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+import datetime as dt
+import struct
+from typing import Final
+
+from custom_components.ipro_nvr.api.spec import (
+    TLV_HEADER_SIZE,
+    RecorderCodec,
+    RecorderInfoId,
+    RecorderStatus,
+)
+
+from .errors import MediaFormatError
+
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_HEADER = struct.Struct(">HH")
+_TIME = struct.Struct(">IBBBB")
+_STATUS = struct.Struct(">BB")
+_TICK: Final = dt.timedelta(milliseconds=10)
+_SUMMER_SHIFT: Final = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderInfo:
+    """What the recorder-information TLVs of one picture (or chunk) say; None: absent.
+
+    ``time`` is the recorder's time stamp as an aware UTC datetime, its 10 ms
+    part (0x000A) included; ``utc_offset`` is the recorder's standard time zone
+    and ``summer_time`` its summer-time flag, so the recorder's wall-clock time
+    is :attr:`local_time`. ``codec`` is a :class:`RecorderCodec` when known, else
+    the raw number. ``frame_rate`` is in images per second (the TLV holds ×10).
+    """
+
+    channel: int | None = None
+    codec: RecorderCodec | int | None = None
+    data_size: int | None = None
+    time: dt.datetime | None = None
+    utc_offset: dt.timedelta | None = None
+    summer_time: bool | None = None
+    frame_count: int | None = None
+    frame_rate: float | None = None
+    image_present: bool | None = None
+    status: RecorderStatus | int | None = None
+    speed: int | None = None
+    camera_time: dt.datetime | None = None
+    start_code: bool | None = None
+    long_term_reference_p: int | None = None
+    idr_show: int | None = None
+    # Ids not in spec 7.1.1, and known ids skipped because their data was too short.
+    unknown_ids: tuple[int, ...] = ()
+    ignored_ids: tuple[int, ...] = ()
+
+    @property
+    def local_time(self) -> dt.datetime | None:
+        """``time`` in the recorder's zone (summer time included), when both are known."""
+        if self.time is None or self.utc_offset is None:
+            return None
+        offset = self.utc_offset + (_SUMMER_SHIFT if self.summer_time else dt.timedelta(0))
+        return self.time.astimezone(dt.timezone(offset))
+
+
+def iter_tlvs(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryview]]:
+    """Yield ``(id, value)`` for every TLV of ``data`` (value without its header)."""
+    view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
+    size = len(view)
+    pos = 0
+    while pos < size:
+        if size - pos < TLV_HEADER_SIZE or view[pos : pos + TLV_HEADER_SIZE] == b"\x00" * 4:
+            if not bytes(view[pos:]).strip(b"\x00"):
+                return  # zero padding to the end
+            raise MediaFormatError(f"recorder information: stray bytes at offset {pos}", view[pos:])
+        tlv_id, length = _HEADER.unpack_from(view, pos)
+        if length < TLV_HEADER_SIZE or pos + length > size:
+            raise MediaFormatError(
+                f"recorder information: TLV 0x{tlv_id:04x} of length {length} at offset {pos} "
+                f"does not fit in {size} bytes",
+                view[pos:],
+            )
+        yield tlv_id, view[pos + TLV_HEADER_SIZE : pos + length]
+        pos += length
+
+
+def _time(value: memoryview) -> tuple[dt.datetime, dt.timedelta | None, bool]:
+    seconds, sign, hours, minutes, summer = _TIME.unpack_from(value)
+    when = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    offset: dt.timedelta | None = None
+    if sign in (0, 1) and hours <= 23 and minutes <= 59:
+        offset = dt.timedelta(hours=hours, minutes=minutes) * (-1 if sign else 1)
+    return when, offset, summer == 1
+
+
+def _known[E: (RecorderCodec, RecorderStatus)](value: int, kind: type[E]) -> E | int:
+    try:
+        return kind(value)
+    except ValueError:
+        return value
+
+
+def parse_recorder_info(data: bytes | bytearray | memoryview) -> RecorderInfo:
+    """Parse the TLVs of ``data`` into a :class:`RecorderInfo`."""
+    values: dict[RecorderInfoId, memoryview] = {}
+    unknown: list[int] = []
+    ignored: list[int] = []
+    for tlv_id, value in iter_tlvs(data):
+        try:
+            kind = RecorderInfoId(tlv_id)
+        except ValueError:
+            unknown.append(tlv_id)
+            continue
+        if len(value) < _NEEDED.get(kind, 0):
+            ignored.append(tlv_id)
+            continue
+        values[kind] = value  # the last one of an id wins
+
+    def u16(kind: RecorderInfoId) -> int | None:
+        value = values.get(kind)
+        return None if value is None else int(_U16.unpack_from(value)[0])
+
+    when: dt.datetime | None = None
+    offset: dt.timedelta | None = None
+    summer: bool | None = None
+    if (time_value := values.get(RecorderInfoId.TIME)) is not None:
+        when, offset, summer = _time(time_value)
+        if (ticks := u16(RecorderInfoId.FRAME_TIME)) is not None:
+            when += _TICK * min(ticks, 99)
+    camera_time: dt.datetime | None = None
+    if (camera_value := values.get(RecorderInfoId.CAMERA_TIME)) is not None:
+        camera_time = _time(camera_value)[0]
+        if (ticks := u16(RecorderInfoId.CAMERA_FRAME_TIME)) is not None:
+            camera_time += _TICK * min(ticks, 99)
+    status: int | None = None
+    speed: int | None = None
+    if (status_value := values.get(RecorderInfoId.STATUS)) is not None:
+        status, speed = _STATUS.unpack_from(status_value)
+    size_value = values.get(RecorderInfoId.DATA_SIZE)
+    codec = u16(RecorderInfoId.CODEC)
+    rate = u16(RecorderInfoId.FRAME_RATE)
+    image = u16(RecorderInfoId.IMAGE_PRESENT)
+    start_code = u16(RecorderInfoId.START_CODE)
+    return RecorderInfo(
+        channel=u16(RecorderInfoId.CAMERA_CHANNEL),
+        codec=None if codec is None else _known(codec, RecorderCodec),
+        data_size=None if size_value is None else int(_U32.unpack_from(size_value)[0]),
+        time=when,
+        utc_offset=offset,
+        summer_time=summer,
+        frame_count=u16(RecorderInfoId.FRAME_COUNT),
+        frame_rate=None if rate is None else rate / 10,
+        image_present=None if image is None else image != 0,
+        status=None if status is None else _known(status, RecorderStatus),
+        speed=speed,
+        camera_time=camera_time,
+        start_code=None if start_code is None else start_code != 0,
+        long_term_reference_p=u16(RecorderInfoId.LONG_TERM_REFERENCE_P),
+        idr_show=u16(RecorderInfoId.IDR_SHOW),
+        unknown_ids=tuple(unknown),
+        ignored_ids=tuple(ignored),
+    )
+
+
+# Data bytes each known TLV needs (spec 7.1.2).
+_NEEDED: Final[dict[RecorderInfoId, int]] = {
+    RecorderInfoId.CAMERA_CHANNEL: 2,
+    RecorderInfoId.CODEC: 2,
+    RecorderInfoId.DATA_SIZE: 4,
+    RecorderInfoId.TIME: _TIME.size,
+    RecorderInfoId.FRAME_COUNT: 2,
+    RecorderInfoId.FRAME_RATE: 2,
+    RecorderInfoId.FRAME_TIME: 2,
+    RecorderInfoId.IMAGE_PRESENT: 2,
+    RecorderInfoId.STATUS: _STATUS.size,
+    RecorderInfoId.CAMERA_TIME: _TIME.size,
+    RecorderInfoId.CAMERA_FRAME_TIME: 2,
+    RecorderInfoId.START_CODE: 2,
+    RecorderInfoId.LONG_TERM_REFERENCE_P: 2,
+    RecorderInfoId.IDR_SHOW: 2,
+}
+
+__all__ = ["RecorderInfo", "iter_tlvs", "parse_recorder_info"]
