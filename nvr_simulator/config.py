@@ -87,3 +87,26 @@ class SimulatorConfig:
     # The log lists are broken into lines of this many characters, wherever the
     # break falls (even inside a quoted field, as in the spec's example); 0: one line.
     log_wrap_width: int = 100
+    # -- live streams (push.cgi, see nvr_simulator.live) --
+    # The synthetic pictures: size, pictures per second, keyframe interval and
+    # the length of the loop that is encoded once per process and repeated.
+    live_width: int = 320
+    live_height: int = 180
+    live_fps: int = 10
+    live_gop_seconds: float = 1.0
+    live_loop_seconds: float = 2.0
+    # Largest RTP packet (header, extension and payload); larger NAL units are
+    # sent as FU-A (H.264) / FU (H.265) fragments.
+    live_mtu: int = 1400
+    # Pack small NAL units into STAP-A / AP packets (the spec's figure sends
+    # AUD, SPS, PPS and SEI each alone, which is the default).
+    live_aggregate: bool = False
+    # First RTP sequence number and timestamp of a stream; None: random, as the
+    # spec says (set them near 65535 / 2**32 to test the wrap).
+    live_initial_sequence: int | None = None
+    live_initial_timestamp: int | None = None
+    # JPEG vendor blocks (NOTES "JPEG vendor block length"): whether the u16
+    # length counts its own two bytes, and whether a camera block follows the
+    # recorder's.
+    live_jpeg_length_counts_itself: bool = True
+    live_jpeg_camera_block: bool = True

@@ -6,13 +6,13 @@ from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ChannelState
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry
-from .entity import NvrChannelEntity, NvrEntity, selected_channels
+from .entity import NvrChannelEntity, NvrEntity, async_add_channel_entities
 from .problems import active_disk_errors, channels_in_error
 
 PARALLEL_UPDATES = 0
@@ -26,16 +26,11 @@ async def async_setup_entry(
     """Add the problem sensor and a connectivity sensor per selected channel."""
     runtime = entry.runtime_data
     async_add_entities([RecorderProblemSensor(runtime.coordinator, runtime.log_coordinator)])
-    known: set[int] = set()
-
-    @callback
-    def _add_new_channels() -> None:
-        new = [ch for ch in selected_channels(entry) if ch not in known]
-        known.update(new)
-        async_add_entities(ChannelConnectivitySensor(runtime.coordinator, ch) for ch in new)
-
-    _add_new_channels()
-    entry.async_on_unload(runtime.coordinator.async_add_listener(_add_new_channels))
+    async_add_channel_entities(
+        entry,
+        async_add_entities,
+        lambda ch: [ChannelConnectivitySensor(runtime.coordinator, ch)],
+    )
 
 
 class ChannelConnectivitySensor(NvrChannelEntity, BinarySensorEntity):

@@ -67,10 +67,11 @@ def _translate_errors(err: NvrError) -> Exception:
     )
 
 
-class NvrStatusCoordinator(DataUpdateCoordinator[NvrStatus]):
-    """Polls camera connection status and disks: two commands per poll."""
+class _NvrCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """A coordinator polling one recorder through its client."""
 
     config_entry: IproNvrConfigEntry
+    what: str
 
     def __init__(
         self,
@@ -81,9 +82,15 @@ class NvrStatusCoordinator(DataUpdateCoordinator[NvrStatus]):
     ) -> None:
         """Initialise the coordinator."""
         super().__init__(
-            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} status", update_interval=interval
+            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {self.what}", update_interval=interval
         )
         self.client = client
+
+
+class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
+    """Polls camera connection status and disks: two commands per poll."""
+
+    what = "status"
 
     async def _async_update_data(self) -> NvrStatus:
         try:
@@ -94,10 +101,10 @@ class NvrStatusCoordinator(DataUpdateCoordinator[NvrStatus]):
         return NvrStatus(status=status, recorded=recorded)
 
 
-class NvrLogCoordinator(DataUpdateCoordinator[NvrLogs]):
+class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
     """Polls both logs, finds new entries and fires ``ipro_nvr_event`` for each."""
 
-    config_entry: IproNvrConfigEntry
+    what = "logs"
 
     def __init__(
         self,
@@ -106,11 +113,8 @@ class NvrLogCoordinator(DataUpdateCoordinator[NvrLogs]):
         client: NvrClient,
         interval: timedelta,
     ) -> None:
-        """Initialise the coordinator."""
-        super().__init__(
-            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} logs", update_interval=interval
-        )
-        self.client = client
+        """Initialise the coordinator and its persisted log position."""
+        super().__init__(hass, entry, client, interval)
         self._store: Store[dict[str, list[str]]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.log_position"
         )

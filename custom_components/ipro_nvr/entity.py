@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import CameraStatus, ChannelState
@@ -110,3 +114,26 @@ class NvrLogEntity(CoordinatorEntity["NvrLogCoordinator"]):
         else:
             self._attr_unique_id = f"{entry.entry_id}_{channel}_{key}"
             self._attr_device_info = channel_device_info(entry, channel)
+
+
+def async_add_channel_entities(
+    entry: IproNvrConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: Callable[[int], Iterable[Entity]],
+) -> None:
+    """Add ``factory(channel)`` entities for every selected channel, now and later.
+
+    Channels registered on the recorder after setup (or selected in the options)
+    get their entities at the next status poll, without a reload.
+    """
+    coordinator = entry.runtime_data.coordinator
+    known: set[int] = set()
+
+    @callback
+    def _add_new_channels() -> None:
+        new = [ch for ch in selected_channels(entry) if ch not in known]
+        known.update(new)
+        async_add_entities(entity for ch in new for entity in factory(ch))
+
+    _add_new_channels()
+    entry.async_on_unload(coordinator.async_add_listener(_add_new_channels))

@@ -10,7 +10,7 @@ from .api import LogKind
 from .api.log_events import LogEventType
 from .coordinator import NewLogEntry, NvrLogCoordinator
 from .data import IproNvrConfigEntry
-from .entity import NvrLogEntity, selected_channels
+from .entity import NvrLogEntity, async_add_channel_entities
 
 PARALLEL_UPDATES = 0
 
@@ -43,16 +43,7 @@ async def async_setup_entry(
     runtime = entry.runtime_data
     logs = runtime.log_coordinator
     async_add_entities([RecorderErrorLogEvent(logs), RecorderEventLogEvent(logs)])
-    known: set[int] = set()
-
-    @callback
-    def _add_new_channels() -> None:
-        new = [ch for ch in selected_channels(entry) if ch not in known]
-        known.update(new)
-        async_add_entities(ChannelEvent(logs, ch) for ch in new)
-
-    _add_new_channels()
-    entry.async_on_unload(runtime.coordinator.async_add_listener(_add_new_channels))
+    async_add_channel_entities(entry, async_add_entities, lambda ch: [ChannelEvent(logs, ch)])
 
 
 class _LogEventEntity(NvrLogEntity, EventEntity):

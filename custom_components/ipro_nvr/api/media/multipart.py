@@ -27,7 +27,7 @@ from an async iterator of chunks, such as aiohttp's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from enum import Enum, auto
 import re
@@ -45,7 +45,9 @@ DEFAULT_MAX_HEADER_SIZE: Final = 4096
 # A header line: a token, a colon, printable text (RFC 9110 field syntax, loosely).
 _HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*:[ \t]*([\x20-\x7e\x80-\xff\t]*)")
 # Bytes that may start a header line; a body byte outside this set ends the headers.
-_TOKEN_START = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_TOKEN_START = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
 _HEADER_OR_BLANK = _TOKEN_START | frozenset(b"\r\n")
 _BLANK = b" \t\r\n"
 # Around a boundary these are framing, not garbage ("--" covers "----myboundary").
@@ -232,46 +234,49 @@ class MultipartReader:
         pos = self._pos
         if pos >= len(buf):
             return False
-        first = buf[pos]
-        if self._headers and self._length is not None and first not in _HEADER_OR_BLANK:
+        if self._body_starts_here(buf[pos]):
             # No blank line, but the body plainly starts here (binary, not a header).
             self._state = _State.BODY
             return True
         newline = buf.find(b"\n", max(self._scan, pos))
-        if newline < 0:
-            if len(buf) - self._header_start > self._max_header:
-                self._lost_framing(self._header_start)
-                return True
+        too_long = (newline if newline >= 0 else len(buf)) - self._header_start > self._max_header
+        if too_long:
+            self._lost_framing(self._header_start)
+        elif newline < 0:
             self._scan = len(buf)
             return False
-        if newline - self._header_start > self._max_header:
-            self._lost_framing(self._header_start)
-            return True
-        line = bytes(buf[pos:newline]).rstrip(b"\r")
+        else:
+            self._header_line(bytes(buf[pos:newline]).rstrip(b"\r"), newline + 1)
+        return True
+
+    def _body_starts_here(self, first: int) -> bool:
+        return bool(self._headers) and self._length is not None and first not in _HEADER_OR_BLANK
+
+    def _header_line(self, line: bytes, next_line: int) -> None:
+        """Take one header line (or the blank line ending the headers)."""
         if not line.strip(_BLANK):
-            self._pos = self._scan = newline + 1
+            self._pos = self._scan = next_line
             self._state = _State.BODY
-            return True
+            return
         match = _HEADER_LINE.fullmatch(line)
         if match is None:
             if self._headers and self._length is not None:
                 self._state = _State.BODY  # the body starts on this line (see above)
             else:
                 self._lost_framing(self._header_start)
-            return True
+            return
         name = match[1].decode("ascii").lower()
         value = match[2].decode("latin-1").strip()
         if name == "content-length":
-            if not value.isdigit() or not value.isascii():
+            if not (value.isascii() and value.isdigit()):
                 self._lost_framing(self._header_start)
-                return True
+                return
             length = int(value)
             if length > self._max_part:
                 raise PartTooLargeError(length, self._max_part)
             self._length = length
         self._headers.append((name, value))
-        self._pos = self._scan = newline + 1
-        return True
+        self._pos = self._scan = next_line
 
     def _read_body(self) -> Part | None:
         buf = self._buf
@@ -313,14 +318,14 @@ async def iter_parts(
     boundary: str = MULTIPART_BOUNDARY,
     max_part_size: int = DEFAULT_MAX_PART_SIZE,
     reader: MultipartReader | None = None,
-) -> AsyncIterator[Part]:
+) -> AsyncGenerator[Part]:
     """Yield the parts of a multipart body arriving as ``chunks`` of any size.
 
     Pass your own ``reader`` to read its :attr:`MultipartReader.stats` afterwards
     (``boundary`` and ``max_part_size`` are then the reader's).
     """
-    parser = reader if reader is not None else MultipartReader(
-        boundary, max_part_size=max_part_size
+    parser = (
+        reader if reader is not None else MultipartReader(boundary, max_part_size=max_part_size)
     )
     async for chunk in chunks:
         for part in parser.feed(chunk):

@@ -44,7 +44,7 @@ class RecorderInfo:
     part (0x000A) included; ``utc_offset`` is the recorder's standard time zone
     and ``summer_time`` its summer-time flag, so the recorder's wall-clock time
     is :attr:`local_time`. ``codec`` is a :class:`RecorderCodec` when known, else
-    the raw number. ``frame_rate`` is in images per second (the TLV holds ×10).
+    the raw number. ``frame_rate`` is in images per second (the TLV holds ten times that).
     """
 
     channel: int | None = None
