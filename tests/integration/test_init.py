@@ -236,3 +236,32 @@ async def test_diagnostics_hold_no_secrets(
     assert diagnostics["camera_status"]["channels"]["4"] == 2
     assert diagnostics["entry"]["data"]["password"] == "**REDACTED**"
     assert {d["slot"] for d in diagnostics["disks"]} == {"MAIN-1", "MAIN-2", "MAIN-3", "MAIN-4"}
+
+
+async def test_refused_sessions_raise_a_repair_that_clears(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """A recorder that keeps refusing us gets a repair; it goes once polls succeed."""
+    issue_id = f"{loaded_entry.entry_id}_too_many_clients"
+    issues = ir.async_get(hass)
+    coordinator = loaded_entry.runtime_data.coordinator
+    simulator.faults.busy = True
+    await coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    simulator.faults.busy = False
+    await coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_camera_registered_later_gets_its_device(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """A camera added on the recorder appears at the next poll, without a reload."""
+    devices = dr.async_get(hass)
+    identifiers = {(DOMAIN, f"{loaded_entry.entry_id}_20")}
+    assert devices.async_get_device(identifiers=identifiers) is None
+    simulator.simulator.channel_states[20] = 1
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert devices.async_get_device(identifiers=identifiers) is not None
+    assert _state(hass, "binary_sensor", loaded_entry, "20_connected") == STATE_ON

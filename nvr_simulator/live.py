@@ -1,0 +1,548 @@
+"""Live streams over HTTP(S): ``hdrctl.cgi?SCREEN=16X`` and ``push.cgi`` (spec 2.2, 2.3).
+
+``hdrctl.cgi?UID&SCREEN=16X&PC=AS60`` sets a UID up for live streaming; then
+``push.cgi?UID&CAM&CMD=START&COMP=H264|H265|JPEG|AUDIO&INTERNETMODE=ON`` answers
+an endless ``multipart/x-mixed-replace; boundary=myboundary`` body, each part
+with ``Content-type`` and ``Content-Length``:
+
+* H264/H265: one RTP packet per part (``application/octet-stream``), see
+  :mod:`.rtp_packetizer`; recorder-information TLVs (channel, codec, time and
+  10 ms ticks, frame count 1, frame rate x10, status live) in the header
+  extension of each picture's first packet;
+* JPEG: ``image/jpeg`` parts, a recorder vendor block (and a camera block),
+  then the JPEG (``SimulatorConfig.live_jpeg_*``);
+* AUDIO: ``audio/48kaac-lc`` parts, ``0x00`` then one raw AAC-LC frame.
+
+Pictures and audio frames go out in real time (``live_fps``; 1024 samples at
+48 kHz). ``push.cgi?UID&CAM&CMD=STOP&COMP=..`` (no INTERNETMODE) ends a stream.
+A stream also ends, cleanly, when the simulator closes, the client goes away,
+its UID expires, is released or evicted, or its camera leaves the normal state
+(``disconnect_camera`` or ``channel_states[ch] = 2``); it is checked before
+every picture.
+
+Rules (spec 1.3, 2.2.2.2) and the answers where the spec is silent (the
+simulator's conventions, like those in ``responses``):
+
+* 400: a parameter missing or wrong, or ``CAM`` names no registered camera;
+* 409 Conflict: no ``hdrctl SCREEN=16X`` yet on this UID; the camera already
+  has a live video stream on this UID (a second START of the same camera is
+  refused and the first stream goes on; one video stream, any of
+  H264/H265/JPEG, plus one AUDIO stream per camera and UID); AUDIO without a
+  running video stream of the same camera on the same UID; more than 16
+  streams on one UID;
+* 501: the RTP/UDP form (``PORT`` instead of ``INTERNETMODE=ON``);
+* 503: the camera is registered but not connected (state 2).
+
+``STOP`` answers 200 even when no such stream runs (counted in
+``LiveState.unmatched_stops``). ``LiveState.active_per_channel()`` tells how
+many streams each channel is serving; ``LiveState.faults`` can cut a stream
+after N parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+import datetime as dt
+from enum import StrEnum
+import itertools
+import random
+import struct
+from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+
+from custom_components.ipro_nvr.api.spec import (
+    CONTENT_TYPE_AAC_LC,
+    CONTENT_TYPE_JPEG,
+    CONTENT_TYPE_VIDEO,
+    INTERNETMODE_ON,
+    JPEG_VENDOR_BLOCK_ID,
+    MAX_STREAMS_PER_UID,
+    MULTIPART_BOUNDARY,
+    PC_AS60,
+    RTP_VIDEO_CLOCK_RATE,
+    SCREEN_16X,
+    AUDIO_PART_PREFIX,
+    Cgi,
+    RecorderCodec,
+    RecorderInfoId,
+    RecorderStatus,
+)
+
+from .query import BadRequestError
+from .responses import error_response, text_response
+from .rtp_packetizer import RtpPacketizer
+from .texts import ACK_BODY
+from .video import (
+    AAC_FRAME_SAMPLES,
+    H264,
+    H265,
+    VideoFormat,
+    audio_clip,
+    jpeg_clip,
+    video_clip,
+)
+
+if TYPE_CHECKING:
+    from .context import CgiContext
+    from .simulator import Simulator
+
+JPEG: Final = "JPEG"
+AUDIO: Final = "AUDIO"
+VIDEO_COMPS: Final = frozenset({H264, H265, JPEG})
+COMPS: Final = VIDEO_COMPS | {AUDIO}
+LIVE_CONTENT_TYPE: Final = f"multipart/x-mixed-replace; boundary={MULTIPART_BOUNDARY}"
+_HDRCTL_LIVE_PARAMS: Final = frozenset({"UID", "SCREEN", "PC"})
+_DELIMITER: Final = f"--{MULTIPART_BOUNDARY}\r\n".encode("ascii")
+_RECORDER_CODEC: Final = {H264: RecorderCodec.H264, H265: RecorderCodec.H265}
+
+
+class EndReason(StrEnum):
+    """Why a live stream ended."""
+
+    STOPPED = "stopped"  # push.cgi CMD=STOP
+    CLOSED = "closed"  # the simulator shut down
+    CLIENT_GONE = "client_gone"  # the client closed the connection
+    UID_GONE = "uid_gone"  # the UID expired, was released or evicted
+    CAMERA_DISCONNECTED = "camera_disconnected"  # the channel left state 1
+    DROPPED = "dropped"  # LiveFaults.drop_after_parts cut the connection
+
+
+@dataclass(eq=False, slots=True)
+class LiveStream:
+    """One running (or ended) ``push.cgi`` stream."""
+
+    uid: str
+    channel: int
+    comp: str  # H264, H265, JPEG or AUDIO
+    started_at: float  # config.clock()
+    stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    stop_reason: EndReason | None = None
+    end_reason: EndReason | None = None
+    parts: int = 0  # multipart parts written (RTP packets, JPEG pictures, audio frames)
+    pictures: int = 0  # video pictures (or audio frames) written
+
+    @property
+    def is_video(self) -> bool:
+        """Whether this is a video stream (H264, H265 or JPEG)."""
+        return self.comp in VIDEO_COMPS
+
+    def request_stop(self, reason: EndReason) -> None:
+        """Ask the stream to end before its next picture."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.stop.set()
+
+
+@dataclass(slots=True)
+class LiveFaults:
+    """Fault switches of the live streams.
+
+    ``drop_after_parts``: the connection of a stream is cut (no orderly end,
+    like a crash) after that many parts, mid-GOP if you like; ``count`` limits
+    this to the next N streams started (None: every one); ``applied`` counts
+    the streams cut.
+    """
+
+    drop_after_parts: int | None = None
+    count: int | None = None
+    applied: int = 0
+
+    def take(self) -> int | None:
+        """The part limit for a stream now starting (consuming ``count``)."""
+        if self.drop_after_parts is None:
+            return None
+        if self.count is not None:
+            if self.count <= 0:
+                return None
+            self.count -= 1
+        return self.drop_after_parts
+
+    def clear(self) -> None:
+        """Turn the switches off."""
+        self.drop_after_parts = None
+        self.count = None
+
+
+class LiveState:
+    """The live streams of one simulated recorder (``Simulator.live``)."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self._simulator = simulator
+        self._setup: set[str] = set()
+        self.streams: list[LiveStream] = []
+        self.ended: list[LiveStream] = []
+        self.faults = LiveFaults()
+        self.started_total = 0
+        self.refused_total = 0
+        self.unmatched_stops = 0
+        # Not for security: random initial sequence numbers, timestamps and SSRCs.
+        self._rng = random.Random(simulator.config.seed)  # noqa: S311
+
+    # -- queries for tests ------------------------------------------------------
+
+    def active(self, channel: int | None = None, uid: str | None = None) -> list[LiveStream]:
+        """The running streams, optionally of one channel and/or UID."""
+        return [
+            s
+            for s in self.streams
+            if (channel is None or s.channel == channel) and (uid is None or s.uid == uid)
+        ]
+
+    def active_per_channel(self) -> dict[int, int]:
+        """How many streams each channel is serving now (channels with none left out)."""
+        return dict(Counter(s.channel for s in self.streams))
+
+    def is_set_up(self, uid: str) -> bool:
+        """Whether ``hdrctl SCREEN=16X`` was sent for ``uid``."""
+        return uid in self._setup
+
+    # -- control ----------------------------------------------------------------
+
+    def setup(self, uid: str) -> None:
+        """Record ``hdrctl SCREEN=16X`` for ``uid``."""
+        live = set(self._simulator.uids.active())
+        self._setup &= live  # forget UIDs that are gone
+        self._setup.add(uid)
+
+    def stop(self, uid: str, channel: int, comp: str) -> int:
+        """End the streams of ``comp`` for ``channel`` on ``uid``; return how many."""
+        matched = [s for s in self.active(channel, uid) if s.comp == comp]
+        for stream in matched:
+            stream.request_stop(EndReason.STOPPED)
+        if not matched:
+            self.unmatched_stops += 1
+        return len(matched)
+
+    def disconnect_camera(self, channel: int) -> int:
+        """Put ``channel`` in connection error (state 2), ending its streams; return how many."""
+        self._simulator.channel_states[channel] = 2
+        streams = self.active(channel)
+        for stream in streams:
+            stream.request_stop(EndReason.CAMERA_DISCONNECTED)
+        return len(streams)
+
+    def close(self) -> None:
+        """End every stream (the simulator is shutting down)."""
+        for stream in self.streams:
+            stream.request_stop(EndReason.CLOSED)
+
+    def _refuse(self, status: int, reason: str) -> web.Response:
+        self.refused_total += 1
+        return error_response(status, reason)
+
+    def _start(self, uid: str, channel: int, comp: str, now: float) -> LiveStream | web.Response:
+        """Check the rules and register a new stream, or answer why not."""
+        simulator = self._simulator
+        state = simulator.channel_state(channel)
+        if state == 0:
+            raise BadRequestError(f"CAM={channel} has no registered camera")
+        if state != 1:
+            return self._refuse(503, f"camera {channel} is not connected")
+        if uid not in self._setup:
+            return self._refuse(409, "hdrctl.cgi SCREEN=16X must come first for this UID")
+        mine = self.active(uid=uid)
+        same_camera = [s for s in mine if s.channel == channel]
+        if comp == AUDIO:
+            if not any(s.is_video for s in same_camera):
+                return self._refuse(409, f"AUDIO needs a live video stream of camera {channel}")
+            if any(s.comp == AUDIO for s in same_camera):
+                return self._refuse(409, f"camera {channel} already streams audio on this UID")
+        elif any(s.is_video for s in same_camera):
+            return self._refuse(409, f"camera {channel} already streams video on this UID")
+        if len(mine) >= MAX_STREAMS_PER_UID:
+            return self._refuse(409, f"{MAX_STREAMS_PER_UID} streams on this UID already")
+        stream = LiveStream(uid, channel, comp, now)
+        self.streams.append(stream)
+        self.started_total += 1
+        return stream
+
+    def _end(self, stream: LiveStream, reason: EndReason) -> None:
+        stream.end_reason = reason
+        if stream in self.streams:
+            self.streams.remove(stream)
+            self.ended.append(stream)
+
+    def _reason_to_end(self, stream: LiveStream) -> EndReason | None:
+        """Why ``stream`` must end now, or None to go on."""
+        simulator = self._simulator
+        if simulator.closing.is_set():
+            return EndReason.CLOSED
+        if stream.stop_reason is not None:
+            return stream.stop_reason
+        if not simulator.uids.is_active(stream.uid):
+            return EndReason.UID_GONE
+        if simulator.channel_state(stream.channel) != 1:
+            return EndReason.CAMERA_DISCONNECTED
+        return None
+
+    # -- serving ----------------------------------------------------------------
+
+    async def serve(self, ctx: CgiContext, stream: LiveStream) -> web.StreamResponse:
+        """Answer the endless body of ``stream`` until it must end."""
+        reason = EndReason.CLIENT_GONE
+        try:
+            config = self._simulator.config
+            fmt = VideoFormat(
+                width=config.live_width,
+                height=config.live_height,
+                fps=config.live_fps,
+                gop_seconds=config.live_gop_seconds,
+                loop_seconds=config.live_loop_seconds,
+            )
+            # Encode (first use only) before answering, so a failure is still a status.
+            if stream.comp in (H264, H265):
+                source: _Source = _VideoSource(
+                    self, stream, await video_clip(stream.comp, stream.channel, fmt)
+                )
+            elif stream.comp == JPEG:
+                source = _JpegSource(self, stream, await jpeg_clip(stream.channel, fmt))
+            else:
+                source = _AudioSource(await audio_clip(stream.channel, config.live_loop_seconds))
+            response = web.StreamResponse(
+                headers={"Content-Type": LIVE_CONTENT_TYPE, "Cache-Control": "no-cache"}
+            )
+            await response.prepare(ctx.request)
+            reason = await self._pump(ctx, stream, source, response)
+        except ConnectionError:
+            reason = EndReason.CLIENT_GONE
+        finally:
+            self._end(stream, reason)
+        return response
+
+    async def _pump(
+        self,
+        ctx: CgiContext,
+        stream: LiveStream,
+        source: _Source,
+        response: web.StreamResponse,
+    ) -> EndReason:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        limit = self.faults.take()
+        for index in itertools.count():
+            due = started + index * source.interval
+            delay = due - loop.time()
+            if delay > 0 and not stream.stop.is_set():
+                try:
+                    async with asyncio.timeout(delay):
+                        await stream.stop.wait()
+                except TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(0)  # behind time: still let others run
+            reason = self._reason_to_end(stream)
+            if reason is not None:
+                return reason
+            parts = source.parts(index)
+            if limit is not None and stream.parts + len(parts) >= limit:
+                keep = max(0, limit - stream.parts)
+                await response.write(b"".join(parts[:keep]))
+                stream.parts += keep
+                self.faults.applied += 1
+                if ctx.request.transport is not None:
+                    ctx.request.transport.abort()
+                return EndReason.DROPPED
+            await response.write(b"".join(parts))
+            stream.parts += len(parts)
+            stream.pictures += 1
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- helpers of the sources -----------------------------------------------------
+
+    def new_packetizer(self, codec: str) -> tuple[RtpPacketizer, int]:
+        """A packetizer with this stream's first sequence number, and the first timestamp."""
+        config = self._simulator.config
+        sequence = config.live_initial_sequence
+        timestamp = config.live_initial_timestamp
+        packetizer = RtpPacketizer(
+            codec=codec,
+            sequence=(self._rng.randrange(1 << 16) if sequence is None else sequence) & 0xFFFF,
+            ssrc=self._rng.randrange(1 << 32),
+            mtu=config.live_mtu,
+            aggregate=config.live_aggregate,
+        )
+        first = self._rng.randrange(1 << 32) if timestamp is None else timestamp
+        return packetizer, first & 0xFFFFFFFF
+
+    def recorder_tlvs(self, stream: LiveStream, when: dt.datetime, codec: str | None) -> bytes:
+        """The recorder-information TLVs of one picture taken at ``when`` (spec 7.1.2)."""
+        config = self._simulator.config
+        fps = config.live_fps
+        tlvs = [_tlv16(RecorderInfoId.CAMERA_CHANNEL, stream.channel)]
+        if codec is not None:
+            tlvs.append(_tlv16(RecorderInfoId.CODEC, _RECORDER_CODEC[codec]))
+        tlvs += [
+            _time_tlv(RecorderInfoId.TIME, when, config.utc_offset, summer=config.summer_time),
+            _tlv16(RecorderInfoId.FRAME_TIME, when.microsecond // 10_000),
+            _tlv16(RecorderInfoId.FRAME_COUNT, 1),
+            _tlv16(RecorderInfoId.FRAME_RATE, fps * 10),
+            struct.pack(">HHBBH", RecorderInfoId.STATUS, 8, RecorderStatus.LIVE, 0, 0),
+        ]
+        return b"".join(tlvs)
+
+    def camera_tlvs(self, when: dt.datetime) -> bytes:
+        """The camera's block of a JPEG picture: its own time stamp (0x0011, 0x0012)."""
+        config = self._simulator.config
+        return _time_tlv(
+            RecorderInfoId.CAMERA_TIME, when, config.utc_offset, summer=config.summer_time
+        ) + _tlv16(RecorderInfoId.CAMERA_FRAME_TIME, when.microsecond // 10_000)
+
+    def picture_time(self, stream: LiveStream, index: int, start: dt.datetime) -> dt.datetime:
+        """The recorder time of picture ``index`` of a stream that started at ``start``."""
+        return start + dt.timedelta(seconds=index / self._simulator.config.live_fps)
+
+    @property
+    def wall_clock_now(self) -> dt.datetime:
+        """The recorder's current time (UTC)."""
+        return self._simulator.config.wall_clock()
+
+
+def _tlv16(tlv_id: int, value: int) -> bytes:
+    return struct.pack(">HHHH", tlv_id, 8, value, 0)
+
+
+def _time_tlv(
+    tlv_id: int, when: dt.datetime, utc_offset: dt.timedelta, *, summer: bool
+) -> bytes:
+    minutes = round(utc_offset.total_seconds() / 60)
+    hours, mins = divmod(abs(minutes), 60)
+    seconds = int(when.timestamp())
+    return struct.pack(
+        ">HHIBBBB", tlv_id, 12, seconds, 1 if minutes < 0 else 0, hours, mins, 1 if summer else 0
+    )
+
+
+def _part(content_type: str, body: bytes) -> bytes:
+    head = f"Content-type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    return _DELIMITER + head.encode("ascii") + body + b"\r\n"
+
+
+class _Source:
+    """What a stream sends: the parts of step ``index``, every ``interval`` seconds."""
+
+    interval: float
+
+    def parts(self, index: int) -> list[bytes]:
+        raise NotImplementedError
+
+
+class _VideoSource(_Source):
+    def __init__(self, live: LiveState, stream: LiveStream, clip: object) -> None:
+        from .video import VideoClip
+
+        assert isinstance(clip, VideoClip)
+        self._live = live
+        self._stream = stream
+        self._clip = clip
+        self._packetizer, self._first_timestamp = live.new_packetizer(clip.codec)
+        self._start = live.wall_clock_now
+        self.interval = 1 / clip.format.fps
+
+    def parts(self, index: int) -> list[bytes]:
+        clip = self._clip
+        picture = clip.pictures[index % len(clip.pictures)]
+        ticks = round(index * RTP_VIDEO_CLOCK_RATE / clip.format.fps)
+        when = self._live.picture_time(self._stream, index, self._start)
+        extension = self._live.recorder_tlvs(self._stream, when, clip.codec)
+        packets = self._packetizer.packetize(
+            picture.nals, self._first_timestamp + ticks, extension
+        )
+        return [_part(CONTENT_TYPE_VIDEO, packet) for packet in packets]
+
+
+class _JpegSource(_Source):
+    def __init__(self, live: LiveState, stream: LiveStream, clip: object) -> None:
+        from .video import JpegClip
+
+        assert isinstance(clip, JpegClip)
+        self._live = live
+        self._stream = stream
+        self._clip = clip
+        self._start = live.wall_clock_now
+        config = live._simulator.config  # noqa: SLF001 - same module family
+        self._counts_itself = config.live_jpeg_length_counts_itself
+        self._camera_block = config.live_jpeg_camera_block
+        self.interval = 1 / clip.format.fps
+
+    def _block(self, tlvs: bytes) -> bytes:
+        length = len(tlvs) + (2 if self._counts_itself else 0)
+        return JPEG_VENDOR_BLOCK_ID + length.to_bytes(2) + tlvs
+
+    def parts(self, index: int) -> list[bytes]:
+        image = self._clip.images[index % len(self._clip.images)]
+        when = self._live.picture_time(self._stream, index, self._start)
+        body = self._block(self._live.recorder_tlvs(self._stream, when, None))
+        if self._camera_block:
+            body += self._block(self._live.camera_tlvs(when))
+        return [_part(CONTENT_TYPE_JPEG, body + image)]
+
+
+class _AudioSource(_Source):
+    def __init__(self, clip: object) -> None:
+        from .video import AudioClip
+
+        assert isinstance(clip, AudioClip)
+        self._frames = clip.frames
+        self.interval = AAC_FRAME_SAMPLES / clip.sample_rate
+
+    def parts(self, index: int) -> list[bytes]:
+        frame = self._frames[index % len(self._frames)]
+        return [_part(CONTENT_TYPE_AAC_LC, AUDIO_PART_PREFIX + frame)]
+
+
+# -- handlers -------------------------------------------------------------------
+
+
+def register_live_handlers(simulator: Simulator) -> None:
+    """Serve ``hdrctl.cgi`` (live setup) and ``push.cgi`` (HTTP(S) live streams)."""
+    simulator.register(Cgi.HDRCTL, hdrctl)
+    simulator.register(Cgi.PUSH, push)
+
+
+async def hdrctl(ctx: CgiContext) -> web.StreamResponse:
+    """``hdrctl.cgi?UID&SCREEN=16X&PC=AS60`` (spec 2.1.2.1); the playback forms answer 501."""
+    query = ctx.query
+    if query.get("SCREEN") is None:
+        return error_response(501, "hdrctl.cgi playback forms are not simulated yet")
+    query.require_fixed("SCREEN", SCREEN_16X)
+    query.require_fixed("PC", PC_AS60)
+    extra = sorted({name for name, _ in query.pairs} - _HDRCTL_LIVE_PARAMS)
+    if extra:
+        raise BadRequestError(f"unexpected parameters with SCREEN=16X: {', '.join(extra)}")
+    assert ctx.uid is not None  # needs_uid let only a live UID through
+    ctx.simulator.live.setup(ctx.uid)
+    return text_response(ACK_BODY)
+
+
+async def push(ctx: CgiContext) -> web.StreamResponse:
+    """``push.cgi?UID&CAM&CMD=START|STOP&COMP=..[&INTERNETMODE=ON]`` (spec 2.2.2.2)."""
+    query = ctx.query
+    live = ctx.simulator.live
+    assert ctx.uid is not None  # needs_uid let only a live UID through
+    channel = query.integer("CAM", 1, ctx.simulator.config.max_channels)
+    comp = query.require("COMP")
+    if comp not in COMPS:
+        raise BadRequestError(f"COMP={comp!r}, expected one of {', '.join(sorted(COMPS))}")
+    command = query.require("CMD")
+    if command == "STOP":
+        mode = query.get("INTERNETMODE")
+        if mode is not None and mode != INTERNETMODE_ON:
+            raise BadRequestError(f"INTERNETMODE={mode!r}, expected {INTERNETMODE_ON!r}")
+        live.stop(ctx.uid, channel, comp)
+        return text_response(ACK_BODY)
+    if command != "START":
+        raise BadRequestError(f"CMD={command!r}, expected START or STOP")
+    if query.get("INTERNETMODE") is None:
+        if query.get("PORT") is not None:
+            return error_response(501, "live streaming over RTP/UDP is not simulated")
+        raise BadRequestError("INTERNETMODE missing")
+    query.require_fixed("INTERNETMODE", INTERNETMODE_ON)
+    if query.get("PORT") is not None:
+        raise BadRequestError("PORT and INTERNETMODE=ON together")
+    started = live._start(ctx.uid, channel, comp, ctx.now)  # noqa: SLF001
+    if isinstance(started, web.Response):
+        return started
+    return await live.serve(ctx, started)

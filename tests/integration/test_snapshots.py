@@ -1,0 +1,62 @@
+"""Entity states and diagnostics pinned with syrupy, on a recorder with a frozen calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.diagnostics import async_get_config_entry_diagnostics
+from nvr_simulator import FakeWallClock, SimulatorConfig
+
+FROZEN = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def sim_config(sim_config: SimulatorConfig) -> SimulatorConfig:
+    """Four cameras and a recorder calendar that does not move."""
+    sim_config.cameras = 4
+    sim_config.wall_clock = FakeWallClock(FROZEN)
+    return sim_config
+
+
+async def test_entity_states(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, snapshot: SnapshotAssertion
+) -> None:
+    """Every entity of the recorder and its channels, with state and attributes."""
+    registry = er.async_get(hass)
+    entries = sorted(
+        er.async_entries_for_config_entry(registry, loaded_entry.entry_id),
+        key=lambda e: e.unique_id,
+    )
+    states = {}
+    for entry in entries:
+        key = entry.unique_id.removeprefix(f"{loaded_entry.entry_id}_")
+        state = hass.states.get(entry.entity_id)
+        states[key] = {
+            "entity_id": entry.entity_id,
+            "disabled": entry.disabled_by is not None,
+            "category": entry.entity_category,
+            "state": None if state is None else state.state,
+            "attributes": None if state is None else dict(state.attributes),
+        }
+    assert states == snapshot
+
+
+async def test_diagnostics(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, snapshot: SnapshotAssertion
+) -> None:
+    """Diagnostics of a recorder; the client's live timings are checked apart."""
+    diagnostics = await async_get_config_entry_diagnostics(hass, loaded_entry)
+    client = diagnostics.pop("client")
+    assert client["scheduler"]
+    assert "session" in client
+    # The simulator listens on an ephemeral port.
+    assert diagnostics["entry"]["data"].pop("port") > 0
+    assert diagnostics == snapshot
+    assert loaded_entry.domain == DOMAIN
