@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from custom_components.ipro_nvr.api.spec import (
+    AUDIO_PART_PREFIX,
     CONTENT_TYPE_AAC_LC,
     CONTENT_TYPE_JPEG,
     CONTENT_TYPE_VIDEO,
@@ -64,7 +65,6 @@ from custom_components.ipro_nvr.api.spec import (
     PC_AS60,
     RTP_VIDEO_CLOCK_RATE,
     SCREEN_16X,
-    AUDIO_PART_PREFIX,
     Cgi,
     RecorderCodec,
     RecorderInfoId,
@@ -79,6 +79,9 @@ from .video import (
     AAC_FRAME_SAMPLES,
     H264,
     H265,
+    AudioClip,
+    JpegClip,
+    VideoClip,
     VideoFormat,
     audio_clip,
     jpeg_clip,
@@ -86,6 +89,7 @@ from .video import (
 )
 
 if TYPE_CHECKING:
+    from .config import SimulatorConfig
     from .context import CgiContext
     from .simulator import Simulator
 
@@ -229,35 +233,50 @@ class LiveState:
         for stream in self.streams:
             stream.request_stop(EndReason.CLOSED)
 
-    def _refuse(self, status: int, reason: str) -> web.Response:
-        self.refused_total += 1
-        return error_response(status, reason)
-
-    def _start(self, uid: str, channel: int, comp: str, now: float) -> LiveStream | web.Response:
+    def start(self, uid: str, channel: int, comp: str, now: float) -> LiveStream | web.Response:
         """Check the rules and register a new stream, or answer why not."""
-        simulator = self._simulator
-        state = simulator.channel_state(channel)
-        if state == 0:
-            raise BadRequestError(f"CAM={channel} has no registered camera")
-        if state != 1:
-            return self._refuse(503, f"camera {channel} is not connected")
-        if uid not in self._setup:
-            return self._refuse(409, "hdrctl.cgi SCREEN=16X must come first for this UID")
-        mine = self.active(uid=uid)
-        same_camera = [s for s in mine if s.channel == channel]
-        if comp == AUDIO:
-            if not any(s.is_video for s in same_camera):
-                return self._refuse(409, f"AUDIO needs a live video stream of camera {channel}")
-            if any(s.comp == AUDIO for s in same_camera):
-                return self._refuse(409, f"camera {channel} already streams audio on this UID")
-        elif any(s.is_video for s in same_camera):
-            return self._refuse(409, f"camera {channel} already streams video on this UID")
-        if len(mine) >= MAX_STREAMS_PER_UID:
-            return self._refuse(409, f"{MAX_STREAMS_PER_UID} streams on this UID already")
+        refusal = self._refusal(uid, channel, comp)
+        if refusal is not None:
+            self.refused_total += 1
+            return error_response(*refusal)
         stream = LiveStream(uid, channel, comp, now)
         self.streams.append(stream)
         self.started_total += 1
         return stream
+
+    def _refusal(self, uid: str, channel: int, comp: str) -> tuple[int, str] | None:
+        """The status and reason refusing a START, or None when it may go ahead."""
+        state = self._simulator.channel_state(channel)
+        if state == 0:
+            raise BadRequestError(f"CAM={channel} has no registered camera")
+        mine = self.active(uid=uid)
+        same_camera = [s for s in mine if s.channel == channel]
+        has_video = any(s.is_video for s in same_camera)
+        checks = (
+            (state != 1, 503, f"camera {channel} is not connected"),
+            (uid not in self._setup, 409, "hdrctl.cgi SCREEN=16X must come first for this UID"),
+            (
+                comp == AUDIO and not has_video,
+                409,
+                f"AUDIO needs a live video stream of camera {channel}",
+            ),
+            (
+                comp == AUDIO and any(s.comp == AUDIO for s in same_camera),
+                409,
+                f"camera {channel} already streams audio on this UID",
+            ),
+            (
+                comp != AUDIO and has_video,
+                409,
+                f"camera {channel} already streams video on this UID",
+            ),
+            (
+                len(mine) >= MAX_STREAMS_PER_UID,
+                409,
+                f"{MAX_STREAMS_PER_UID} streams on this UID already",
+            ),
+        )
+        return next(((status, reason) for failed, status, reason in checks if failed), None)
 
     def _end(self, stream: LiveStream, reason: EndReason) -> None:
         stream.end_reason = reason
@@ -282,35 +301,38 @@ class LiveState:
 
     async def serve(self, ctx: CgiContext, stream: LiveStream) -> web.StreamResponse:
         """Answer the endless body of ``stream`` until it must end."""
+        response = web.StreamResponse(
+            headers={"Content-Type": LIVE_CONTENT_TYPE, "Cache-Control": "no-cache"}
+        )
         reason = EndReason.CLIENT_GONE
         try:
-            config = self._simulator.config
-            fmt = VideoFormat(
-                width=config.live_width,
-                height=config.live_height,
-                fps=config.live_fps,
-                gop_seconds=config.live_gop_seconds,
-                loop_seconds=config.live_loop_seconds,
-            )
-            # Encode (first use only) before answering, so a failure is still a status.
-            if stream.comp in (H264, H265):
-                source: _Source = _VideoSource(
-                    self, stream, await video_clip(stream.comp, stream.channel, fmt)
-                )
-            elif stream.comp == JPEG:
-                source = _JpegSource(self, stream, await jpeg_clip(stream.channel, fmt))
-            else:
-                source = _AudioSource(await audio_clip(stream.channel, config.live_loop_seconds))
-            response = web.StreamResponse(
-                headers={"Content-Type": LIVE_CONTENT_TYPE, "Cache-Control": "no-cache"}
-            )
+            # Encode (at first use only) before answering, so a failure is still a status.
+            source = await self._source(stream)
             await response.prepare(ctx.request)
             reason = await self._pump(ctx, stream, source, response)
         except ConnectionError:
             reason = EndReason.CLIENT_GONE
         finally:
+            if reason is EndReason.CLIENT_GONE and self._simulator.closing.is_set():
+                reason = EndReason.CLOSED
             self._end(stream, reason)
         return response
+
+    async def _source(self, stream: LiveStream) -> _Source:
+        config = self._simulator.config
+        fmt = VideoFormat(
+            width=config.live_width,
+            height=config.live_height,
+            fps=config.live_fps,
+            gop_seconds=config.live_gop_seconds,
+            loop_seconds=config.live_loop_seconds,
+        )
+        if stream.comp in (H264, H265):
+            clip = await video_clip(stream.comp, stream.channel, fmt)
+            return _VideoSource(self, stream, clip)
+        if stream.comp == JPEG:
+            return _JpegSource(self, stream, await jpeg_clip(stream.channel, fmt))
+        return _AudioSource(await audio_clip(stream.channel, config.live_loop_seconds))
 
     async def _pump(
         self,
@@ -395,6 +417,11 @@ class LiveState:
         return start + dt.timedelta(seconds=index / self._simulator.config.live_fps)
 
     @property
+    def config(self) -> SimulatorConfig:
+        """The simulator's (live) configuration."""
+        return self._simulator.config
+
+    @property
     def wall_clock_now(self) -> dt.datetime:
         """The recorder's current time (UTC)."""
         return self._simulator.config.wall_clock()
@@ -404,9 +431,7 @@ def _tlv16(tlv_id: int, value: int) -> bytes:
     return struct.pack(">HHHH", tlv_id, 8, value, 0)
 
 
-def _time_tlv(
-    tlv_id: int, when: dt.datetime, utc_offset: dt.timedelta, *, summer: bool
-) -> bytes:
+def _time_tlv(tlv_id: int, when: dt.datetime, utc_offset: dt.timedelta, *, summer: bool) -> bytes:
     minutes = round(utc_offset.total_seconds() / 60)
     hours, mins = divmod(abs(minutes), 60)
     seconds = int(when.timestamp())
@@ -430,10 +455,7 @@ class _Source:
 
 
 class _VideoSource(_Source):
-    def __init__(self, live: LiveState, stream: LiveStream, clip: object) -> None:
-        from .video import VideoClip
-
-        assert isinstance(clip, VideoClip)
+    def __init__(self, live: LiveState, stream: LiveStream, clip: VideoClip) -> None:
         self._live = live
         self._stream = stream
         self._clip = clip
@@ -447,22 +469,17 @@ class _VideoSource(_Source):
         ticks = round(index * RTP_VIDEO_CLOCK_RATE / clip.format.fps)
         when = self._live.picture_time(self._stream, index, self._start)
         extension = self._live.recorder_tlvs(self._stream, when, clip.codec)
-        packets = self._packetizer.packetize(
-            picture.nals, self._first_timestamp + ticks, extension
-        )
+        packets = self._packetizer.packetize(picture.nals, self._first_timestamp + ticks, extension)
         return [_part(CONTENT_TYPE_VIDEO, packet) for packet in packets]
 
 
 class _JpegSource(_Source):
-    def __init__(self, live: LiveState, stream: LiveStream, clip: object) -> None:
-        from .video import JpegClip
-
-        assert isinstance(clip, JpegClip)
+    def __init__(self, live: LiveState, stream: LiveStream, clip: JpegClip) -> None:
         self._live = live
         self._stream = stream
         self._clip = clip
         self._start = live.wall_clock_now
-        config = live._simulator.config  # noqa: SLF001 - same module family
+        config = live.config
         self._counts_itself = config.live_jpeg_length_counts_itself
         self._camera_block = config.live_jpeg_camera_block
         self.interval = 1 / clip.format.fps
@@ -481,10 +498,7 @@ class _JpegSource(_Source):
 
 
 class _AudioSource(_Source):
-    def __init__(self, clip: object) -> None:
-        from .video import AudioClip
-
-        assert isinstance(clip, AudioClip)
+    def __init__(self, clip: AudioClip) -> None:
         self._frames = clip.frames
         self.interval = AAC_FRAME_SAMPLES / clip.sample_rate
 
@@ -502,6 +516,12 @@ def register_live_handlers(simulator: Simulator) -> None:
     simulator.register(Cgi.PUSH, push)
 
 
+def _uid(ctx: CgiContext) -> str:
+    if ctx.uid is None:  # not reached: needs_uid lets only a live UID through
+        raise BadRequestError("UID missing")
+    return ctx.uid
+
+
 async def hdrctl(ctx: CgiContext) -> web.StreamResponse:
     """``hdrctl.cgi?UID&SCREEN=16X&PC=AS60`` (spec 2.1.2.1); the playback forms answer 501."""
     query = ctx.query
@@ -512,8 +532,7 @@ async def hdrctl(ctx: CgiContext) -> web.StreamResponse:
     extra = sorted({name for name, _ in query.pairs} - _HDRCTL_LIVE_PARAMS)
     if extra:
         raise BadRequestError(f"unexpected parameters with SCREEN=16X: {', '.join(extra)}")
-    assert ctx.uid is not None  # needs_uid let only a live UID through
-    ctx.simulator.live.setup(ctx.uid)
+    ctx.simulator.live.setup(_uid(ctx))
     return text_response(ACK_BODY)
 
 
@@ -521,7 +540,7 @@ async def push(ctx: CgiContext) -> web.StreamResponse:
     """``push.cgi?UID&CAM&CMD=START|STOP&COMP=..[&INTERNETMODE=ON]`` (spec 2.2.2.2)."""
     query = ctx.query
     live = ctx.simulator.live
-    assert ctx.uid is not None  # needs_uid let only a live UID through
+    uid = _uid(ctx)
     channel = query.integer("CAM", 1, ctx.simulator.config.max_channels)
     comp = query.require("COMP")
     if comp not in COMPS:
@@ -531,7 +550,7 @@ async def push(ctx: CgiContext) -> web.StreamResponse:
         mode = query.get("INTERNETMODE")
         if mode is not None and mode != INTERNETMODE_ON:
             raise BadRequestError(f"INTERNETMODE={mode!r}, expected {INTERNETMODE_ON!r}")
-        live.stop(ctx.uid, channel, comp)
+        live.stop(uid, channel, comp)
         return text_response(ACK_BODY)
     if command != "START":
         raise BadRequestError(f"CMD={command!r}, expected START or STOP")
@@ -542,7 +561,7 @@ async def push(ctx: CgiContext) -> web.StreamResponse:
     query.require_fixed("INTERNETMODE", INTERNETMODE_ON)
     if query.get("PORT") is not None:
         raise BadRequestError("PORT and INTERNETMODE=ON together")
-    started = live._start(ctx.uid, channel, comp, ctx.now)  # noqa: SLF001
+    started = live.start(uid, channel, comp, ctx.now)
     if isinstance(started, web.Response):
         return started
     return await live.serve(ctx, started)

@@ -82,7 +82,11 @@ class RtpPacketizer:
         packets = []
         for number, payload in enumerate(payloads):
             last = number == len(payloads) - 1
-            packets.append(self._packet(payload, timestamp, marker=last, extension=extension if number == 0 else b""))
+            packets.append(
+                self._packet(
+                    payload, timestamp, marker=last, extension=extension if number == 0 else b""
+                )
+            )
         return packets
 
     # -- payload formats ------------------------------------------------------------
@@ -99,7 +103,7 @@ class RtpPacketizer:
             nal_type = (nal[0] >> 1) & 0x3F
             data = nal[2:]
             overhead = 3
-        pieces = []
+        pieces: list[bytes] = []
         pos = 0
         while pos < len(data):
             size = (first_room if not pieces else room) - overhead
@@ -134,16 +138,16 @@ class RtpPacketizer:
             forbidden = max(nal[0] & 0x80 for nal in units)
             layer = min(((nal[0] & 0x01) << 5) | (nal[1] >> 3) for nal in units)
             tid = min(nal[1] & 0x07 for nal in units)
-            header = bytes((forbidden | (_H265_AP << 1) | (layer >> 5), ((layer & 0x1F) << 3) | tid))
+            header = bytes(
+                (forbidden | (_H265_AP << 1) | (layer >> 5), ((layer & 0x1F) << 3) | tid)
+            )
         body = b"".join(len(nal).to_bytes(_SIZE_FIELD) + nal for nal in units)
         return len(units), header + body
 
     def _packet(self, payload: bytes, timestamp: int, *, marker: bool, extension: bytes) -> bytes:
         first = (RTP_VERSION << 6) | (0x10 if extension else 0)
         second = (0x80 if marker else 0) | self.payload_type
-        header = RTP_HEADER.pack(
-            first, second, self.sequence, timestamp & 0xFFFFFFFF, self.ssrc
-        )
+        header = RTP_HEADER.pack(first, second, self.sequence, timestamp & 0xFFFFFFFF, self.ssrc)
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.packets_sent += 1
         if not extension:

@@ -12,6 +12,7 @@ from .context import CgiContext, CgiHandler, HandlerSpec
 from .disks import DiskSlot, default_disks
 from .faults import MALFORMED_BODY, FaultAction, Faults
 from .handlers import register_default_handlers
+from .live import LiveState, register_live_handlers
 from .logs import LogBook, LogEntry, LogTexts, seed_history
 from .pacing import PacingJournal
 from .ptz import PtzState
@@ -81,6 +82,9 @@ class Simulator:
         self.ptz: dict[int, PtzState] = {}
         self._handlers: dict[Cgi, HandlerSpec] = {}
         register_default_handlers(self)
+        # Live streams (hdrctl.cgi SCREEN=16X, push.cgi): see nvr_simulator.live.
+        self.live = LiveState(self)
+        register_live_handlers(self)
 
     # -- handlers -----------------------------------------------------------
 
@@ -152,6 +156,7 @@ class Simulator:
     def close(self) -> None:
         """Tell every waiting handler that the simulator is shutting down."""
         self.closing.set()
+        self.live.close()
 
     def tick(self) -> None:
         """Let the event log grow up to the wall clock (``config.event_interval``).

@@ -256,7 +256,9 @@ def encode_video(codec: str, channel: int, fmt: VideoFormat) -> VideoClip:
     pictures = []
     for data, keyframe in packets:
         nals = _split_annexb(data)
-        pictures.append(EncodedPicture(tuple(_with_sei(codec, nals) if keyframe else nals), keyframe))
+        pictures.append(
+            EncodedPicture(tuple(_with_sei(codec, nals) if keyframe else nals), keyframe)
+        )
     if len(pictures) != fmt.pictures or not pictures[0].keyframe:
         raise RuntimeError(f"{codec} encoder gave {len(pictures)} pictures, not {fmt.pictures}")
     return VideoClip(codec, channel, fmt, tuple(pictures), time.perf_counter() - started)
@@ -310,6 +312,4 @@ def encode_audio(channel: int, seconds: float = 2.0) -> AudioClip:
         out += [bytes(p) for p in context.encode(frame)]
     out += [bytes(p) for p in context.encode(None)]
     extradata = bytes(context.extradata or b"")
-    return AudioClip(
-        channel, rate, tuple(out), extradata, frequency, time.perf_counter() - started
-    )
+    return AudioClip(channel, rate, tuple(out), extradata, frequency, time.perf_counter() - started)

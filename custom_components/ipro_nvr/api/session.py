@@ -178,6 +178,7 @@ class RecorderSession:
         self.logins = 0
         self.relogins = 0
         self.keepalives_sent = 0
+        self._keepalive_failing = False
 
     # -- public surface -------------------------------------------------------
 
@@ -405,11 +406,16 @@ class RecorderSession:
             except ClientClosedError:
                 raise
             except NvrError as err:
-                _LOGGER.warning("Keep-alive of a %s UID failed: %s", slot.purpose, err)
+                # Once per outage at warning level; repeats would only flood the log.
+                log = _LOGGER.debug if self._keepalive_failing else _LOGGER.warning
+                log("Keep-alive of a %s UID failed: %s", slot.purpose, err)
                 failed = True
                 continue
             self.keepalives_sent += 1
             sent += 1
+        if self._keepalive_failing and not failed and sent:
+            _LOGGER.info("Keep-alives succeed again")
+        self._keepalive_failing = failed or (self._keepalive_failing and not sent)
         if failed:
             self._keepalive_retry_at = self._clock() + self._lifetime * _KEEPALIVE_RETRY_RATIO
         return sent
