@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Camera-control commands are few and show the simulated cameras moving.
+    logging.getLogger("nvr_simulator.camera_control").setLevel(logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
 

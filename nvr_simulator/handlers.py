@@ -7,6 +7,7 @@ bug shows up as a 400 in a test rather than as a puzzled recorder in the field.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from .context import CgiContext
+    from .ptz import PtzState
     from .simulator import Simulator
+
+# Shown by ``python -m nvr_simulator`` even without --verbose, so the demo
+# console shows the simulated cameras follow the integration's commands.
+CAMERA_CONTROL_LOGGER = logging.getLogger("nvr_simulator.camera_control")
 
 _AUX_CMD = re.compile(r"AUX([1-9][0-9]*)")
 _FOCUS_CTRLS = frozenset({"FAR", "NEAR", "AUTO"})
@@ -142,8 +148,18 @@ async def direct_control(ctx: CgiContext) -> web.StreamResponse:
     pan = query.optional_integer("PAN", -limit, limit)
     tilt = query.optional_integer("TILT", -limit, limit)
     zoom = query.optional_integer("ZOOM", -ZOOM_RANGE, ZOOM_RANGE)
-    ctx.simulator.ptz_state(channel).move(pan, tilt, zoom)
+    state = ctx.simulator.ptz_state(channel)
+    state.move(pan, tilt, zoom)
+    _log_control(ctx, channel, state)
     return text_response(ACK_BODY)
+
+
+def _log_control(ctx: CgiContext, channel: int, state: PtzState) -> None:
+    if CAMERA_CONTROL_LOGGER.isEnabledFor(logging.INFO):
+        command = "&".join(
+            f"{key}={value}" for key, value in ctx.query.pairs if key not in {"UID", "CH", "PC"}
+        )
+        CAMERA_CONTROL_LOGGER.info("camera %d %s: %s", channel, command, state.describe())
 
 
 def _ctrl_pair(ctx: CgiContext, allowed: frozenset[str]) -> str:
@@ -186,4 +202,5 @@ async def camera_control(ctx: CgiContext) -> web.StreamResponse:
         state.commands += 1
     else:
         raise BadRequestError(f"CMD={command!r} is not a camera control command")
+    _log_control(ctx, channel, state)
     return text_response(ACK_BODY)

@@ -46,6 +46,17 @@ class PtzState:
     last_centering: tuple[int, int] | None = None
     commands: int = 0
 
+    def describe(self) -> str:
+        """One line for the console: where the camera points and what else is set."""
+        p = self.position
+        aux = ",".join(f"AUX{n}={'open' if on else 'closed'}" for n, on in sorted(self.aux.items()))
+        return (
+            f"position pan={p.pan} tilt={p.tilt} zoom={p.zoom}, "
+            f"speed {self.pan_speed}/{self.tilt_speed}/{self.zoom_speed}, "
+            f"preset={self.current_preset}, focus={self.focus}, iris={self.iris}"
+            + (f", {aux}" if aux else "")
+        )
+
     def move(self, pan: int | None, tilt: int | None, zoom: int | None) -> None:
         """Apply a directctrl command.
 

@@ -140,18 +140,33 @@ def encode_seconds_total() -> float:
     return sum(getattr(value, "encode_seconds", 0.0) for value in list(_cache.values()))
 
 
+def cached_video_clip(codec: str, channel: int, fmt: VideoFormat) -> VideoClip:
+    """The clip of ``channel`` in ``codec`` (``H264``/``H265``), encoded at first use (blocking)."""
+    return _cached(("video", codec, channel, fmt), lambda: encode_video(codec, channel, fmt))
+
+
+def cached_jpeg_clip(channel: int, fmt: VideoFormat) -> JpegClip:
+    """The JPEG clip of ``channel``, encoded at first use (blocking)."""
+    return _cached(("jpeg", channel, fmt), lambda: encode_jpeg(channel, fmt))
+
+
+def cached_audio_clip(channel: int, seconds: float = 2.0) -> AudioClip:
+    """The AAC-LC clip of ``channel`` (a tone of its own), encoded at first use (blocking)."""
+    return _cached(("audio", channel, seconds), lambda: encode_audio(channel, seconds))
+
+
 async def video_clip(codec: str, channel: int, fmt: VideoFormat) -> VideoClip:
-    """The clip of ``channel`` in ``codec`` (``H264``/``H265``), encoded at first use."""
+    """:func:`cached_video_clip`, encoding in a worker thread when not cached yet."""
     return await _get(("video", codec, channel, fmt), lambda: encode_video(codec, channel, fmt))
 
 
 async def jpeg_clip(channel: int, fmt: VideoFormat) -> JpegClip:
-    """The JPEG clip of ``channel``, encoded at first use."""
+    """:func:`cached_jpeg_clip`, encoding in a worker thread when not cached yet."""
     return await _get(("jpeg", channel, fmt), lambda: encode_jpeg(channel, fmt))
 
 
 async def audio_clip(channel: int, seconds: float = 2.0) -> AudioClip:
-    """The AAC-LC clip of ``channel`` (a tone of its own), encoded at first use."""
+    """:func:`cached_audio_clip`, encoding in a worker thread when not cached yet."""
     return await _get(("audio", channel, seconds), lambda: encode_audio(channel, seconds))
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import logging
 from typing import Final
 
-from .api.spec import SPEC_PACING
+from .api.spec import PAN_TILT_RANGE_16, PRESET_RANGE, SPEC_PACING
 
 DOMAIN: Final = "ipro_nvr"
 LOGGER: Final = logging.getLogger(__package__)
@@ -18,6 +18,8 @@ CONF_USE_HTTPS: Final = "use_https"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_CHANNELS: Final = "channels"
 CONF_EVENT_SCAN_INTERVAL: Final = "event_scan_interval"
+CONF_PRESET_COUNT: Final = "preset_count"
+CONF_PRESET_NAMES: Final = "preset_names"
 
 DEFAULT_PORT_HTTP: Final = 80
 DEFAULT_PORT_HTTPS: Final = 443
@@ -36,3 +38,12 @@ MAX_SCAN_INTERVAL: Final = 3600
 CAMERA_DISCONNECTED_REPAIR_AFTER: Final = timedelta(minutes=10)
 
 EVENT_NVR: Final = "ipro_nvr_event"
+
+# Camera control. The recorder cannot say how many presets a camera has; the
+# preset select offers this many unless the options say otherwise.
+DEFAULT_PRESET_COUNT: Final = 8
+MAX_PRESET_COUNT: Final = PRESET_RANGE
+# Speeds of the direction and zoom buttons: half the 16-step scale, so one
+# press (about 2 s of motion) nudges the view rather than swinging it away.
+BUTTON_PAN_TILT_SPEED: Final = PAN_TILT_RANGE_16 // 2
+BUTTON_ZOOM_SPEED: Final = 2

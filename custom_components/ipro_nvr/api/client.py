@@ -13,6 +13,7 @@ from typing import Any, Self
 import aiohttp
 
 from . import urls
+from .control import CameraControl
 from .errors import InvalidArgumentError
 from .models import CameraStatus, LogKind, LogList, RecordedTime
 from .parsers import parse_camera_status, parse_log_list, parse_recorded_time
@@ -21,9 +22,14 @@ from .scheduler import Priority, Scheduler
 from .session import DEFAULT_UID_BUDGET, Lease, RecorderSession, UidPurpose
 from .spec import SPEC_PACING, PacingPolicy
 from .transport import Transport
-from .urls import Request
+from .urls import AuxAction, FocusAction, IrisAction, PtzSteps, Request
 
 _MAX_PORT = 65535
+
+
+def _stop(channel: int) -> Request:
+    # Every axis at speed 0, as the spec's sequence (4.1.1) ends a move.
+    return urls.pan_tilt_zoom(channel, pan=0, tilt=0, zoom=0)
 
 
 class NvrClient:
@@ -75,6 +81,7 @@ class NvrClient:
         self._session = RecorderSession(
             self._transport, self._scheduler, uid_budget=uid_budget, clock=clock
         )
+        self._control = CameraControl(self.send)
         self._default_tz = default_tz
         # The recorder's standard offset and summer-time flag, as the most
         # recent log entry printed them (see recorder_time.local_to_aware).
@@ -92,8 +99,10 @@ class NvrClient:
         await self.close()
 
     async def close(self) -> None:
-        """Log out every UID, stop background work and close an own HTTP session."""
+        """Stop timed camera moves, log out every UID, close an own HTTP session."""
         try:
+            # Before the logout: a camera in a timed move gets its stop.
+            await self._control.close()
             await self._session.close()
         finally:
             await self._transport.close()
@@ -173,6 +182,60 @@ class NvrClient:
             return
         if self._zone is None or latest.time >= self._zone[0]:
             self._zone = (latest.time, latest.utc_offset, latest.summer_time)
+
+    # -- camera control (spec 4) ----------------------------------------------
+    # Arguments are checked (InvalidArgumentError) before anything is sent; any
+    # command to a camera first ends a timed move of that camera (see .control).
+
+    async def ptz_move(
+        self,
+        channel: int,
+        *,
+        pan: int | None = None,
+        tilt: int | None = None,
+        zoom: int | None = None,
+        steps: PtzSteps = PtzSteps.STEPS_16,
+        duration: float | None = None,
+    ) -> None:
+        """Pan (+ right), tilt (+ down) and/or zoom (+ tele) at the given speeds.
+
+        Without ``duration`` one command is sent: the camera moves for about
+        2 s. With it, the move is repeated until ``duration`` seconds have
+        passed and then always followed by a stop.
+        """
+        move = urls.pan_tilt_zoom(channel, pan=pan, tilt=tilt, zoom=zoom, steps=steps)
+        if duration is None:
+            await self._control.send(channel, move)
+            return
+        await self._control.hold(channel, move, _stop(channel), duration)
+
+    async def ptz_stop(self, channel: int) -> None:
+        """Stop pan, tilt and zoom (``PAN=0&TILT=0&ZOOM=0``, spec 4.1.1)."""
+        await self._control.send(channel, _stop(channel))
+
+    async def center_on(self, channel: int, x: int, y: int) -> None:
+        """Bring grid point (``x``, ``y``), 0..32, to the centre: (0, 0) is top right."""
+        await self._control.send(channel, urls.center_on(channel, x, y))
+
+    async def focus(self, channel: int, action: FocusAction | str) -> None:
+        """Focus far, near, or back to auto-focus (spec 4.2.4)."""
+        await self._control.send(channel, urls.focus(channel, action))
+
+    async def iris(self, channel: int, action: IrisAction | str) -> None:
+        """Open or close the iris, or reset it to its default (spec 4.2.5)."""
+        await self._control.send(channel, urls.iris(channel, action))
+
+    async def store_preset(self, channel: int, number: int) -> None:
+        """Store the camera's position as preset ``number``, 1..256 (spec 4.2.6)."""
+        await self._control.send(channel, urls.store_preset(channel, number))
+
+    async def go_to_preset(self, channel: int, number: int) -> None:
+        """Move the camera to preset ``number``, 1..256 (spec 4.2.7)."""
+        await self._control.send(channel, urls.go_to_preset(channel, number))
+
+    async def aux(self, channel: int, output: int, action: AuxAction | str) -> None:
+        """Open or close the camera's AUX ``output``, 1..8 (spec 4.2.8)."""
+        await self._control.send(channel, urls.aux(channel, output, action))
 
     # -- any request ----------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""Hand each camera's live video to Home Assistant's stream component.
+
+The recorder does not speak RTSP: it sends RTP packets inside an endless HTTP
+multipart body. Home Assistant's stream component (PyAV/FFmpeg) and go2rtc read
+URLs, so each config entry runs a tiny HTTP server bound to 127.0.0.1 on an
+ephemeral port that serves every camera as MPEG-TS at
+``http://127.0.0.1:<port>/<token>/<channel>.ts``. The random token keeps other
+local processes out; the loopback binding keeps the network out. Behind it,
+one :class:`LiveFeed` per camera holds the single recorder connection that
+every viewer shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import aclosing
+import secrets
+
+from aiohttp import web
+
+from .api import NvrClient
+from .api.live_feed import LiveFeed
+from .api.urls import LiveCodec
+from .const import LOGGER
+from .ts_muxer import TsMuxer
+
+RELAY_HOST = "127.0.0.1"
+
+
+class StreamRelay:
+    """A loopback MPEG-TS server for the cameras of one recorder."""
+
+    def __init__(
+        self, client: NvrClient, codec_for: Callable[[int], LiveCodec] | None = None
+    ) -> None:
+        """Prepare the relay; the server starts on the first URL asked for."""
+        self._client = client
+        self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
+        self._token = secrets.token_urlsafe(32)
+        self._feeds: dict[int, LiveFeed] = {}
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._start_lock = asyncio.Lock()
+
+    def feed(self, channel: int) -> LiveFeed:
+        """The shared live feed of ``channel`` (created on first use)."""
+        if (feed := self._feeds.get(channel)) is None:
+            feed = self._feeds[channel] = LiveFeed(self._client, channel, self._codec_for(channel))
+        return feed
+
+    async def async_url(self, channel: int) -> str:
+        """URL at which ``channel`` is served as MPEG-TS (starts the server once)."""
+        async with self._start_lock:
+            if self._runner is None:
+                await self._start()
+        return f"http://{RELAY_HOST}:{self._port}/{self._token}/{channel}.ts"
+
+    async def async_stop(self) -> None:
+        """Stop serving and close every feed (their UIDs are logged out)."""
+        runner, self._runner = self._runner, None
+        feeds, self._feeds = list(self._feeds.values()), {}
+        # Feeds first: their subscribers end, so the server's handlers return.
+        for feed in feeds:
+            await feed.close()
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/{token}/{channel:[0-9]+}.ts", self._serve)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+        await runner.setup()
+        site = web.TCPSite(runner, RELAY_HOST, 0)
+        await site.start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        if not secrets.compare_digest(request.match_info["token"], self._token):
+            raise web.HTTPNotFound
+        channel = int(request.match_info["channel"])
+        feed = self.feed(channel)
+        response = web.StreamResponse(
+            headers={"Content-Type": "video/mp2t", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        muxer: TsMuxer | None = None
+        try:
+            async with aclosing(feed.subscribe()) as units:
+                async for unit in units:
+                    if muxer is None:
+                        muxer = TsMuxer(unit.codec)
+                    if data := muxer.mux(unit):
+                        await response.write(data)
+        except ConnectionError as err:
+            # The viewer went away (Home Assistant stopped the stream).
+            LOGGER.debug("Relay viewer of camera %d left: %r", channel, err)
+        finally:
+            if muxer is not None:
+                muxer.close()
+        return response

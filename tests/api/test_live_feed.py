@@ -1,0 +1,93 @@
+"""The shared live feed of one camera against the simulator's real video."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from custom_components.ipro_nvr.api import NvrClient
+from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.spec import Cgi
+from nvr_simulator.server import RunningSimulator
+
+
+async def _take(feed: LiveFeed, count: int) -> list[AccessUnit]:
+    units: list[AccessUnit] = []
+    stream = feed.subscribe()
+    async for unit in stream:
+        units.append(unit)
+        if len(units) >= count:
+            break
+    await stream.aclose()
+    return units
+
+
+async def test_two_viewers_share_one_recorder_stream(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Two subscribers get the same pictures from a single push.cgi."""
+    feed = LiveFeed(client, 1, idle_timeout=0.2, backoff=(0.05,))
+    try:
+        first, second = await asyncio.wait_for(
+            asyncio.gather(_take(feed, 20), _take(feed, 20)), timeout=20
+        )
+        assert first[0].keyframe
+        assert second[0].keyframe
+        assert len(simulator.journal.by_cgi(Cgi.PUSH)) == 1
+        timestamps = [u.timestamp for u in first]
+        assert timestamps == sorted(set(timestamps))
+        # A late viewer starts with the cached GOP, i.e. at a keyframe, at once.
+        late = await asyncio.wait_for(_take(feed, 1), timeout=1)
+        assert late[0].keyframe
+    finally:
+        await feed.close()
+    assert not feed.running
+
+
+async def test_feed_stops_when_idle_and_releases_its_uid(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """After the last viewer left and the idle time passed, the UID is logged out."""
+    await client.validate()
+    feed = LiveFeed(client, 2, idle_timeout=0.1, backoff=(0.05,))
+    try:
+        await asyncio.wait_for(_take(feed, 3), timeout=20)
+        assert simulator.uids.active_count() == 2  # command UID + live UID
+        for _ in range(100):
+            if not feed.running:
+                break
+            await asyncio.sleep(0.05)
+        assert not feed.running
+        for _ in range(40):  # the logout is a paced command of its own
+            if simulator.uids.active_count() == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert simulator.uids.active_count() == 1
+    finally:
+        await feed.close()
+
+
+async def test_feed_recovers_after_the_uid_is_evicted(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """The recorder forgets every UID mid-stream: the feed reconnects by itself and
+    timestamps keep growing."""
+    feed = LiveFeed(client, 3, idle_timeout=0.2, backoff=(0.05,))
+    try:
+        stream = feed.subscribe()
+        seen: list[AccessUnit] = []
+        async with asyncio.timeout(30):
+            async for unit in stream:
+                seen.append(unit)
+                if len(seen) == 10:
+                    simulator.uids.expire_all()
+                if feed.stats.connections >= 2 and len(seen) > 30:
+                    break
+        await stream.aclose()
+        timestamps = [u.timestamp for u in seen]
+        assert all(b > a for a, b in itertools.pairwise(timestamps))
+        assert feed.stats.connections >= 2
+    finally:
+        await feed.close()
+    assert simulator.journal.violations == []

@@ -1,0 +1,284 @@
+"""The multipart reader: chunking, tolerances, resynchronisation, limits."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+
+from custom_components.ipro_nvr.api.errors import MalformedResponseError
+from custom_components.ipro_nvr.api.media.errors import MediaFormatError, PartTooLargeError
+from custom_components.ipro_nvr.api.media.multipart import (
+    MultipartReader,
+    Part,
+    boundary_from_content_type,
+    iter_parts,
+)
+
+from .helpers import achunks, multipart_part, split
+
+BODIES = [
+    b"\x80\x62\x00\x01" + bytes(range(256)) * 3,
+    b"",
+    b"\r\n--myboundary\r\n inside a body with a length is just data",
+    b"\xff\xd8\xff\xfe\x00\x10" + b"x" * 40 + b"\xff\xd9",
+]
+
+
+def _feed_all(reader: MultipartReader, chunks: list[bytes]) -> list[Part]:
+    parts: list[Part] = []
+    for chunk in chunks:
+        parts += reader.feed(chunk)
+    reader.finish()
+    return parts
+
+
+def test_parts_as_the_spec_draws_them() -> None:
+    stream = b"".join(multipart_part(body) for body in BODIES)
+    reader = MultipartReader()
+    parts = _feed_all(reader, [stream])
+    assert [p.body for p in parts] == BODIES
+    assert all(p.content_type == "application/octet-stream" for p in parts)
+    assert parts[0].header("CONTENT-LENGTH") == str(len(BODIES[0]))
+    assert parts[0].headers == (
+        ("content-type", "application/octet-stream"),
+        ("content-length", str(len(BODIES[0]))),
+    )
+    assert reader.stats.parts == 4
+    assert reader.stats.garbage_bytes == 0
+    assert reader.stats.resyncs == 0
+    assert not reader.stats.truncated
+
+
+@given(
+    bodies=st.lists(st.binary(max_size=300), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=40),
+    newline=st.sampled_from([b"\r\n", b"\n"]),
+)
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_any_chunking_gives_the_same_parts(
+    bodies: list[bytes], cuts: list[int], newline: bytes
+) -> None:
+    stream = b"".join(
+        multipart_part(body, "image/jpeg" if i % 2 else "audio/48kaac-lc", newline=newline)
+        for i, body in enumerate(bodies)
+    )
+    reader = MultipartReader(max_part_size=1000)
+    chunks = split(stream, cuts)
+    parts: list[Part] = []
+    largest_chunk = max(len(c) for c in chunks)
+    for chunk in chunks:
+        parts += reader.feed(chunk)
+        # Never more than one part (plus its framing) and the chunk being fed.
+        assert reader.buffered <= 1000 + 200 + largest_chunk
+    assert [p.body for p in parts] == bodies
+    assert [p.media_type for p in parts] == [
+        "image/jpeg" if i % 2 else "audio/48kaac-lc" for i in range(len(bodies))
+    ]
+    assert reader.stats.garbage_bytes == 0
+
+
+def test_one_byte_at_a_time() -> None:
+    stream = b"".join(multipart_part(body) for body in BODIES)
+    parts = _feed_all(MultipartReader(), [stream[i : i + 1] for i in range(len(stream))])
+    assert [p.body for p in parts] == BODIES
+
+
+def test_header_names_any_case_and_lf_line_ends() -> None:
+    stream = multipart_part(
+        b"abc", "Image/JPEG", newline=b"\n", header_names=("CONTENT-TYPE", "content-length")
+    )
+    (part,) = _feed_all(MultipartReader(), [stream])
+    assert part.body == b"abc"
+    assert part.content_type == "Image/JPEG"
+    assert part.media_type == "image/jpeg"
+
+
+def test_part_without_content_length_runs_to_the_next_boundary() -> None:
+    stream = (
+        multipart_part(b"first\x00body", length=False)
+        + multipart_part(b"", length=False)
+        + multipart_part(b"third")
+    )
+    parts = _feed_all(MultipartReader(), split(stream, [5, 17, 40, 41]))
+    assert [p.body for p in parts] == [b"first\x00body", b"", b"third"]
+
+
+def test_missing_blank_line_before_a_binary_body_is_tolerated() -> None:
+    rtp = b"\x80\xe2\x12\x34" + b"\n\x00" * 10
+    jpeg = b"\xff\xd8\xff\xdb" + b"q" * 20
+    stream = multipart_part(rtp, blank_line=False) + multipart_part(
+        jpeg, "image/jpeg", blank_line=False
+    )
+    parts = _feed_all(MultipartReader(), split(stream, range(0, len(stream), 7)))
+    assert [p.body for p in parts] == [rtp, jpeg]
+
+
+def test_extra_dashes_and_transport_padding_are_framing() -> None:
+    stream = (
+        b"--"
+        + multipart_part(b"one").replace(b"--myboundary\r\n", b"--myboundary  \r\n")
+        + b"\r\n\r\n"
+        + multipart_part(b"two")
+    )
+    reader = MultipartReader()
+    assert [p.body for p in _feed_all(reader, [stream])] == [b"one", b"two"]
+    assert reader.stats.garbage_bytes == 0
+
+
+def test_garbage_between_parts_is_skipped_and_counted() -> None:
+    garbage = b"\x00\x01 junk \xff\xfe--myboundar"
+    stream = multipart_part(b"one") + garbage + multipart_part(b"two") + multipart_part(b"three")
+    reader = MultipartReader()
+    parts = _feed_all(reader, split(stream, [3, 50, 51, 60]))
+    assert [p.body for p in parts] == [b"one", b"two", b"three"]
+    assert reader.stats.resyncs == 1
+    assert reader.stats.garbage_bytes >= len(garbage.strip(b"-")) - 2
+
+
+def test_broken_headers_resync_on_the_next_boundary() -> None:
+    broken = b"--myboundary\r\nthis is not a header\r\n\r\nbody\r\n"
+    bad_length = b"--myboundary\r\nContent-Length: 12x\r\n\r\nbody\r\n"
+    stream = multipart_part(b"one") + broken + bad_length + multipart_part(b"two")
+    reader = MultipartReader()
+    parts = _feed_all(reader, [stream])
+    assert [p.body for p in parts] == [b"one", b"two"]
+    assert reader.stats.resyncs >= 1
+    assert reader.stats.garbage_bytes > 0
+
+
+def test_foreign_boundary_with_our_prefix_is_not_ours() -> None:
+    stream = b"--myboundaryX\r\nContent-Length: 3\r\n\r\nabc\r\n" + multipart_part(b"ok")
+    reader = MultipartReader()
+    assert [p.body for p in _feed_all(reader, [stream])] == [b"ok"]
+    assert reader.stats.resyncs == 1
+
+
+def test_oversize_content_length_is_a_typed_error() -> None:
+    reader = MultipartReader(max_part_size=100)
+    with pytest.raises(PartTooLargeError) as caught:
+        reader.feed(b"--myboundary\r\nContent-Length: 101\r\n\r\n")
+    assert caught.value.size == 101
+    assert isinstance(caught.value, MalformedResponseError)
+
+
+def test_endless_part_without_length_is_a_typed_error() -> None:
+    reader = MultipartReader(max_part_size=100)
+    reader.feed(b"--myboundary\r\nContent-type: image/jpeg\r\n\r\n")
+    for _ in range(3):
+        assert reader.feed(b"x" * 30) == []
+    with pytest.raises(PartTooLargeError):
+        reader.feed(b"x" * 30)
+
+
+def test_garbage_without_boundary_is_not_buffered() -> None:
+    reader = MultipartReader()
+    for _ in range(1000):
+        assert reader.feed(b"\x00garbage without any boundary at all\xff" * 10) == []
+        assert reader.buffered < len("--myboundary")
+    assert reader.stats.garbage_bytes > 300_000
+    assert reader.feed(multipart_part(b"late")) == [
+        Part(
+            "application/octet-stream",
+            (("content-type", "application/octet-stream"), ("content-length", "4")),
+            b"late",
+        )
+    ]
+
+
+def test_headers_that_never_end_are_dropped() -> None:
+    reader = MultipartReader(max_header_size=64)
+    reader.feed(b"--myboundary\r\nX-Long: " + b"a" * 200)
+    assert reader.buffered < 100
+    parts = reader.feed(b"\r\n\r\n" + multipart_part(b"after"))
+    assert [p.body for p in parts] == [b"after"]
+    assert reader.stats.resyncs == 1
+
+
+def test_truncated_last_part_is_counted() -> None:
+    reader = MultipartReader()
+    reader.feed(multipart_part(b"complete") + b"--myboundary\r\nContent-Length: 10\r\n\r\nabc")
+    reader.finish()
+    assert reader.stats.parts == 1
+    assert reader.stats.truncated
+
+
+def test_closing_delimiter_is_noted() -> None:
+    reader = MultipartReader()
+    parts = reader.feed(multipart_part(b"last") + b"--myboundary--\r\n")
+    assert [p.body for p in parts] == [b"last"]
+    assert reader.stats.closed
+
+
+def test_other_boundary() -> None:
+    stream = multipart_part(b"x").replace(b"myboundary", b"other")
+    assert [p.body for p in _feed_all(MultipartReader("other"), [stream])] == [b"x"]
+    with pytest.raises(ValueError, match="boundary"):
+        MultipartReader("")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("multipart/x-mixed-replace; boundary=myboundary", "myboundary"),
+        ('multipart/x-mixed-replace;boundary="--abc"', "abc"),
+        ("multipart/x-mixed-replace", "myboundary"),
+        (None, "myboundary"),
+    ],
+)
+def test_boundary_from_content_type(header: str | None, expected: str) -> None:
+    assert boundary_from_content_type(header) == expected
+
+
+async def test_iter_parts_over_async_chunks() -> None:
+    stream = b"".join(multipart_part(body) for body in BODIES)
+    reader = MultipartReader()
+    parts = [p async for p in iter_parts(achunks(split(stream, [1, 100, 700])), reader=reader)]
+    assert [p.body for p in parts] == BODIES
+    assert reader.stats.bytes_received == len(stream)
+
+
+@given(
+    data=st.binary(max_size=2000),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=10),
+)
+@settings(max_examples=300)
+def test_fuzz_only_typed_errors(data: bytes, cuts: list[int]) -> None:
+    reader = MultipartReader(max_part_size=500, max_header_size=200)
+    try:
+        for chunk in split(data, cuts):
+            reader.feed(chunk)
+        reader.finish()
+    except MediaFormatError:
+        pass
+
+
+@given(
+    prefix=st.binary(max_size=200),
+    pieces=st.lists(
+        st.sampled_from(
+            [
+                b"--myboundary",
+                b"\r\n",
+                b"\n",
+                b"Content-Length: 5",
+                b"Content-type: a/b",
+                b":",
+                b"12345",
+                b"\x80\x00",
+                b"--",
+            ]
+        ),
+        max_size=30,
+    ),
+)
+@settings(max_examples=300)
+def test_fuzz_structured_garbage(prefix: bytes, pieces: list[bytes]) -> None:
+    reader = MultipartReader(max_part_size=500, max_header_size=200)
+    try:
+        reader.feed(prefix + b"".join(pieces))
+    except MediaFormatError:
+        return
+    reader.finish()
+    # After the end of one body, a reader takes up the next one cleanly.
+    fresh = reader.feed(multipart_part(b"sync"))
+    assert [p.body for p in fresh] == [b"sync"]
