@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
+
+import av
 
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.live_feed import LiveFeed
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.spec import Cgi
+from custom_components.ipro_nvr.api.urls import LiveCodec
 from nvr_simulator.server import RunningSimulator
 
 
@@ -91,3 +95,25 @@ async def test_feed_recovers_after_the_uid_is_evicted(
     finally:
         await feed.close()
     assert simulator.journal.violations == []
+
+
+async def test_jpeg_feed_serves_snapshots_from_one_stream(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Snapshots come from one JPEG stream kept open between calls; each is a bare JPEG."""
+    feed = LiveFeed(client, 1, LiveCodec.JPEG, idle_timeout=5)
+    try:
+        first = await feed.jpeg(wait=10)
+        second = await feed.jpeg(wait=10)
+        assert first is not None
+        assert second is not None
+        assert first.startswith(b"\xff\xd8")
+        # Vendor blocks stripped: what is left decodes as a picture of the stream's size.
+        with av.open(io.BytesIO(first), format="mjpeg") as container:
+            frame = next(container.decode(video=0))
+        assert (frame.width, frame.height) == (320, 180)
+        starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "CMD=START" in q]
+        assert len(starts) == 1
+        assert "COMP=JPEG" in starts[0]
+    finally:
+        await feed.close()

@@ -22,7 +22,7 @@ import aiohttp
 
 from . import urls
 from .errors import NvrError
-from .media import AccessUnit, MediaFormatError, iter_live_body
+from .media import AccessUnit, JpegFrame, MediaFormatError, iter_live_body
 from .session import UidPurpose
 from .urls import LiveCodec
 
@@ -120,6 +120,11 @@ class LiveFeed:
         self._last_ts: int | None = None
         self._frame_ticks = _DEFAULT_FRAME_TICKS
         self._failing = False
+        # JPEG feeds (codec JPEG) keep only the latest picture, for snapshots.
+        self._jpeg: JpegFrame | None = None
+        self._jpeg_at = 0.0
+        self._jpeg_arrived = asyncio.Event()
+        self._snapshot_waiters = 0
 
     @property
     def running(self) -> bool:
@@ -146,6 +151,37 @@ class LiveFeed:
             self._subscribers.discard(subscriber)
             if not self._subscribers:
                 self._schedule_idle_stop()
+
+    async def jpeg(self, *, wait: float, max_age: float = 2.0) -> bytes | None:
+        """The latest JPEG of a JPEG feed: a fresh one at once, else the next to arrive.
+
+        The feed stays connected for the idle timeout after the call, so a
+        dashboard refreshing its picture every few seconds costs the recorder
+        one stream, not one login and ``push.cgi`` per picture.
+        """
+        if self._closed:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._jpeg is not None and loop.time() - self._jpeg_at <= max_age:
+            self._keep_alive_for_snapshots()
+            return self._jpeg.data
+        self._snapshot_waiters += 1
+        self._cancel_idle_stop()
+        self._ensure_running()
+        try:
+            self._jpeg_arrived.clear()
+            async with asyncio.timeout(wait):
+                await self._jpeg_arrived.wait()
+        except TimeoutError:
+            return None
+        finally:
+            self._snapshot_waiters -= 1
+            self._keep_alive_for_snapshots()
+        return self._jpeg.data if self._jpeg is not None else None
+
+    def _keep_alive_for_snapshots(self) -> None:
+        if not self._subscribers and not self._snapshot_waiters:
+            self._schedule_idle_stop()
 
     async def close(self) -> None:
         """End every subscription and the recorder connection."""
@@ -179,7 +215,7 @@ class LiveFeed:
 
     async def _stop_if_idle(self) -> None:
         self._idle_handle = None
-        if not self._subscribers:
+        if not self._subscribers and not self._snapshot_waiters:
             await self._stop()
 
     async def _stop(self) -> None:
@@ -190,6 +226,7 @@ class LiveFeed:
                 await task
         # A later start begins a new GOP; the old one would show a stale picture.
         self._gop.clear()
+        self._jpeg = None
 
     async def _run(self) -> None:
         attempt = 0
@@ -226,6 +263,8 @@ class LiveFeed:
                     async for item in items:
                         if isinstance(item, AccessUnit):
                             self._publish(item)
+                        elif isinstance(item, JpegFrame):
+                            self._publish_jpeg(item)
             finally:
                 # Tell the recorder we are done with this stream, unless we are
                 # being cancelled (the UID's logout ends the stream anyway).
@@ -247,6 +286,11 @@ class LiveFeed:
         for subscriber in self._subscribers:
             if not subscriber.offer(unit):
                 self.stats.dropped_for_slow_subscribers += 1
+
+    def _publish_jpeg(self, frame: JpegFrame) -> None:
+        self._jpeg = frame
+        self._jpeg_at = asyncio.get_running_loop().time()
+        self._jpeg_arrived.set()
 
     def _rebased(self, unit: AccessUnit) -> AccessUnit:
         """Shift timestamps so they continue where the previous connection ended."""
