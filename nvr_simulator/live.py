@@ -144,8 +144,9 @@ class LiveStream:
 class LiveFaults:
     """Fault switches of the live streams.
 
-    ``drop_after_parts``: the connection of a stream is cut (no orderly end,
-    like a crash) after that many parts, mid-GOP if you like; ``count`` limits
+    ``drop_after_parts``: the connection of a stream is closed after that many
+    parts, without the end of the body (as when the recorder crashes or a
+    cable is pulled), mid-GOP if you like; ``count`` limits
     this to the next N streams started (None: every one); ``applied`` counts
     the streams cut.
     """
@@ -365,7 +366,9 @@ class LiveState:
                 stream.parts += keep
                 self.faults.applied += 1
                 if ctx.request.transport is not None:
-                    ctx.request.transport.abort()
+                    # Closed without the body's end: the client sees exactly ``limit``
+                    # parts, then a broken response.
+                    ctx.request.transport.close()
                 return EndReason.DROPPED
             await response.write(b"".join(parts))
             stream.parts += len(parts)
@@ -412,7 +415,7 @@ class LiveState:
             RecorderInfoId.CAMERA_TIME, when, config.utc_offset, summer=config.summer_time
         ) + _tlv16(RecorderInfoId.CAMERA_FRAME_TIME, when.microsecond // 10_000)
 
-    def picture_time(self, stream: LiveStream, index: int, start: dt.datetime) -> dt.datetime:
+    def picture_time(self, index: int, start: dt.datetime) -> dt.datetime:
         """The recorder time of picture ``index`` of a stream that started at ``start``."""
         return start + dt.timedelta(seconds=index / self._simulator.config.live_fps)
 
@@ -467,7 +470,7 @@ class _VideoSource(_Source):
         clip = self._clip
         picture = clip.pictures[index % len(clip.pictures)]
         ticks = round(index * RTP_VIDEO_CLOCK_RATE / clip.format.fps)
-        when = self._live.picture_time(self._stream, index, self._start)
+        when = self._live.picture_time(index, self._start)
         extension = self._live.recorder_tlvs(self._stream, when, clip.codec)
         packets = self._packetizer.packetize(picture.nals, self._first_timestamp + ticks, extension)
         return [_part(CONTENT_TYPE_VIDEO, packet) for packet in packets]
@@ -490,7 +493,7 @@ class _JpegSource(_Source):
 
     def parts(self, index: int) -> list[bytes]:
         image = self._clip.images[index % len(self._clip.images)]
-        when = self._live.picture_time(self._stream, index, self._start)
+        when = self._live.picture_time(index, self._start)
         body = self._block(self._live.recorder_tlvs(self._stream, when, None))
         if self._camera_block:
             body += self._block(self._live.camera_tlvs(when))

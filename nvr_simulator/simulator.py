@@ -42,7 +42,8 @@ class Simulator:
 
     Tests read and change this state directly: ``uids``, ``journal``,
     ``faults``, ``channel_states``, ``disks``, ``events``/``errors`` (via
-    ``add_event``/``add_error``) and ``ptz``. Nothing here is global, so
+    ``add_event``/``add_error``), ``ptz`` and ``live`` (the live streams, see
+    ``nvr_simulator.live``). Nothing here is global, so
     several simulators can run in one process.
     """
 

@@ -180,6 +180,12 @@ def channel_colour(channel: int) -> tuple[int, int, int]:
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
+def code_blocks(fmt: VideoFormat) -> list[tuple[int, int, int]]:
+    """Where the channel-number blocks are: (left, top, size), most significant bit first."""
+    size = max(4, min(fmt.width // (_CODE_BITS * 2), fmt.height // 6))
+    return [(size // 2 + bit * size * 2, size // 2, size) for bit in range(_CODE_BITS)]
+
+
 def _frames(channel: int, fmt: VideoFormat) -> list[Any]:
     """The RGB pictures of the loop, as numpy arrays (height, width, 3)."""
     import numpy as np
@@ -189,11 +195,9 @@ def _frames(channel: int, fmt: VideoFormat) -> list[Any]:
     texture = rng.integers(-12, 13, (height, width, 1), dtype=np.int16)
     base = np.clip(np.array(channel_colour(channel), dtype=np.int16) + texture, 0, 255)
     base = base.astype(np.uint8)
-    block = max(4, min(width // (_CODE_BITS * 2), height // 6))
-    for bit in range(_CODE_BITS):
+    for bit, (x, y, block) in enumerate(code_blocks(fmt)):
         on = (channel >> (_CODE_BITS - 1 - bit)) & 1
-        x = block // 2 + bit * block * 2
-        base[block // 2 : block // 2 + block, x : x + block] = 255 if on else 0
+        base[y : y + block, x : x + block] = 255 if on else 0
     size = max(8, height // 4)
     top = (height - size) // 2
     frames = []

@@ -194,6 +194,18 @@ def test_headers_that_never_end_are_dropped() -> None:
     assert reader.stats.resyncs == 1
 
 
+def test_broken_headers_split_across_chunks_after_a_large_part() -> None:
+    # The first chunk ends inside the headers of the second part, far into the buffer.
+    big = bytes(range(256)) * 400
+    reader = MultipartReader()
+    first = reader.feed(multipart_part(big) + b"--myboundary\r\nContent-type: image/jpeg\r\n")
+    assert [p.body for p in first] == [big]
+    assert reader.buffered < 100
+    rest = reader.feed(b"not a header line\r\n\r\n--myboundary-- no\r\n" + multipart_part(b"ok"))
+    assert [p.body for p in rest] == [b"ok"]
+    assert reader.stats.resyncs == 1
+
+
 def test_truncated_last_part_is_counted() -> None:
     reader = MultipartReader()
     reader.feed(multipart_part(b"complete") + b"--myboundary\r\nContent-Length: 10\r\n\r\nabc")

@@ -305,11 +305,14 @@ class MultipartReader:
 
     def _compact(self) -> None:
         # Drop consumed bytes once they are a good share of the buffer: amortised
-        # O(1) per byte, and never more than one part plus one chunk held.
-        if self._pos and (self._pos >= len(self._buf) // 2 or self._pos > 65536):
-            del self._buf[: self._pos]
-            self._scan -= self._pos
-            self._pos = 0
+        # O(1) per byte, and never more than one part plus one chunk held. The
+        # headers being read are kept: broken ones are searched again for a boundary.
+        keep = min(self._pos, self._header_start) if self._state is _State.HEADERS else self._pos
+        if keep and (keep >= len(self._buf) // 2 or keep > 65536):
+            del self._buf[:keep]
+            self._pos -= keep
+            self._scan -= keep
+            self._header_start = max(self._header_start - keep, 0)
 
 
 async def iter_parts(
