@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
 from .client_factory import create_client
 from .const import (
@@ -13,15 +15,38 @@ from .const import (
     CONF_SCAN_INTERVAL,
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
 )
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
 from .repairs import async_setup_repairs
+from .services import async_setup_services
 
-__all__ = ["async_remove_config_entry_device", "async_setup_entry", "async_unload_entry"]
+__all__ = [
+    "async_remove_config_entry_device",
+    "async_setup",
+    "async_setup_entry",
+    "async_unload_entry",
+]
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CAMERA,
+    Platform.EVENT,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the camera-control actions, once for every recorder."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .api import (
     AuthenticationError,
+    AuxAction,
     CannotConnectError,
     ChannelState,
     InvalidArgumentError,
@@ -22,12 +24,20 @@ from .api import (
     NvrClient,
     NvrError,
     RecorderBusyError,
+    UidError,
 )
 from .const import DOMAIN
 from .entity import NvrChannelEntity
 
+_NOT_SUPPORTED = frozenset({404, 501})
+
 # One camera-control command: the client and the channel it is for.
 type ControlAction = Callable[[NvrClient, int], Awaitable[None]]
+
+
+def aux_signal(entry_id: str, channel: int) -> str:
+    """Dispatcher signal of a channel's AUX outputs: ``(output, action)`` after a command."""
+    return f"{DOMAIN}_{entry_id}_{channel}_aux"
 
 
 def control_error(err: NvrError, channel: int) -> HomeAssistantError:
@@ -42,7 +52,11 @@ def control_error(err: NvrError, channel: int) -> HomeAssistantError:
     key = "command_failed"
     if isinstance(err, RecorderBusyError):
         key = "recorder_busy"
-    elif isinstance(err, NotSupportedError):
+    elif isinstance(err, NotSupportedError) or (
+        # A refused UID command was retried on a fresh UID before this error
+        # was raised: a 404/501 then means the recorder lacks the CGI.
+        isinstance(err, UidError) and err.status in _NOT_SUPPORTED
+    ):
         key = "not_supported"
     elif isinstance(err, AuthenticationError):
         key = "invalid_auth"
@@ -75,3 +89,15 @@ class CameraControlEntity(NvrChannelEntity):
             await action(self.coordinator.client, self.channel)
         except NvrError as err:
             raise control_error(err, self.channel) from err
+
+    async def async_aux(self, output: int, action: AuxAction) -> None:
+        """Open or close AUX ``output``; the channel's AUX switches learn of it."""
+        await self.async_control(lambda client, channel: client.aux(channel, output, action))
+        # The recorder cannot report AUX states: the switches show the last
+        # command, whether it came from a switch or from the ipro_nvr.aux action.
+        async_dispatcher_send(
+            self.hass,
+            aux_signal(self.coordinator.config_entry.entry_id, self.channel),
+            output,
+            action,
+        )

@@ -21,15 +21,19 @@ from .client_factory import create_client
 from .const import (
     CONF_CHANNELS,
     CONF_EVENT_SCAN_INTERVAL,
+    CONF_PRESET_COUNT,
+    CONF_PRESET_NAMES,
     CONF_SCAN_INTERVAL,
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_PORT_HTTP,
     DEFAULT_PORT_HTTPS,
+    DEFAULT_PRESET_COUNT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     LOGGER,
+    MAX_PRESET_COUNT,
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
 )
@@ -44,6 +48,12 @@ _PORT = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=65535, step=1, mode=selector.NumberSelectorMode.BOX)
 )
 _BOOL = selector.BooleanSelector()
+_PRESET_COUNT = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=1, max=MAX_PRESET_COUNT, step=1, mode=selector.NumberSelectorMode.BOX
+    )
+)
+_MULTILINE = selector.TextSelector(selector.TextSelectorConfig(multiline=True))
 
 
 def _connection_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -195,7 +205,7 @@ def _interval_selector() -> selector.NumberSelector:
 
 
 class IproNvrOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals and the channels to add."""
+    """Poll intervals, the channels to add, and the cameras' presets."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
@@ -204,6 +214,12 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
             for key in (CONF_SCAN_INTERVAL, CONF_EVENT_SCAN_INTERVAL):
                 options[key] = int(options[key])
             options[CONF_CHANNELS] = sorted(int(ch) for ch in options.get(CONF_CHANNELS, []))
+            options[CONF_PRESET_COUNT] = int(options[CONF_PRESET_COUNT])
+            # Only trailing blanks go: line N names preset N, so leading empty
+            # lines are meaningful.
+            names = str(options.pop(CONF_PRESET_NAMES, "") or "").rstrip()
+            if names:
+                options[CONF_PRESET_NAMES] = names
             return self.async_create_entry(data=options)
 
         current = self.config_entry.options
@@ -231,6 +247,14 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(options=channel_options, multiple=True)
                 ),
+                vol.Required(
+                    CONF_PRESET_COUNT,
+                    default=current.get(CONF_PRESET_COUNT, DEFAULT_PRESET_COUNT),
+                ): _PRESET_COUNT,
+                vol.Optional(
+                    CONF_PRESET_NAMES,
+                    description={"suggested_value": current.get(CONF_PRESET_NAMES)},
+                ): _MULTILINE,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

@@ -59,24 +59,6 @@ def selected_channels(entry: IproNvrConfigEntry) -> list[int]:
     return sorted(ch for ch in registered if ch in set(chosen))
 
 
-def async_add_channel_entities(
-    entry: IproNvrConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    factory: Callable[[int], Iterable[Entity]],
-) -> None:
-    """Add ``factory(channel)``'s entities for every selected channel, now and as channels appear."""
-    known: set[int] = set()
-
-    @callback
-    def _add_new_channels() -> None:
-        new = [ch for ch in selected_channels(entry) if ch not in known]
-        known.update(new)
-        async_add_entities(entity for ch in new for entity in factory(ch))
-
-    _add_new_channels()
-    entry.async_on_unload(entry.runtime_data.coordinator.async_add_listener(_add_new_channels))
-
-
 class NvrEntity(CoordinatorEntity["NvrStatusCoordinator"]):
     """An entity of the recorder device, fed by the status coordinator."""
 

@@ -164,7 +164,7 @@ async def test_timed_move_repeats_then_stops(
     move = "CH=1&PAN=-8&PC=AS60"
     assert queries[-1] == STOP
     assert set(queries[:-1]) == {move}
-    assert 4 <= len(queries) - 1 <= 7
+    assert 4 <= len(queries) - 1 <= 8
     assert 0.3 <= elapsed < 0.6
     assert simulator.simulator.ptz_state(1).pan_speed == 0
     assert simulator.journal.violations == []

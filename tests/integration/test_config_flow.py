@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ipro_nvr.const import (
     CONF_CHANNELS,
     CONF_EVENT_SCAN_INTERVAL,
+    CONF_PRESET_COUNT,
     CONF_SCAN_INTERVAL,
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
@@ -180,5 +181,6 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         CONF_SCAN_INTERVAL: 120,
         CONF_EVENT_SCAN_INTERVAL: 20,
         CONF_CHANNELS: [1, 2],
+        CONF_PRESET_COUNT: 8,  # the default; no preset names were given
     }
     await hass.async_block_till_done()

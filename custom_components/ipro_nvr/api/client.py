@@ -33,7 +33,7 @@ def _stop(channel: int) -> Request:
 
 
 class NvrClient:
-    """Talks to one recorder: status, disks, logs, and any request of :mod:`.urls`.
+    """Talks to one recorder: status, disks, logs, camera control, any request of :mod:`.urls`.
 
     Every request is paced per recorder (:mod:`.scheduler`), carries a UID
     when it needs one (:mod:`.session`), and fails with an exception of
