@@ -110,3 +110,16 @@ class SimulatorConfig:
     # recorder's.
     live_jpeg_length_counts_itself: bool = True
     live_jpeg_camera_block: bool = True
+    # -- recordings and downloads (httpdl.cgi, see nvr_simulator.recordings) --
+    # Channel -> how it records: "H264" (default) or "JPEG" (MP4 downloads of a
+    # JPEG camera answer status 2).
+    recording_codecs: dict[int, str] = field(default_factory=dict)
+    # Download files split where local time crosses a multiple of this many
+    # minutes (0: one file per download).
+    download_split_minutes: int = 30
+    # Downloads served at once (across all UIDs); one more answers status 3.
+    download_max_concurrent: int = 2
+    # File data per multipart part.
+    download_part_bytes: int = 256 * 1024
+    # Generated downloads kept (least recently used dropped first).
+    download_cache_entries: int = 4

@@ -17,6 +17,7 @@ from .logs import LogBook, LogEntry, LogTexts, seed_history
 from .pacing import PacingJournal
 from .ptz import PtzState
 from .query import BadRequestError, Query
+from .recordings import RecordingState, register_recording_handlers
 from .responses import error_response, raw_response
 from .uids import UidTable
 
@@ -42,9 +43,9 @@ class Simulator:
 
     Tests read and change this state directly: ``uids``, ``journal``,
     ``faults``, ``channel_states``, ``disks``, ``events``/``errors`` (via
-    ``add_event``/``add_error``), ``ptz`` and ``live`` (the live streams, see
-    ``nvr_simulator.live``). Nothing here is global, so
-    several simulators can run in one process.
+    ``add_event``/``add_error``), ``ptz``, ``live`` (the live streams, see
+    ``nvr_simulator.live``) and ``recordings`` (``nvr_simulator.recordings``).
+    Nothing here is global, so several simulators can run in one process.
     """
 
     def __init__(self, config: SimulatorConfig) -> None:
@@ -86,6 +87,9 @@ class Simulator:
         # Live streams (hdrctl.cgi SCREEN=16X, push.cgi): see nvr_simulator.live.
         self.live = LiveState(self)
         register_live_handlers(self)
+        # Recordings and their download (httpdl.cgi): see nvr_simulator.recordings.
+        self.recordings = RecordingState(self)
+        register_recording_handlers(self)
 
     # -- handlers -----------------------------------------------------------
 

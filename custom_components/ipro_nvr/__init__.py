@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .client_factory import create_client
@@ -20,6 +20,8 @@ from .const import (
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
+from .entity import recorder_device_info
+from .relay import StreamRelay
 from .repairs import async_setup_repairs
 from .services import async_setup_services
 
@@ -52,9 +54,15 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
     """Connect to the recorder and set up its devices and entities."""
     client = create_client(hass, entry.data)
-    # Whatever happens below, the client's UIDs are logged out on unload or
-    # failed setup.
-    entry.async_on_unload(client.close)
+    relay = StreamRelay(client)
+
+    async def _async_close() -> None:
+        # Streams first (their UIDs), then the client (every other UID); this
+        # also runs when setup fails, so nothing is left logged in.
+        await relay.async_stop()
+        await client.close()
+
+    entry.async_on_unload(_async_close)
     status = NvrStatusCoordinator(
         hass,
         entry,
@@ -67,13 +75,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
         client,
         timedelta(seconds=entry.options.get(CONF_EVENT_SCAN_INTERVAL, DEFAULT_EVENT_SCAN_INTERVAL)),
     )
-    try:
-        await status.async_config_entry_first_refresh()
-        await logs.async_config_entry_first_refresh()
-    except BaseException:
-        await client.close()
-        raise
-    entry.runtime_data = IproNvrRuntimeData(client=client, coordinator=status, log_coordinator=logs)
+    await status.async_config_entry_first_refresh()
+    await logs.async_config_entry_first_refresh()
+    entry.runtime_data = IproNvrRuntimeData(
+        client=client, coordinator=status, log_coordinator=logs, relay=relay
+    )
+    # The recorder's device first: every channel device names it as via_device.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **recorder_device_info(entry)
+    )
     async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -1,7 +1,9 @@
-"""One camera entity per selected channel: the target of the camera-control actions.
+"""One camera entity per selected channel: live video, snapshots, control target.
 
-No picture yet (live video comes with a later feature): the entity exists so
-that ``ipro_nvr.ptz_move`` and the other actions have a camera to target.
+Live video goes through the entry's :class:`StreamRelay`: ``stream_source``
+is its loopback MPEG-TS URL, which Home Assistant's stream component turns
+into HLS (and go2rtc into WebRTC). Snapshots come from the recorder's JPEG
+stream. The entity is also what the ``ipro_nvr.*`` control actions target.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class NvrCamera(CameraControlEntity, Camera):
     """The camera of one channel; unavailable while the recorder cannot reach it."""
 
     _attr_name = None  # the device's name, "Camera N"
-    _attr_supported_features = CameraEntityFeature(0)
+    _attr_supported_features = CameraEntityFeature.STREAM
 
     def __init__(self, coordinator: NvrStatusCoordinator, channel: int) -> None:
         """Initialise for ``channel``."""
@@ -43,9 +45,14 @@ class NvrCamera(CameraControlEntity, Camera):
         # tokens, stream state): call both.
         CameraControlEntity.__init__(self, coordinator, channel, "camera")
         Camera.__init__(self)
+        self._relay = coordinator.config_entry.runtime_data.relay
+
+    async def stream_source(self) -> str:
+        """The relay's loopback URL of this camera's live video."""
+        return await self._relay.async_url(self.channel)
 
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
-        """No still image yet."""
-        return None
+        """The latest picture of the recorder's JPEG stream of this camera."""
+        return await self._relay.async_snapshot(self.channel)

@@ -8,6 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .api import NvrClient
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
+from .relay import StreamRelay
 
 type IproNvrConfigEntry = ConfigEntry[IproNvrRuntimeData]
 
@@ -19,3 +20,4 @@ class IproNvrRuntimeData:
     client: NvrClient
     coordinator: NvrStatusCoordinator
     log_coordinator: NvrLogCoordinator
+    relay: StreamRelay

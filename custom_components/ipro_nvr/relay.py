@@ -4,8 +4,9 @@ The recorder does not speak RTSP: it sends RTP packets inside an endless HTTP
 multipart body. Home Assistant's stream component (PyAV/FFmpeg) and go2rtc read
 URLs, so each config entry runs a tiny HTTP server bound to 127.0.0.1 on an
 ephemeral port that serves every camera as MPEG-TS at
-``http://127.0.0.1:<port>/<token>/<channel>.ts``. The random token keeps other
-local processes out; the loopback binding keeps the network out. Behind it,
+``http://127.0.0.1:<port>/<channel>.ts?auth=<token>``. The random token keeps
+other local processes out (Home Assistant's stream component redacts an
+``auth`` parameter in its logs); the loopback binding keeps the network out. Behind it,
 one :class:`LiveFeed` per camera holds the single recorder connection that
 every viewer shares.
 """
@@ -39,6 +40,7 @@ class StreamRelay:
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, LiveFeed] = {}
+        self._jpeg_feeds: dict[int, LiveFeed] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._start_lock = asyncio.Lock()
@@ -49,17 +51,24 @@ class StreamRelay:
             feed = self._feeds[channel] = LiveFeed(self._client, channel, self._codec_for(channel))
         return feed
 
+    async def async_snapshot(self, channel: int, *, wait: float = 10.0) -> bytes | None:
+        """A JPEG of ``channel`` from its JPEG feed, which stays open a while for the next."""
+        if (feed := self._jpeg_feeds.get(channel)) is None:
+            feed = self._jpeg_feeds[channel] = LiveFeed(self._client, channel, LiveCodec.JPEG)
+        return await feed.jpeg(wait=wait)
+
     async def async_url(self, channel: int) -> str:
         """URL at which ``channel`` is served as MPEG-TS (starts the server once)."""
         async with self._start_lock:
             if self._runner is None:
                 await self._start()
-        return f"http://{RELAY_HOST}:{self._port}/{self._token}/{channel}.ts"
+        return f"http://{RELAY_HOST}:{self._port}/{channel}.ts?auth={self._token}"
 
     async def async_stop(self) -> None:
         """Stop serving and close every feed (their UIDs are logged out)."""
         runner, self._runner = self._runner, None
-        feeds, self._feeds = list(self._feeds.values()), {}
+        feeds = [*self._feeds.values(), *self._jpeg_feeds.values()]
+        self._feeds, self._jpeg_feeds = {}, {}
         # Feeds first: their subscribers end, so the server's handlers return.
         for feed in feeds:
             await feed.close()
@@ -68,7 +77,7 @@ class StreamRelay:
 
     async def _start(self) -> None:
         app = web.Application()
-        app.router.add_get("/{token}/{channel:[0-9]+}.ts", self._serve)
+        app.router.add_get("/{channel:[0-9]+}.ts", self._serve)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await runner.setup()
         site = web.TCPSite(runner, RELAY_HOST, 0)
@@ -77,7 +86,7 @@ class StreamRelay:
         self._port = runner.addresses[0][1]
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
-        if not secrets.compare_digest(request.match_info["token"], self._token):
+        if not secrets.compare_digest(request.query.get("auth", ""), self._token):
             raise web.HTTPNotFound
         channel = int(request.match_info["channel"])
         feed = self.feed(channel)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from homeassistant.components.camera import CameraEntityFeature
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     STATE_OFF,
@@ -325,15 +326,15 @@ async def test_disconnected_camera(
 
 
 async def test_camera_entity(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    """One camera per channel, named after its device; no picture and no stream yet."""
+    """One camera per channel, named after its device, offering a stream."""
     state = hass.states.get(CAMERA)
     assert state is not None
     assert state.state == "idle"
     assert state.attributes["friendly_name"] == "Camera 1"
-    assert state.attributes["supported_features"] == 0
+    assert state.attributes["supported_features"] == CameraEntityFeature.STREAM
     camera = hass.data[DATA_INSTANCES]["camera"].get_entity(CAMERA)
     assert isinstance(camera, NvrCamera)
-    assert await camera.async_camera_image() is None
+    assert (await camera.stream_source()).startswith("http://127.0.0.1:")
 
 
 # -- buttons, select, switches --------------------------------------------------

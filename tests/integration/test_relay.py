@@ -84,8 +84,11 @@ async def test_relay_refuses_a_wrong_token_and_listens_on_loopback_only(
     try:
         url = await relay.async_url(1)
         port = int(url.split(":")[2].split("/")[0])
+        assert "auth=" in url
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/wrong-token/1.ts") as response:
+            async with session.get(f"http://127.0.0.1:{port}/1.ts?auth=wrong") as response:
+                assert response.status == 404
+            async with session.get(f"http://127.0.0.1:{port}/1.ts") as response:
                 assert response.status == 404
             async with session.get(f"http://127.0.0.1:{port}/") as response:
                 assert response.status == 404

@@ -14,7 +14,7 @@ from nvr_simulator.server import RunningSimulator
 
 from .helpers import PASSWORD, USERNAME, get, login
 
-NOT_YET = (Cgi.CAMERA, Cgi.PLAYAUDIO, Cgi.HTTPDL)
+NOT_YET = (Cgi.CAMERA, Cgi.PLAYAUDIO)
 
 
 def test_create_app_routes_every_cgi() -> None:

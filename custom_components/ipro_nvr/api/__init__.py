@@ -6,12 +6,17 @@ Free of Home Assistant: this package could be published on its own.
 from __future__ import annotations
 
 from .client import NvrClient
+from .download import DirectorySink, DownloadedFile, DownloadSink, sanitize_file_name
 from .errors import (
     AuthenticationError,
     CannotConnectError,
     ClientClosedError,
+    CodecNotCompatibleError,
+    DownloadBusyError,
+    DownloadInterruptedError,
     InvalidArgumentError,
     MalformedResponseError,
+    NoRecordingError,
     NotSupportedError,
     NvrError,
     NvrTimeoutError,
@@ -48,8 +53,14 @@ __all__ = [
     "CannotConnectError",
     "ChannelState",
     "ClientClosedError",
+    "CodecNotCompatibleError",
+    "DirectorySink",
     "Disk",
+    "DownloadBusyError",
+    "DownloadInterruptedError",
     "DownloadKind",
+    "DownloadSink",
+    "DownloadedFile",
     "FocusAction",
     "InvalidArgumentError",
     "IrisAction",
@@ -59,6 +70,7 @@ __all__ = [
     "LogKind",
     "LogList",
     "MalformedResponseError",
+    "NoRecordingError",
     "NotSupportedError",
     "NvrClient",
     "NvrError",
@@ -72,4 +84,5 @@ __all__ = [
     "UidBudgetExhaustedError",
     "UidError",
     "UidPurpose",
+    "sanitize_file_name",
 ]

@@ -14,7 +14,9 @@ import aiohttp
 
 from . import urls
 from .control import CameraControl
+from .download import DownloadedFile, DownloadSink, receive_download
 from .errors import InvalidArgumentError
+from .media.multipart import boundary_from_content_type
 from .models import CameraStatus, LogKind, LogList, RecordedTime
 from .parsers import parse_camera_status, parse_log_list, parse_recorded_time
 from .recorder_time import RecorderZone
@@ -22,9 +24,11 @@ from .scheduler import Priority, Scheduler
 from .session import DEFAULT_UID_BUDGET, Lease, RecorderSession, UidPurpose
 from .spec import SPEC_PACING, PacingPolicy
 from .transport import Transport
-from .urls import AuxAction, FocusAction, IrisAction, PtzSteps, Request
+from .urls import AuxAction, DownloadKind, FocusAction, IrisAction, PtzSteps, Request
 
 _MAX_PORT = 65535
+# Seconds a download may stay silent: a recorder may take a while to prepare an MP4.
+DOWNLOAD_READ_TIMEOUT = 60.0
 
 
 def _stop(channel: int) -> Request:
@@ -276,6 +280,47 @@ class NvrClient:
         return self._session.stream(
             request, lease=lease, priority=priority, read_timeout=read_timeout
         )
+
+    # -- download (spec 6.3) ---------------------------------------------------
+
+    async def download(
+        self,
+        channel: int,
+        start: datetime,
+        end: datetime,
+        kind: DownloadKind | str = DownloadKind.MP4,
+        *,
+        sink: DownloadSink,
+        priority: Priority = Priority.USER,
+        read_timeout: float = DOWNLOAD_READ_TIMEOUT,
+    ) -> list[DownloadedFile]:
+        """Download the recording of ``channel`` from ``start`` to ``end`` into ``sink``.
+
+        ``start`` and ``end`` are aware instants on whole minutes of the
+        recorder's clock, at most one hour apart (longer periods are the
+        caller's to split; InvalidArgumentError before anything is sent). They
+        are sent in the recorder's local time (:attr:`recorder_zone`). The
+        download runs on a playback UID of its own. Raises NoRecordingError,
+        CodecNotCompatibleError, DownloadBusyError or DownloadInterruptedError
+        (see :mod:`.download`); on any failure or cancellation the sink is
+        aborted, so nothing half-written is left.
+        """
+        request = urls.download(
+            channel,
+            start,
+            end,
+            kind,
+            zone=self.recorder_zone,
+            summer_time=self.recorder_summer_time,
+        )
+        async with (
+            self.lease(UidPurpose.PLAYBACK, channel=channel, priority=priority) as lease,
+            self.stream(
+                request, lease=lease, priority=priority, read_timeout=read_timeout
+            ) as response,
+        ):
+            boundary = boundary_from_content_type(response.headers.get("Content-Type"))
+            return await receive_download(response.content.iter_any(), sink, boundary=boundary)
 
     # -- diagnostics ----------------------------------------------------------
 

@@ -78,6 +78,22 @@ class ClientClosedError(NvrError):
     """The client was closed; the request was not sent."""
 
 
+class NoRecordingError(NvrError):
+    """A download found no recording in the requested period (``X-RecData-Satus: 1``)."""
+
+
+class CodecNotCompatibleError(NvrError):
+    """The recording cannot be downloaded as asked: MP4 of a JPEG camera (status 2)."""
+
+
+class DownloadBusyError(RecorderBusyError):
+    """The recorder refused a download: too many at once (``X-RecData-Satus: 3``)."""
+
+
+class DownloadInterruptedError(CannotConnectError):
+    """A download ended before its last file was complete (connection lost or cut)."""
+
+
 def make_snippet(body: bytes | str) -> str:
     """Return a printable, secret-free excerpt of ``body`` for an error message.
 

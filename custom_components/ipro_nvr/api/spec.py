@@ -211,3 +211,24 @@ class RecorderStatus(IntEnum):
     PREVIOUS_IMAGE = 0x08
     DOWNLOADING = 0x41
     DOWNLOAD_COMPLETED = 0x42
+
+
+# -- Download (spec 6.3) --
+
+# Spec 6.3.1: the per-part headers of the multipart download body, spelt as the
+# spec's example writes them ("Satus" sic). Readers also accept the other
+# spellings the spec uses or implies (X-Temp-Filename, X-RecData-Status).
+DOWNLOAD_TEMP_HEADER: Final = "X-Temp-FileName"
+DOWNLOAD_PREV_HEADER: Final = "X-Prev-Filename"
+DOWNLOAD_STATUS_HEADER: Final = "X-RecData-Satus"
+# Spec 6.3.2: STARTTIME/ENDTIME are yymmddhhmmss with the seconds fixed at 00.
+DOWNLOAD_TIME_FORMAT: Final = "%y%m%d%H%M%S"
+
+
+class DownloadStatus(IntEnum):
+    """Values of ``X-RecData-Satus`` (spec 6.3.1)."""
+
+    NORMAL = 0
+    NO_RECORDING = 1  # no recorded data in the requested period
+    CODEC_NOT_COMPATIBLE = 2  # MP4 asked of a JPEG recording
+    TOO_MANY_REQUESTS = 3  # excessive concurrent processing
