@@ -21,17 +21,22 @@ from .client_factory import create_client
 from .const import (
     CONF_CHANNELS,
     CONF_EVENT_SCAN_INTERVAL,
+    CONF_LIVE_AUDIO,
+    CONF_LIVE_CODEC,
     CONF_PRESET_COUNT,
     CONF_PRESET_NAMES,
     CONF_SCAN_INTERVAL,
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
     DEFAULT_EVENT_SCAN_INTERVAL,
+    DEFAULT_LIVE_AUDIO,
+    DEFAULT_LIVE_CODEC,
     DEFAULT_PORT_HTTP,
     DEFAULT_PORT_HTTPS,
     DEFAULT_PRESET_COUNT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    LIVE_CODECS,
     LOGGER,
     MAX_PRESET_COUNT,
     MAX_SCAN_INTERVAL,
@@ -54,6 +59,13 @@ _PRESET_COUNT = selector.NumberSelector(
     )
 )
 _MULTILINE = selector.TextSelector(selector.TextSelectorConfig(multiline=True))
+_LIVE_CODEC = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=list(LIVE_CODECS),
+        translation_key=CONF_LIVE_CODEC,
+        mode=selector.SelectSelectorMode.DROPDOWN,
+    )
+)
 
 
 def _connection_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -205,7 +217,7 @@ def _interval_selector() -> selector.NumberSelector:
 
 
 class IproNvrOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, the channels to add, and the cameras' presets."""
+    """Poll intervals, the channels to add, the cameras' presets, live codec and audio."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
@@ -255,6 +267,12 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
                     CONF_PRESET_NAMES,
                     description={"suggested_value": current.get(CONF_PRESET_NAMES)},
                 ): _MULTILINE,
+                vol.Required(
+                    CONF_LIVE_CODEC, default=current.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC)
+                ): _LIVE_CODEC,
+                vol.Required(
+                    CONF_LIVE_AUDIO, default=current.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)
+                ): _BOOL,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

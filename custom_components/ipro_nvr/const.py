@@ -20,6 +20,8 @@ CONF_CHANNELS: Final = "channels"
 CONF_EVENT_SCAN_INTERVAL: Final = "event_scan_interval"
 CONF_PRESET_COUNT: Final = "preset_count"
 CONF_PRESET_NAMES: Final = "preset_names"
+CONF_LIVE_CODEC: Final = "live_codec"
+CONF_LIVE_AUDIO: Final = "live_audio"
 
 DEFAULT_PORT_HTTP: Final = 80
 DEFAULT_PORT_HTTPS: Final = 443
@@ -47,3 +49,12 @@ MAX_PRESET_COUNT: Final = PRESET_RANGE
 # press (about 2 s of motion) nudges the view rather than swinging it away.
 BUTTON_PAN_TILT_SPEED: Final = PAN_TILT_RANGE_16 // 2
 BUTTON_ZOOM_SPEED: Final = 2
+
+# Live video. H.264 is the default because every browser and Home Assistant's
+# HLS player decode it; H.265 saves bandwidth where the player can decode it.
+LIVE_CODEC_H264: Final = "h264"
+LIVE_CODEC_H265: Final = "h265"
+LIVE_CODECS: Final = (LIVE_CODEC_H264, LIVE_CODEC_H265)
+DEFAULT_LIVE_CODEC: Final = LIVE_CODEC_H264
+# Audio costs the recorder a second stream per camera: off unless asked for.
+DEFAULT_LIVE_AUDIO: Final = False

@@ -64,6 +64,8 @@ class _LogEventEntity(NvrLogEntity, EventEntity):
     def _handle_coordinator_update(self) -> None:
         # One state write per entry: each becomes its own state change, so an
         # automation sees every event even when several arrive in one poll.
+        # The state (trigger time) has millisecond resolution, so entries of one
+        # poll may share it; the recorder's entry number tells them apart.
         for item in self.coordinator.data.new_entries:
             if not self._wants(item):
                 continue
@@ -74,6 +76,7 @@ class _LogEventEntity(NvrLogEntity, EventEntity):
                 event_type,
                 {
                     "text": item.entry.text,
+                    "number": item.entry.number,
                     "recorder_time": item.entry.time.isoformat(),
                     "log": item.entry.kind.value,
                     "channel": item.meaning.channel,

@@ -14,6 +14,7 @@ from custom_components.ipro_nvr.const import (
     CONF_CHANNELS,
     CONF_EVENT_SCAN_INTERVAL,
     CONF_PRESET_COUNT,
+    CONF_PRESET_NAMES,
     CONF_SCAN_INTERVAL,
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
@@ -182,5 +183,62 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         CONF_EVENT_SCAN_INTERVAL: 20,
         CONF_CHANNELS: [1, 2],
         CONF_PRESET_COUNT: 8,  # the default; no preset names were given
+        "live_codec": "h264",  # live video defaults: H.264, no audio
+        "live_audio": False,
     }
     await hass.async_block_till_done()
+
+
+async def test_user_flow_unexpected_answer(
+    hass: HomeAssistant, simulator: RunningSimulator
+) -> None:
+    """A recorder answering garbage gets the 'unknown' message, not a crash."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    simulator.faults.malformed_body = True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], entry_data(simulator)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_options_flow_keeps_preset_names(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Preset names are stored line by line, without trailing blank lines."""
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SCAN_INTERVAL: 60,
+            CONF_EVENT_SCAN_INTERVAL: 15,
+            CONF_CHANNELS: ["1"],
+            CONF_PRESET_COUNT: 3,
+            CONF_PRESET_NAMES: "\nGate\nDrive\n\n",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded_entry.options[CONF_PRESET_NAMES] == "\nGate\nDrive"
+    assert loaded_entry.options[CONF_PRESET_COUNT] == 3
+    await hass.async_block_till_done()
+
+
+async def test_options_flow_while_recorder_unreachable(
+    hass: HomeAssistant, simulator: RunningSimulator
+) -> None:
+    """With the entry not loaded the options still open, offering the channels chosen before."""
+    simulator.faults.busy = True
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data=entry_data(simulator),
+        options={CONF_CHANNELS: [2, 5]},
+        unique_id="unreachable",
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    channels = result["data_schema"].schema[CONF_CHANNELS].config["options"]  # type: ignore[union-attr]
+    assert [option["value"] for option in channels] == ["2", "5"]
+    await hass.config_entries.async_unload(entry.entry_id)

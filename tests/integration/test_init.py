@@ -265,3 +265,31 @@ async def test_camera_registered_later_gets_its_device(
     await hass.async_block_till_done()
     assert devices.async_get_device(identifiers=identifiers) is not None
     assert _state(hass, "binary_sensor", loaded_entry, "20_connected") == STATE_ON
+
+
+async def test_full_log_wrapping_fires_only_new_entries(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """At the 1000-entry cap, old entries fall off and are renumbered: only new ones fire,
+    each as one bus event and one state change of the camera's event entity."""
+    base = simulator.config.wall_clock() - timedelta(days=1)
+    for i in range(1000):
+        simulator.simulator.add_event(f"SITE(VMD)-{i % 3 + 1}", base + timedelta(seconds=i))
+    logs = loaded_entry.runtime_data.log_coordinator
+    await logs.async_refresh()
+    fired: list[Event[Any]] = []
+    hass.bus.async_listen(EVENT_NVR, fired.append)
+    event_id = _entity_id(hass, "event", loaded_entry, "7_event")
+    changes: list[Event[Any]] = []
+    hass.bus.async_listen(
+        "state_changed", lambda e: changes.append(e) if e.data["entity_id"] == event_id else None
+    )
+
+    for _ in range(3):
+        simulator.simulator.add_event("SITE(VMD)-7")
+    await logs.async_refresh()
+    await hass.async_block_till_done()
+
+    assert len(simulator.simulator.events) == 1000
+    assert [(e.data["channel"], e.data["type"]) for e in fired] == [(7, "motion")] * 3
+    assert len(changes) == 3
