@@ -148,12 +148,15 @@ class LiveFaults:
     parts, without the end of the body (as when the recorder crashes or a
     cable is pulled), mid-GOP if you like; ``count`` limits
     this to the next N streams started (None: every one); ``applied`` counts
-    the streams cut.
+    the streams cut. ``refuse_audio``: every AUDIO START is answered 409, as
+    for a camera without a microphone (what a real recorder answers then is
+    not specified).
     """
 
     drop_after_parts: int | None = None
     count: int | None = None
     applied: int = 0
+    refuse_audio: bool = False
 
     def take(self) -> int | None:
         """The part limit for a stream now starting (consuming ``count``)."""
@@ -169,6 +172,7 @@ class LiveFaults:
         """Turn the switches off."""
         self.drop_after_parts = None
         self.count = None
+        self.refuse_audio = False
 
 
 class LiveState:
@@ -261,6 +265,7 @@ class LiveState:
                 409,
                 f"AUDIO needs a live video stream of camera {channel}",
             ),
+            (comp == AUDIO and self.faults.refuse_audio, 409, f"camera {channel} has no audio"),
             (
                 comp == AUDIO and any(s.comp == AUDIO for s in same_camera),
                 409,

@@ -24,6 +24,7 @@ from .entity import recorder_device_info
 from .relay import StreamRelay
 from .repairs import async_setup_repairs
 from .services import async_setup_services
+from .views import async_setup_clip_view
 
 __all__ = [
     "async_remove_config_entry_device",
@@ -46,15 +47,16 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the camera-control actions, once for every recorder."""
+    """Register the actions and the recording clip view, once for every recorder."""
     async_setup_services(hass)
+    async_setup_clip_view(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
     """Connect to the recorder and set up its devices and entities."""
     client = create_client(hass, entry.data)
-    relay = StreamRelay(client)
+    relay = StreamRelay.from_options(client, entry.options)
 
     async def _async_close() -> None:
         # Streams first (their UIDs), then the client (every other UID); this
@@ -75,8 +77,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
         client,
         timedelta(seconds=entry.options.get(CONF_EVENT_SCAN_INTERVAL, DEFAULT_EVENT_SCAN_INTERVAL)),
     )
-    await status.async_config_entry_first_refresh()
+    # Logs first: their entries carry the recorder's time zone, which the
+    # disk times of the status poll (recordedtime.cgi has no zone) rely on.
     await logs.async_config_entry_first_refresh()
+    await status.async_config_entry_first_refresh()
     entry.runtime_data = IproNvrRuntimeData(
         client=client, coordinator=status, log_coordinator=logs, relay=relay
     )

@@ -3,12 +3,21 @@
 Live video goes through the entry's :class:`StreamRelay`: ``stream_source``
 is its loopback MPEG-TS URL, which Home Assistant's stream component turns
 into HLS (and go2rtc into WebRTC). Snapshots come from the recorder's JPEG
-stream. The entity is also what the ``ipro_nvr.*`` control actions target.
+stream, and so does the MJPEG view: one recorder JPEG stream per camera
+serves every MJPEG viewer and the snapshots. The entity is also what the
+``ipro_nvr.*`` control actions target.
 """
 
 from __future__ import annotations
 
-from homeassistant.components.camera import Camera, CameraEntityFeature
+from contextlib import aclosing
+
+from aiohttp import web
+from homeassistant.components.camera import (
+    Camera,
+    CameraEntityFeature,
+    async_get_still_stream,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -56,3 +65,17 @@ class NvrCamera(CameraControlEntity, Camera):
     ) -> bytes | None:
         """The latest picture of the recorder's JPEG stream of this camera."""
         return await self._relay.async_snapshot(self.channel)
+
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse:
+        """Serve the recorder's JPEG stream as MJPEG, a picture as soon as it arrives.
+
+        Home Assistant's still-stream helper writes the multipart response;
+        it asks for the next picture without waiting (interval 0), so the
+        pace is the recorder's. It ends the response when the feed closes.
+        """
+        async with aclosing(self._relay.jpeg_feed(self.channel).jpeg_frames()) as frames:
+
+            async def next_picture() -> bytes | None:
+                return await anext(frames, None)
+
+            return await async_get_still_stream(request, next_picture, "image/jpeg", 0)

@@ -95,8 +95,10 @@ class ClipCache:
             if not self._waiters[name]:
                 del self._waiters[name]
                 if not task.done():
-                    # Nobody wants it any more: stop the download.
+                    # Nobody wants it any more: stop the download, and wait
+                    # until its work directory is gone.
                     task.cancel()
+                    await asyncio.wait([task])
 
     async def _produce(self, name: str, producer: ClipProducer) -> Path:
         try:
@@ -163,7 +165,7 @@ def remux_faststart(inputs: list[Path], output: Path) -> None:
     it to the front. The files of one split download have the same streams;
     each file's timestamps continue where the previous file ended.
     """
-    import av  # noqa: PLC0415 - heavy, only needed in the worker thread
+    import av
 
     if not inputs:
         raise ValueError("nothing to remux")

@@ -8,22 +8,31 @@ ephemeral port that serves every camera as MPEG-TS at
 other local processes out (Home Assistant's stream component redacts an
 ``auth`` parameter in its logs); the loopback binding keeps the network out. Behind it,
 one :class:`LiveFeed` per camera holds the single recorder connection that
-every viewer shares.
+every viewer shares. With audio on, each viewer's MPEG-TS also carries the
+camera's AAC audio (see :class:`TsMuxer`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import aclosing
 import secrets
+from typing import Any
 
 from aiohttp import web
 
 from .api import NvrClient
-from .api.live_feed import LiveFeed
+from .api.live_feed import LiveFeed, TimedAudio
 from .api.urls import LiveCodec
-from .const import LOGGER
+from .const import (
+    CONF_LIVE_AUDIO,
+    CONF_LIVE_CODEC,
+    DEFAULT_LIVE_AUDIO,
+    DEFAULT_LIVE_CODEC,
+    LIVE_CODEC_H265,
+    LOGGER,
+)
 from .ts_muxer import TsMuxer
 
 RELAY_HOST = "127.0.0.1"
@@ -33,11 +42,16 @@ class StreamRelay:
     """A loopback MPEG-TS server for the cameras of one recorder."""
 
     def __init__(
-        self, client: NvrClient, codec_for: Callable[[int], LiveCodec] | None = None
+        self,
+        client: NvrClient,
+        codec_for: Callable[[int], LiveCodec] | None = None,
+        *,
+        audio: bool = False,
     ) -> None:
         """Prepare the relay; the server starts on the first URL asked for."""
         self._client = client
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
+        self._audio = audio
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, LiveFeed] = {}
         self._jpeg_feeds: dict[int, LiveFeed] = {}
@@ -45,17 +59,37 @@ class StreamRelay:
         self._port: int | None = None
         self._start_lock = asyncio.Lock()
 
+    @classmethod
+    def from_options(cls, client: NvrClient, options: Mapping[str, Any]) -> StreamRelay:
+        """A relay with the live codec and audio chosen in a config entry's options."""
+        codec = (
+            LiveCodec.H265
+            if options.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC) == LIVE_CODEC_H265
+            else LiveCodec.H264
+        )
+        return cls(
+            client,
+            lambda _channel: codec,
+            audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
+        )
+
     def feed(self, channel: int) -> LiveFeed:
         """The shared live feed of ``channel`` (created on first use)."""
         if (feed := self._feeds.get(channel)) is None:
-            feed = self._feeds[channel] = LiveFeed(self._client, channel, self._codec_for(channel))
+            feed = self._feeds[channel] = LiveFeed(
+                self._client, channel, self._codec_for(channel), audio=self._audio
+            )
+        return feed
+
+    def jpeg_feed(self, channel: int) -> LiveFeed:
+        """The shared JPEG feed of ``channel`` for snapshots and MJPEG (created on first use)."""
+        if (feed := self._jpeg_feeds.get(channel)) is None:
+            feed = self._jpeg_feeds[channel] = LiveFeed(self._client, channel, LiveCodec.JPEG)
         return feed
 
     async def async_snapshot(self, channel: int, *, wait: float = 10.0) -> bytes | None:
         """A JPEG of ``channel`` from its JPEG feed, which stays open a while for the next."""
-        if (feed := self._jpeg_feeds.get(channel)) is None:
-            feed = self._jpeg_feeds[channel] = LiveFeed(self._client, channel, LiveCodec.JPEG)
-        return await feed.jpeg(wait=wait)
+        return await self.jpeg_feed(channel).jpeg(wait=wait)
 
     async def async_url(self, channel: int) -> str:
         """URL at which ``channel`` is served as MPEG-TS (starts the server once)."""
@@ -96,11 +130,16 @@ class StreamRelay:
         await response.prepare(request)
         muxer: TsMuxer | None = None
         try:
-            async with aclosing(feed.subscribe()) as units:
-                async for unit in units:
-                    if muxer is None:
-                        muxer = TsMuxer(unit.codec)
-                    if data := muxer.mux(unit):
+            async with aclosing(feed.subscribe()) as items:
+                async for item in items:
+                    if isinstance(item, TimedAudio):
+                        # Audio before the first picture has no clock to follow.
+                        data = muxer.mux_audio(item) if muxer is not None else b""
+                    else:
+                        if muxer is None:
+                            muxer = TsMuxer(item.codec, audio=self._audio)
+                        data = muxer.mux(item)
+                    if data:
                         await response.write(data)
         except ConnectionError as err:
             # The viewer went away (Home Assistant stopped the stream).
@@ -108,4 +147,12 @@ class StreamRelay:
         finally:
             if muxer is not None:
                 muxer.close()
+                if muxer.skipped_audio:
+                    # G.711/G.726 (or an unexpected AAC rate): MPEG-TS via Home
+                    # Assistant's stream carries AAC only, and we do not re-encode.
+                    LOGGER.debug(
+                        "Relay of camera %d skipped %d audio frames it cannot carry",
+                        channel,
+                        muxer.skipped_audio,
+                    )
         return response

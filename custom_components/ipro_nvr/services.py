@@ -13,7 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, service
 from homeassistant.helpers.entity import Entity
@@ -29,6 +35,7 @@ from .api.spec import (
 )
 from .camera_control import CameraControlEntity
 from .const import DOMAIN
+from .recording_download import DOWNLOAD_SCHEMA, async_download_recording
 
 ATTR_PAN: Final = "pan"
 ATTR_TILT: Final = "tilt"
@@ -162,7 +169,11 @@ async def _aux(entity: Entity, call: ServiceCall) -> None:
     await _camera(entity).async_aux(call.data[ATTR_OUTPUT], action)
 
 
-type _Handler = Callable[[Entity, ServiceCall], Awaitable[None]]
+async def _download_recording(entity: Entity, call: ServiceCall) -> ServiceResponse:
+    return await async_download_recording(_camera(entity), call)
+
+
+type _Handler = Callable[[Entity, ServiceCall], Awaitable[ServiceResponse]]
 
 SERVICES: Final[dict[str, tuple[Any, _Handler]]] = {
     "ptz_move": (PTZ_MOVE_SCHEMA, _ptz_move),
@@ -173,13 +184,24 @@ SERVICES: Final[dict[str, tuple[Any, _Handler]]] = {
     "preset_goto": (PRESET_SCHEMA, _preset_goto),
     "preset_store": (PRESET_SCHEMA, _preset_store),
     "aux": (AUX_SCHEMA, _aux),
+    "download_recording": (DOWNLOAD_SCHEMA, _download_recording),
 }
+# Actions that answer with response data.
+RESPONDING: Final = frozenset({"download_recording"})
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register every camera-control action for the integration's camera entities."""
+    """Register every action (camera control, downloads) for the integration's camera entities."""
     for name, (schema, func) in SERVICES.items():
         service.async_register_platform_entity_service(
-            hass, DOMAIN, name, entity_domain=Platform.CAMERA, schema=schema, func=func
+            hass,
+            DOMAIN,
+            name,
+            entity_domain=Platform.CAMERA,
+            schema=schema,
+            func=func,
+            supports_response=(
+                SupportsResponse.OPTIONAL if name in RESPONDING else SupportsResponse.NONE
+            ),
         )

@@ -1,18 +1,34 @@
-"""Access units in, MPEG-TS bytes out, with PyAV's muxer (no re-encoding)."""
+"""Access units (and AAC audio) in, MPEG-TS bytes out, with PyAV's muxer (no re-encoding)."""
 
 from __future__ import annotations
 
 from contextlib import suppress
 from fractions import Fraction
+import functools
 import io
-from typing import Any
+from typing import Any, Final
 
 import av
 
-from .api.media import AccessUnit, VideoCodec
+from .api.live_feed import TimedAudio
+from .api.media import AccessUnit, AudioCodec, VideoCodec, aac_audio_specific_config
 
-_TIME_BASE = Fraction(1, 90_000)
-_CODEC_NAMES = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
+_CLOCK_RATE: Final = 90_000
+_TIME_BASE: Final = Fraction(1, _CLOCK_RATE)
+_CODEC_NAMES: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
+# The recorder names one AAC flavour: 48 kHz AAC-LC, mono (``audio/48kaac-lc``).
+AAC_SAMPLE_RATE: Final = 48_000
+_AAC_FRAME_SAMPLES: Final = 1024
+_AAC_FRAME_TICKS: Final = _AAC_FRAME_SAMPLES * _CLOCK_RATE // AAC_SAMPLE_RATE
+# Silence fills the audio track only where real audio is this late behind the
+# picture: arrival jitter between the two recorder streams stays below it.
+_SILENCE_SLACK: Final = _CLOCK_RATE // 4
+# Real audio further behind what was already muxed than this is dropped.
+_AUDIO_STALE: Final = _CLOCK_RATE
+# FFmpeg's interleaver holds a picture until the audio track has reached its
+# time (by default up to 10 s). Silence keeps audio within the slack above;
+# this caps the hold lower still, so audio adds at most ~0.1 s of latency.
+_MAX_INTERLEAVE_DELTA_US: Final = "100000"
 
 
 class _Sink(io.RawIOBase):
@@ -35,32 +51,104 @@ class _Sink(io.RawIOBase):
         return data
 
 
+@functools.cache
+def silent_aac_frame() -> bytes:
+    """One raw AAC-LC frame of silence (48 kHz mono), encoded once with PyAV."""
+    encoder: Any = av.CodecContext.create("aac", "w")
+    encoder.sample_rate = AAC_SAMPLE_RATE
+    encoder.layout = "mono"
+    encoder.format = "fltp"
+    encoder.open()
+    packets: list[bytes] = []
+    # The first packets carry the encoder's priming; a later one is plain silence.
+    for index in range(4):
+        frame = av.AudioFrame(format="fltp", layout="mono", samples=_AAC_FRAME_SAMPLES)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate = AAC_SAMPLE_RATE
+        frame.pts = index * _AAC_FRAME_SAMPLES
+        packets.extend(bytes(packet) for packet in encoder.encode(frame))
+    return packets[-1]
+
+
 class TsMuxer:
-    """Mux one viewer's access units into an MPEG-TS byte stream.
+    """Mux one viewer's access units (and audio) into an MPEG-TS byte stream.
 
     Timestamps start near zero for every viewer (the first picture's timestamp
     is the origin) and follow the feed's 90 kHz clock, which only grows.
+
+    With ``audio=True`` the stream has an AAC track from the start, and
+    silence fills it wherever the recorder's audio has not arrived (before its
+    stream starts, a pacing interval after the video's, or while it
+    reconnects). Home Assistant's stream worker drops a track that shows no
+    packet among the first 20, and FFmpeg's interleaver would hold video back
+    waiting for audio, so the track must never run dry.
     """
 
-    def __init__(self, codec: VideoCodec) -> None:
+    def __init__(self, codec: VideoCodec, *, audio: bool = False) -> None:
         """Open the muxer; the TS header goes out with the first picture."""
         self._sink = _Sink()
-        self._container: Any = av.open(self._sink, mode="w", format="mpegts")
+        options = {"max_interleave_delta": _MAX_INTERLEAVE_DELTA_US} if audio else {}
+        self._container: Any = av.open(self._sink, mode="w", format="mpegts", options=options)
         self._stream: Any = self._container.add_stream(_CODEC_NAMES[codec])
         self._stream.time_base = _TIME_BASE
+        self._audio: Any = None
+        if audio:
+            # Raw AAC frames plus the AudioSpecificConfig as extradata: the
+            # MPEG-TS muxer writes the ADTS headers itself.
+            self._audio = self._container.add_stream("aac", rate=AAC_SAMPLE_RATE)
+            self._audio.layout = "mono"
+            self._audio.codec_context.extradata = aac_audio_specific_config(AAC_SAMPLE_RATE)
+            self._audio.time_base = _TIME_BASE
         self._origin: int | None = None
+        self._audio_next = 0  # where the audio track continues (relative ticks)
+        self.skipped_audio = 0  # frames the track cannot carry (G.711/G.726, other rates)
 
     def mux(self, unit: AccessUnit) -> bytes:
         """Return the TS bytes for ``unit`` (possibly empty while the muxer buffers)."""
         if self._origin is None:
             self._origin = unit.timestamp
+        timestamp = unit.timestamp - self._origin
+        if self._audio is not None:
+            silence = silent_aac_frame()
+            while self._audio_next + _SILENCE_SLACK <= timestamp:
+                self._mux_audio_packet(silence, self._audio_next)
         packet = av.Packet(unit.data)
         packet.stream = self._stream
         packet.time_base = _TIME_BASE
-        packet.pts = packet.dts = unit.timestamp - self._origin
+        packet.pts = packet.dts = timestamp
         packet.is_keyframe = unit.keyframe
         self._container.mux(packet)
         return self._sink.take()
+
+    def mux_audio(self, audio: TimedAudio) -> bytes:
+        """Return the TS bytes for an audio frame; frames the track cannot carry are skipped."""
+        frame = audio.frame
+        if (
+            self._audio is None
+            or self._origin is None  # audio before the first picture has nothing to sync to
+            or frame.codec is not AudioCodec.AAC_LC
+            or frame.sample_rate != AAC_SAMPLE_RATE
+            or frame.is_adts
+        ):
+            self.skipped_audio += 1
+            return b""
+        timestamp = audio.timestamp - self._origin
+        if self._audio_next - timestamp > _AUDIO_STALE:
+            self.skipped_audio += 1
+            return b""
+        # Where silence (or a previous frame) already covers this time, the
+        # frame goes right after it: the track's timestamps must only grow.
+        self._mux_audio_packet(frame.data, max(timestamp, self._audio_next))
+        return self._sink.take()
+
+    def _mux_audio_packet(self, data: bytes, timestamp: int) -> None:
+        packet = av.Packet(data)
+        packet.stream = self._audio
+        packet.time_base = _TIME_BASE
+        packet.pts = packet.dts = timestamp
+        self._container.mux(packet)
+        self._audio_next = timestamp + _AAC_FRAME_TICKS
 
     def close(self) -> bytes:
         """Flush the muxer and return the last bytes."""

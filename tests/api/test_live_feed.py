@@ -117,3 +117,31 @@ async def test_jpeg_feed_serves_snapshots_from_one_stream(
         assert "COMP=JPEG" in starts[0]
     finally:
         await feed.close()
+
+
+async def test_mjpeg_viewers_share_one_jpeg_stream_and_end_with_the_feed(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Two MJPEG viewers get successive pictures from one push; closing the feed ends them."""
+    feed = LiveFeed(client, 2, LiveCodec.JPEG, idle_timeout=5)
+
+    async def watch(count: int) -> list[bytes]:
+        pictures: list[bytes] = []
+        async for picture in feed.jpeg_frames():
+            pictures.append(picture)
+            if len(pictures) == count:
+                break
+        return pictures
+
+    try:
+        first, second = await asyncio.wait_for(asyncio.gather(watch(4), watch(4)), timeout=20)
+        for pictures in (first, second):
+            assert all(p.startswith(b"\xff\xd8") for p in pictures)
+        starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "CMD=START" in q]
+        assert len(starts) == 1
+        # A viewer still watching when the feed closes is let go, not left hanging.
+        endless = asyncio.get_running_loop().create_task(watch(10_000))
+        await asyncio.sleep(0.3)
+    finally:
+        await feed.close()
+    assert len(await asyncio.wait_for(endless, timeout=2)) >= 1

@@ -275,10 +275,18 @@ class NvrClient:
         lease: Lease | None = None,
         priority: Priority = Priority.USER,
         read_timeout: float | None = None,
+        renew_refused: bool = True,
     ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
-        """Send a request and yield its response for incremental reading (live, download)."""
+        """Send a request and yield its response for incremental reading (live, download).
+
+        ``renew_refused=False``: a refusal raises at once instead of renewing the UID.
+        """
         return self._session.stream(
-            request, lease=lease, priority=priority, read_timeout=read_timeout
+            request,
+            lease=lease,
+            priority=priority,
+            read_timeout=read_timeout,
+            renew_refused=renew_refused,
         )
 
     # -- download (spec 6.3) ---------------------------------------------------

@@ -7,6 +7,11 @@ left, so a dashboard that re-opens a stream does not pay for a new login and
 the recorder drops the stream, and rebases timestamps so that they keep growing
 across reconnects. New subscribers first get the current GOP (keyframe
 onwards), so their picture starts at once.
+
+With ``audio=True`` the feed also starts ``push.cgi ... COMP=AUDIO`` on the
+same UID once the video stream runs (the recorder accepts audio only after
+video on one UID) and hands out :class:`TimedAudio` frames stamped in the
+video's 90 kHz clock, so a muxer can put both in one stream.
 """
 
 from __future__ import annotations
@@ -22,8 +27,15 @@ import aiohttp
 
 from . import urls
 from .errors import NvrError
-from .media import AccessUnit, JpegFrame, MediaFormatError, iter_live_body
-from .session import UidPurpose
+from .media import (
+    AccessUnit,
+    AudioCodec,
+    AudioFrame,
+    JpegFrame,
+    MediaFormatError,
+    iter_live_body,
+)
+from .session import Lease, UidPurpose
 from .urls import LiveCodec
 
 if TYPE_CHECKING:
@@ -44,6 +56,25 @@ SUBSCRIBER_QUEUE: Final = 300
 MAX_CACHED_GOP: Final = 600
 # Frame duration assumed before two pictures were seen (90 kHz ticks, 30 fps).
 _DEFAULT_FRAME_TICKS: Final = 3000
+_CLOCK_RATE: Final = 90_000
+# Samples per AAC frame; G.711 carries one sample per byte, G.726-32k two.
+_AAC_FRAME_SAMPLES: Final = 1024
+_SAMPLES_PER_BYTE: Final = {AudioCodec.G711: 1.0, AudioCodec.G726: 2.0}
+# Audio whose running timestamp strays this far from the video clock's
+# estimate of "now" is re-anchored (a gap) or dropped (a burst running ahead).
+_AUDIO_MAX_DRIFT: Final = _CLOCK_RATE // 2
+
+
+@dataclass(frozen=True, slots=True)
+class TimedAudio:
+    """An audio frame with its 90 kHz timestamp in the feed's (video) clock."""
+
+    frame: AudioFrame
+    timestamp: int
+    duration: int  # 90 kHz ticks
+
+
+type FeedItem = AccessUnit | TimedAudio
 
 
 @dataclass(slots=True)
@@ -52,18 +83,22 @@ class LiveFeedStats:
 
     connections: int = 0
     access_units: int = 0
+    audio_frames: int = 0
+    audio_refused: int = 0
     dropped_for_slow_subscribers: int = 0
 
 
 class _Subscriber:
     __slots__ = ("queue", "resync")
 
-    def __init__(self, backlog: list[AccessUnit]) -> None:
-        # None marks the end of the feed.
-        self.queue: asyncio.Queue[AccessUnit | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
+    def __init__(self, backlog: list[FeedItem]) -> None:
+        # None marks the end of the feed. The whole backlog fits (it is capped
+        # at MAX_CACHED_GOP): cutting it would lose the keyframe it starts with,
+        # which a long GOP with audio frames in between would otherwise exceed.
+        self.queue: asyncio.Queue[FeedItem | None] = asyncio.Queue(SUBSCRIBER_QUEUE + len(backlog))
         self.resync = False
-        for unit in backlog[-SUBSCRIBER_QUEUE:]:
-            self.queue.put_nowait(unit)
+        for item in backlog:
+            self.queue.put_nowait(item)
 
     def end(self) -> None:
         """Wake the subscriber with the end marker, dropping what it did not read."""
@@ -71,22 +106,23 @@ class _Subscriber:
             self.queue.get_nowait()
         self.queue.put_nowait(None)
 
-    def offer(self, unit: AccessUnit) -> bool:
-        """Queue ``unit``; return False when the subscriber lost pictures."""
+    def offer(self, item: FeedItem) -> bool:
+        """Queue ``item``; return False when the subscriber lost pictures."""
+        keyframe = isinstance(item, AccessUnit) and item.keyframe
         if self.resync:
-            if not unit.keyframe:
+            if not keyframe:
                 return True
             self.resync = False
         try:
-            self.queue.put_nowait(unit)
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
             # Drop what is queued and restart at the next keyframe: the viewer
             # sees a jump, but every other viewer and the recorder are unaffected.
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self.resync = not unit.keyframe
-            if unit.keyframe:
-                self.queue.put_nowait(unit)
+            self.resync = not keyframe
+            if keyframe:
+                self.queue.put_nowait(item)
             return False
         return True
 
@@ -100,6 +136,7 @@ class LiveFeed:
         channel: int,
         codec: LiveCodec = LiveCodec.H264,
         *,
+        audio: bool = False,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         backoff: tuple[float, ...] = DEFAULT_BACKOFF,
     ) -> None:
@@ -107,11 +144,16 @@ class LiveFeed:
         self.client = client
         self.channel = channel
         self.codec = codec
+        # A refusal of the audio stream turns it off for this feed: the camera
+        # probably has no microphone, and asking again costs paced commands.
+        self.audio = audio and codec is not LiveCodec.JPEG
+        self._audio_worked = False
         self.stats = LiveFeedStats()
         self._idle_timeout = idle_timeout
         self._backoff = backoff
         self._subscribers: set[_Subscriber] = set()
-        self._gop: list[AccessUnit] = []
+        # The current GOP (with the audio received since its keyframe).
+        self._gop: list[FeedItem] = []
         self._task: asyncio.Task[None] | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._closed = False
@@ -119,12 +161,17 @@ class LiveFeed:
         self._offset: int | None = None
         self._last_ts: int | None = None
         self._frame_ticks = _DEFAULT_FRAME_TICKS
+        self._last_at = 0.0  # loop time of the last picture
+        self._audio_next: int | None = None  # timestamp of the next audio frame
         self._failing = False
         # JPEG feeds (codec JPEG) keep only the latest picture, for snapshots.
         self._jpeg: JpegFrame | None = None
         self._jpeg_at = 0.0
         self._jpeg_arrived = asyncio.Event()
-        self._snapshot_waiters = 0
+        # Replaced by a new event at every picture: each MJPEG viewer waits on
+        # the one current when it asked, so no viewer can clear another's wake-up.
+        self._next_jpeg = asyncio.Event()
+        self._snapshot_waiters = 0  # snapshot callers and MJPEG viewers
 
     @property
     def running(self) -> bool:
@@ -136,8 +183,11 @@ class LiveFeed:
         """How many viewers read this feed now."""
         return len(self._subscribers)
 
-    async def subscribe(self) -> AsyncGenerator[AccessUnit]:
-        """Yield this camera's pictures, starting with the current GOP, until closed."""
+    async def subscribe(self) -> AsyncGenerator[FeedItem]:
+        """Yield this camera's pictures (and audio), starting with the current GOP, until closed.
+
+        Audio frames come only from a feed with ``audio=True``.
+        """
         if self._closed:
             return
         subscriber = _Subscriber(self._gop)
@@ -179,6 +229,34 @@ class LiveFeed:
             self._keep_alive_for_snapshots()
         return self._jpeg.data if self._jpeg is not None else None
 
+    async def jpeg_frames(self) -> AsyncGenerator[bytes]:
+        """Yield the pictures of a JPEG feed as they arrive (MJPEG), until closed.
+
+        A viewer slower than the camera skips pictures instead of queueing
+        them: it always gets the newest. The first is the latest picture if
+        it is still fresh, so a viewer joining a running feed starts at once.
+        """
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._snapshot_waiters += 1
+        self._cancel_idle_stop()
+        self._ensure_running()
+        try:
+            shown: JpegFrame | None = None
+            if self._jpeg is not None and loop.time() - self._jpeg_at <= 2.0:
+                shown = self._jpeg
+                yield shown.data
+            while not self._closed:
+                if self._jpeg is shown or self._jpeg is None:
+                    await self._next_jpeg.wait()
+                    continue
+                shown = self._jpeg
+                yield shown.data
+        finally:
+            self._snapshot_waiters -= 1
+            self._keep_alive_for_snapshots()
+
     def _keep_alive_for_snapshots(self) -> None:
         if not self._subscribers and not self._snapshot_waiters:
             self._schedule_idle_stop()
@@ -188,6 +266,7 @@ class LiveFeed:
         self._closed = True
         for subscriber in self._subscribers:
             subscriber.end()
+        self._next_jpeg.set()  # MJPEG viewers see the feed closed
         self._cancel_idle_stop()
         await self._stop()
 
@@ -251,6 +330,8 @@ class LiveFeed:
             await self.client.send_on(lease, urls.live_setup())
             self.stats.connections += 1
             self._offset = None  # rebase on the first picture of this connection
+            self._audio_next = None
+            audio: asyncio.Task[None] | None = None
             try:
                 async with (
                     self.client.stream(
@@ -260,37 +341,136 @@ class LiveFeed:
                     ) as response,
                     aclosing(iter_live_body(response.content.iter_any())) as items,
                 ):
+                    # The START was accepted: now the recorder takes audio on this UID.
+                    if self.audio:
+                        audio = asyncio.get_running_loop().create_task(
+                            self._stream_audio(lease), name=f"ipro_nvr live audio {self.channel}"
+                        )
                     async for item in items:
                         if isinstance(item, AccessUnit):
                             self._publish(item)
                         elif isinstance(item, JpegFrame):
                             self._publish_jpeg(item)
             finally:
-                # Tell the recorder we are done with this stream, unless we are
-                # being cancelled (the UID's logout ends the stream anyway).
+                if audio is not None:
+                    audio.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await audio
+                # Tell the recorder we are done with these streams (audio, then
+                # the video it depends on), unless we are being cancelled (the
+                # UID's logout ends them anyway).
                 task = asyncio.current_task()
                 if task is None or not task.cancelling():
                     with suppress(NvrError, aiohttp.ClientError, TimeoutError):
+                        if audio is not None:
+                            await self.client.send_on(
+                                lease, urls.live_stop(self.channel, LiveCodec.AUDIO)
+                            )
                         await self.client.send_on(lease, urls.live_stop(self.channel, self.codec))
+
+    async def _stream_audio(self, lease: Lease) -> None:
+        """Read the audio stream beside the video until it fails or is cancelled.
+
+        An audio stream that ran and broke is started again (the video may
+        well go on). A refusal before audio ever worked turns audio off for
+        this feed (no microphone, most likely); a later one waits for the
+        video's reconnection, which starts audio again.
+        """
+        while self.audio:
+            frames = 0
+            error: Exception | None = None
+            try:
+                async with (
+                    self.client.stream(
+                        urls.live_start(self.channel, LiveCodec.AUDIO),
+                        lease=lease,
+                        read_timeout=READ_TIMEOUT,
+                        renew_refused=False,
+                    ) as response,
+                    aclosing(iter_live_body(response.content.iter_any())) as items,
+                ):
+                    async for item in items:
+                        if isinstance(item, AudioFrame):
+                            frames += 1
+                            self._publish_audio(item)
+            except (NvrError, MediaFormatError, aiohttp.ClientError, TimeoutError) as err:
+                error = err
+            if not frames:
+                self.stats.audio_refused += 1
+                if self._audio_worked:
+                    # It worked before: the UID is probably gone with the video,
+                    # whose reconnection starts audio again.
+                    _LOGGER.debug("Live audio of camera %d refused: %s", self.channel, error)
+                    return
+                self.audio = False
+                _LOGGER.warning(
+                    "Camera %d gives no live audio (%s); video goes on without it",
+                    self.channel,
+                    error or "empty stream",
+                )
+                return
+            self._audio_worked = True
+            _LOGGER.debug("Live audio of camera %d interrupted: %s", self.channel, error)
+            self._audio_next = None  # re-anchor the restarted audio on the video clock
+            await asyncio.sleep(self._backoff[0])
 
     def _publish(self, unit: AccessUnit) -> None:
         if self._failing:
             _LOGGER.info("Live stream of camera %d is back", self.channel)
             self._failing = False
         unit = self._rebased(unit)
+        self._last_at = asyncio.get_running_loop().time()
         self.stats.access_units += 1
         if unit.keyframe:
             self._gop = [unit]
-        elif self._gop and len(self._gop) < MAX_CACHED_GOP:
-            self._gop.append(unit)
+        else:
+            self._cache(unit)
+        self._offer(unit)
+
+    def _cache(self, item: FeedItem) -> None:
+        if self._gop and len(self._gop) < MAX_CACHED_GOP:
+            self._gop.append(item)
+
+    def _offer(self, item: FeedItem) -> None:
         for subscriber in self._subscribers:
-            if not subscriber.offer(unit):
+            if not subscriber.offer(item):
                 self.stats.dropped_for_slow_subscribers += 1
+
+    def _publish_audio(self, frame: AudioFrame) -> None:
+        """Stamp ``frame`` in the video clock and hand it out.
+
+        The recorder's audio parts carry no timestamp. Each frame follows the
+        previous one by its duration; the first is placed at the video
+        clock's estimate of "now" (last picture + time since it arrived), so
+        sound and picture that arrive together play together.
+        """
+        if self._last_ts is None:
+            return  # no picture yet, so no clock to place audio in
+        if frame.codec is AudioCodec.AAC_LC:
+            samples = float(_AAC_FRAME_SAMPLES)
+        else:
+            samples = len(frame.data) * _SAMPLES_PER_BYTE[frame.codec]
+        duration = max(1, round(samples * _CLOCK_RATE / frame.sample_rate))
+        elapsed = asyncio.get_running_loop().time() - self._last_at
+        now = self._last_ts + round(elapsed * _CLOCK_RATE)
+        timestamp = self._audio_next
+        if timestamp is None or now - timestamp > _AUDIO_MAX_DRIFT:
+            # First frame, or audio fell behind (a stall): start again at "now".
+            timestamp = now if timestamp is None else max(now, timestamp)
+        elif timestamp - now > _AUDIO_MAX_DRIFT:
+            return  # a burst running ahead of the picture: drop rather than drift
+        self._audio_next = timestamp + duration
+        self.stats.audio_frames += 1
+        timed = TimedAudio(frame, timestamp, duration)
+        self._cache(timed)
+        self._offer(timed)
 
     def _publish_jpeg(self, frame: JpegFrame) -> None:
         self._jpeg = frame
         self._jpeg_at = asyncio.get_running_loop().time()
         self._jpeg_arrived.set()
+        arrived, self._next_jpeg = self._next_jpeg, asyncio.Event()
+        arrived.set()
 
     def _rebased(self, unit: AccessUnit) -> AccessUnit:
         """Shift timestamps so they continue where the previous connection ended."""

@@ -252,15 +252,19 @@ class RecorderSession:
         priority: Priority = Priority.USER,
         lease: Lease | None = None,
         read_timeout: float | None = None,
+        renew_refused: bool = True,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send ``request`` paced and yield its response for incremental reading.
 
         Used by live streams (``push.cgi ... INTERNETMODE=ON``) and downloads.
         A refused UID is renewed and the request retried once, as for
-        :meth:`request`. The response is closed on exit.
+        :meth:`request`, unless ``renew_refused`` is False: a second stream on
+        a leased UID (live audio after video) must not log that UID out from
+        under the first when the recorder merely refuses the second.
+        The response is closed on exit.
         """
         self._check_open()
-        response = await self._open_stream(request, priority, lease, read_timeout)
+        response = await self._open_stream(request, priority, lease, read_timeout, renew_refused)
         try:
             yield response
         finally:
@@ -568,6 +572,7 @@ class RecorderSession:
         priority: Priority,
         lease: Lease | None,
         read_timeout: float | None,
+        renew_refused: bool = True,
     ) -> aiohttp.ClientResponse:
         if not request.needs_uid:
             await self._scheduler.turn(request.lane, priority)
@@ -584,7 +589,7 @@ class RecorderSession:
                     request, uid, read_timeout=read_timeout
                 )
             except UidError as err:
-                if attempt:
+                if attempt or not renew_refused:
                     raise
                 _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
                 await self._renew(slot, uid, priority, release_old=False)

@@ -1,0 +1,263 @@
+"""The view that serves recording clips to the browser: ``/api/ipro_nvr/clip/…``.
+
+A clip is a period of one camera of one recorder, on whole minutes, at most
+an hour long; its URL is ``/api/ipro_nvr/clip/<entry_id>/<channel>/<span>``
+with ``<span>`` ``yyyymmddhhmm-yyyymmddhhmm`` in UTC (see :class:`ClipRef`).
+The view needs authentication; the media source hands out URLs signed with
+``async_sign_path``, which authorises them for a while.
+
+The first request for a clip downloads it from the recorder
+(``httpdl.cgi KIND=MP4``), remuxes the recorder's file(s) with PyAV into one
+fast-start MP4 (the recorder's MP4 has its index at the end, and a long
+period may come split into several files) and keeps it in the clip cache;
+``web.FileResponse`` then serves it with HTTP Range support so the browser
+can seek. Requests for the same clip share one download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass
+import datetime as dt
+import fractions
+from http import HTTPStatus
+from pathlib import Path
+import re
+from typing import Any, Final
+
+from aiohttp import web
+import av
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import HomeAssistantView
+from homeassistant.util.hass_dict import HassKey
+
+from .api import (
+    CodecNotCompatibleError,
+    DirectorySink,
+    DownloadBusyError,
+    DownloadKind,
+    NoRecordingError,
+    NvrError,
+)
+from .api.spec import DOWNLOAD_MAX_SPAN_S
+from .clip_cache import ClipCache, remux_faststart
+from .const import DOMAIN, LOGGER
+
+CLIP_URL: Final = f"/api/{DOMAIN}/clip"
+THUMBNAIL_URL: Final = f"/api/{DOMAIN}/thumbnail"
+CLIP_MIME_TYPE: Final = "video/mp4"
+DEFAULT_CACHE_MAX_BYTES: Final = 2 * 1024**3
+DATA_CLIP_CACHE: HassKey[ClipCache] = HassKey(f"{DOMAIN}_clip_cache")
+_SPAN_FORMAT: Final = "%Y%m%d%H%M"
+_SPAN: Final = re.compile(r"^(\d{12})-(\d{12})$")
+_RETRY_AFTER_S: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ClipRef:
+    """A clip: ``channel`` of the recorder of ``entry_id`` from ``start`` to ``end`` (UTC)."""
+
+    entry_id: str
+    channel: int
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def span(self) -> str:
+        """``yyyymmddhhmm-yyyymmddhhmm`` in UTC."""
+        start, end = self.start.astimezone(dt.UTC), self.end.astimezone(dt.UTC)
+        return f"{start:{_SPAN_FORMAT}}-{end:{_SPAN_FORMAT}}"
+
+    @property
+    def identifier(self) -> str:
+        """The compact id used in media source identifiers and URLs."""
+        return f"{self.entry_id}/{self.channel}/{self.span}"
+
+    @property
+    def path(self) -> str:
+        """The (unsigned) URL path of the clip."""
+        return f"{CLIP_URL}/{self.identifier}"
+
+    @property
+    def thumbnail_path(self) -> str:
+        """The (unsigned) URL path of the clip's thumbnail (only while it is cached)."""
+        return f"{THUMBNAIL_URL}/{self.identifier}"
+
+    @property
+    def cache_name(self) -> str:
+        """The clip's file name in the cache (only safe characters)."""
+        safe_entry = re.sub(r"[^A-Za-z0-9]", "_", self.entry_id)
+        return f"{safe_entry}_{self.channel}_{self.span}.mp4"
+
+    @classmethod
+    def parse(cls, entry_id: str, channel: str, span: str) -> ClipRef:
+        """Read a clip id; ValueError when it is not one (or not a valid period)."""
+        match = _SPAN.match(span)
+        if match is None or not channel.isascii() or not channel.isdigit() or not entry_id:
+            raise ValueError(f"not a clip: {entry_id}/{channel}/{span}")
+        start = dt.datetime.strptime(match[1], _SPAN_FORMAT).replace(tzinfo=dt.UTC)
+        end = dt.datetime.strptime(match[2], _SPAN_FORMAT).replace(tzinfo=dt.UTC)
+        if not dt.timedelta(0) < end - start <= dt.timedelta(seconds=DOWNLOAD_MAX_SPAN_S):
+            raise ValueError("a clip lasts more than zero and at most one hour")
+        return cls(entry_id, int(channel), start, end)
+
+
+def clip_cache_directory(hass: HomeAssistant) -> Path:
+    """Home Assistant's cache directory for this integration.
+
+    Newer Home Assistant versions have ``hass.config.cache_path``; 2026.2 has
+    not, and ``<config>/.cache/<domain>`` is the convention there.
+    """
+    cache_path: Any = getattr(hass.config, "cache_path", None)
+    if callable(cache_path):
+        with contextlib.suppress(Exception):
+            return Path(cache_path(DOMAIN))
+    return Path(hass.config.path(".cache", DOMAIN))
+
+
+def async_setup_clip_view(hass: HomeAssistant) -> None:
+    """Create the clip cache and register the view (once, in ``async_setup``)."""
+    cache = ClipCache(clip_cache_directory(hass), DEFAULT_CACHE_MAX_BYTES)
+    hass.data[DATA_CLIP_CACHE] = cache
+    hass.http.register_view(RecordingClipView(hass, cache))
+    hass.http.register_view(ClipThumbnailView(hass, cache))
+
+
+async def _to_completion[T](func: Callable[..., T], *args: Any) -> T:
+    """Run blocking ``func`` in a thread; if cancelled, let it finish before re-raising.
+
+    So that the caller's clean-up never races a thread still writing files.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, func, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([future])
+        raise
+
+
+def _error(status: HTTPStatus, message: str, **headers: str) -> web.Response:
+    return web.Response(status=status, text=message, headers=headers)
+
+
+class RecordingClipView(HomeAssistantView):
+    """Serves a recording clip as a fast-start MP4, with HTTP Range support."""
+
+    url = CLIP_URL + r"/{entry_id}/{channel:\d+}/{span}"
+    name = f"api:{DOMAIN}:clip"
+    requires_auth = True
+
+    def __init__(self, hass: HomeAssistant, cache: ClipCache) -> None:
+        """Initialise with the shared clip cache."""
+        self.hass = hass
+        self.cache = cache
+
+    async def get(  # noqa: PLR0911 - one answer per outcome
+        self, request: web.Request, entry_id: str, channel: str, span: str
+    ) -> web.StreamResponse:
+        """Download (or take from the cache) and serve the clip."""
+        try:
+            clip = ClipRef.parse(entry_id, channel, span.removesuffix(".mp4"))
+        except ValueError as err:
+            return _error(HTTPStatus.BAD_REQUEST, str(err))
+        entry = self.hass.config_entries.async_get_entry(clip.entry_id)
+        if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+            return _error(HTTPStatus.NOT_FOUND, "No such recorder (or it is not loaded)")
+        if clip.end > dt.datetime.now(dt.UTC):
+            return _error(HTTPStatus.NOT_FOUND, "This period is not recorded yet")
+        client = entry.runtime_data.client
+
+        async def produce(work: Path) -> Path:
+            files = await client.download(
+                clip.channel,
+                clip.start,
+                clip.end,
+                DownloadKind.MP4,
+                sink=DirectorySink(work / "download"),
+            )
+            inputs = [file.path for file in files if file.path is not None]
+            output = work / "clip.mp4"
+            await _to_completion(remux_faststart, inputs, output)
+            return output
+
+        try:
+            path = await self.cache.async_get(clip.cache_name, produce)
+        except NoRecordingError:
+            return _error(
+                HTTPStatus.NOT_FOUND,
+                f"The recorder has no recording of camera {clip.channel} in this period",
+            )
+        except CodecNotCompatibleError:
+            return _error(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                "The recorder cannot give this camera's recording as MP4 "
+                "(it records JPEG); use the recorder's own software",
+            )
+        except DownloadBusyError:
+            return _error(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "The recorder is busy with other downloads; try again shortly",
+                **{"Retry-After": str(_RETRY_AFTER_S)},
+            )
+        except NvrError as err:
+            LOGGER.warning("Download of clip %s failed: %s", clip.identifier, err)
+            return _error(HTTPStatus.BAD_GATEWAY, f"The download from the recorder failed: {err}")
+        except (av.FFmpegError, OSError) as err:  # remuxing
+            LOGGER.exception("Clip %s could not be remuxed", clip.identifier)
+            return _error(HTTPStatus.BAD_GATEWAY, f"The recording could not be prepared: {err}")
+        return web.FileResponse(
+            path,
+            headers={"Content-Type": CLIP_MIME_TYPE, "Cache-Control": "private, max-age=3600"},
+        )
+
+
+def first_keyframe_jpeg(path: Path) -> bytes:
+    """The clip's first picture as JPEG (blocking)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            encoder: Any = av.CodecContext.create("mjpeg", "w")
+            encoder.width = frame.width
+            encoder.height = frame.height
+            encoder.pix_fmt = "yuvj420p"
+            encoder.time_base = stream.time_base or fractions.Fraction(1, 25)
+            picture = frame.reformat(format="yuvj420p")
+            packets = [*encoder.encode(picture), *encoder.encode(None)]
+            return b"".join(bytes(packet) for packet in packets)
+    raise ValueError("the clip has no picture")
+
+
+class ClipThumbnailView(HomeAssistantView):
+    """The first picture of a cached clip; never downloads anything (404 when not cached)."""
+
+    url = THUMBNAIL_URL + r"/{entry_id}/{channel:\d+}/{span}"
+    name = f"api:{DOMAIN}:thumbnail"
+    requires_auth = True
+
+    def __init__(self, hass: HomeAssistant, cache: ClipCache) -> None:
+        """Initialise with the shared clip cache."""
+        self.hass = hass
+        self.cache = cache
+
+    async def get(
+        self, request: web.Request, entry_id: str, channel: str, span: str
+    ) -> web.StreamResponse:
+        """Serve the thumbnail of a cached clip."""
+        try:
+            clip = ClipRef.parse(entry_id, channel, span)
+        except ValueError as err:
+            return _error(HTTPStatus.BAD_REQUEST, str(err))
+        path = self.cache.cached(clip.cache_name)
+        if path is None:
+            return _error(HTTPStatus.NOT_FOUND, "The clip has not been played yet")
+        try:
+            jpeg = await self.hass.async_add_executor_job(first_keyframe_jpeg, path)
+        except (av.FFmpegError, OSError, ValueError) as err:
+            return _error(HTTPStatus.NOT_FOUND, f"No thumbnail: {err}")
+        return web.Response(
+            body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+        )

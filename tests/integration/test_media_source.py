@@ -1,0 +1,545 @@
+"""Recordings in the media browser: browse, resolve and play clips from the simulator.
+
+Everything is real: Home Assistant's media_source and http components, the
+integration's client, and the simulator over loopback HTTP. Clips are decoded
+with PyAV.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import datetime as dt
+import io
+from pathlib import Path
+import time
+
+from aiohttp.test_utils import make_mocked_request
+import av
+from homeassistant.components.http.auth import async_sign_path
+from homeassistant.components.media_player.errors import BrowseError
+from homeassistant.components.media_source import (
+    BrowseMediaSource,
+    Unresolvable,
+    async_browse_media,
+    async_resolve_media,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.ipro_nvr.api.log_events import classify_log_text
+from custom_components.ipro_nvr.clip_cache import ClipCache
+from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.media_source import event_clip_period
+from custom_components.ipro_nvr.recording_download import (
+    EVENT_DOWNLOAD_COMPLETE,
+    download_chunks,
+)
+from custom_components.ipro_nvr.views import DATA_CLIP_CACHE, ClipRef, RecordingClipView
+from nvr_simulator import SimulatorConfig
+from nvr_simulator.server import RunningSimulator
+
+ZONE = dt.timezone(dt.timedelta(hours=9))  # the simulator's default utc_offset
+FPS = 10
+PREFIX = f"media-source://{DOMAIN}"
+
+
+@pytest.fixture
+def sim_config(sim_config: SimulatorConfig) -> SimulatorConfig:
+    """Camera 2 records JPEG (no MP4: status 2)."""
+    sim_config.recording_codecs = {2: "JPEG"}
+    return sim_config
+
+
+@pytest.fixture
+async def clips(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, tmp_path: Path
+) -> AsyncIterator[ClipCache]:
+    """The media source set up, and the clip cache moved to a temporary directory."""
+    assert await async_setup_component(hass, "media_source", {})
+    await hass.async_block_till_done()  # platforms are processed in the background
+    # The first status poll ran before any log entry told the client the
+    # recorder's zone (recorded times read in Home Assistant's zone): poll again.
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    clip_cache = hass.data[DATA_CLIP_CACHE]
+    clip_cache.directory = tmp_path / "clips"
+    yield clip_cache
+    await clip_cache.async_clear()
+
+
+def _utc_minutes_ago(minutes: int) -> dt.datetime:
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    return now - dt.timedelta(minutes=minutes)
+
+
+def _clip_id(entry: MockConfigEntry, channel: int, start: dt.datetime, minutes: int) -> str:
+    clip = ClipRef(entry.entry_id, channel, start, start + dt.timedelta(minutes=minutes))
+    return f"{PREFIX}/{clip.identifier}"
+
+
+def _ids(item: BrowseMediaSource) -> list[str]:
+    return [child.media_content_id for child in item.children or []]
+
+
+def _decode(data: bytes) -> tuple[int, float]:
+    """Frames and video duration (s) of a whole MP4."""
+    with av.open(io.BytesIO(data), format="mp4") as container:
+        frames = list(container.decode(video=0))
+    last = frames[-1].time
+    assert last is not None
+    return len(frames), last + 1 / FPS
+
+
+def _leftovers(directory: Path) -> list[str]:
+    if not directory.exists():
+        return []
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*"))
+
+
+async def test_browse_every_level(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """Recorder → camera → day → hour → clips, and the camera's events."""
+    root = await async_browse_media(hass, PREFIX)
+    assert _ids(root) == [f"{PREFIX}/{loaded_entry.entry_id}"]
+    recorder = await async_browse_media(hass, _ids(root)[0])
+    cameras = _ids(recorder)
+    # Channel 4 is in connection error but registered: every registered camera is listed.
+    assert cameras[0] == f"{PREFIX}/{loaded_entry.entry_id}/1"
+    assert len(cameras) == 16
+
+    camera = await async_browse_media(hass, cameras[0])
+    children = _ids(camera)
+    assert children[0] == f"{cameras[0]}/events"
+    days = children[1:]
+    now_local = dt.datetime.now(ZONE)
+    oldest = min(d.oldest for d in simulator.simulator.disks if d.oldest is not None)
+    first_day = oldest.astimezone(ZONE).date()
+    assert days[0] == f"{cameras[0]}/d{now_local:%Y%m%d}"  # newest first
+    assert days[-1] == f"{cameras[0]}/d{first_day:%Y%m%d}"
+    assert len(days) == (now_local.date() - first_day).days + 1
+
+    target = (now_local - dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    day = await async_browse_media(hass, f"{cameras[0]}/d{target:%Y%m%d}")
+    hour_id = f"{cameras[0]}/h{target:%Y%m%d%H}"
+    assert hour_id in _ids(day)
+    hour = await async_browse_media(hass, hour_id)
+    start = target.astimezone(dt.UTC)
+    assert _ids(hour) == [
+        _clip_id(loaded_entry, 1, start + dt.timedelta(minutes=m), 10) for m in range(0, 60, 10)
+    ]
+    assert [c.title for c in hour.children][:2] == [
+        f"{target:%H}:00 - {target:%H}:10",
+        f"{target:%H}:10 - {target:%H}:20",
+    ]
+    assert all(c.can_play and not c.can_expand for c in hour.children)
+
+    # The oldest day starts at the oldest recording's hour.
+    oldest_day = await async_browse_media(hass, days[-1])
+    assert _ids(oldest_day)[0].endswith(f"h{oldest.astimezone(ZONE):%Y%m%d%H}")
+
+    # Events: one clip per event-log entry of camera 1, newest first.
+    events = await async_browse_media(hass, f"{cameras[0]}/events")
+    expected = sorted(
+        (e for e in simulator.simulator.events.entries if classify_log_text(e.text).channel == 1),
+        key=lambda e: e.time,
+        reverse=True,
+    )
+    assert expected
+    assert len(events.children) == len(expected)
+    for child, entry in zip(events.children, expected, strict=True):
+        begin, end = event_clip_period(entry.time)
+        assert begin <= entry.time - dt.timedelta(minutes=1)
+        assert end >= entry.time + dt.timedelta(minutes=1)
+        assert child.media_content_id == _clip_id(
+            loaded_entry, 1, begin, round((end - begin).total_seconds() / 60)
+        )
+        kind = classify_log_text(entry.text).type.value.replace("_", " ").capitalize()
+        assert child.title == f"{kind} {entry.time.astimezone(ZONE):%Y-%m-%d %H:%M:%S}"
+
+
+async def test_events_are_paged(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """1000 event-log entries come in ten pages of 100, newest first, each in < 300 ms."""
+    base = _utc_minutes_ago(1200)
+    for n in range(1000):  # the log's capacity: the seeded history is pushed out
+        simulator.simulator.add_event("SITE(VMD)-3", base + dt.timedelta(seconds=60 * n))
+    await loaded_entry.runtime_data.log_coordinator.async_refresh()
+    started = time.perf_counter()
+    first = await async_browse_media(hass, f"{PREFIX}/{loaded_entry.entry_id}/3/events")
+    elapsed = time.perf_counter() - started
+    assert len(first.children) == 101
+    assert first.children[-1].can_expand
+    assert first.children[-1].media_content_id.endswith("/3/events~2")
+    second = await async_browse_media(hass, first.children[-1].media_content_id)
+    assert len(second.children) == 101
+    assert first.children[0].title.endswith(
+        f"{(base + dt.timedelta(minutes=999)).astimezone(ZONE):%H:%M:%S}"
+    )
+    last = first
+    pages = 1
+    while last.children and last.children[-1].can_expand:
+        last = await async_browse_media(hass, last.children[-1].media_content_id)
+        pages += 1
+    assert pages == 10
+    print(f"events page of 1000 entries: {elapsed * 1000:.1f} ms")  # noqa: T201
+    assert elapsed < 0.3
+
+
+async def test_clip_plays_through_the_signed_view(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """A 10-minute clip: signed URL, fast-start MP4, Range requests, full decode."""
+    start = _utc_minutes_ago(180).replace(minute=0)
+    media_id = _clip_id(loaded_entry, 1, start, 10)
+    resolved = await async_resolve_media(hass, media_id, None)
+    assert resolved.mime_type == "video/mp4"
+    assert "authSig=" in resolved.url
+    client = await hass_client_no_auth()
+
+    unsigned = await client.get(resolved.url.split("?")[0])
+    assert unsigned.status == 401
+
+    started = time.perf_counter()
+    response = await client.get(resolved.url)
+    cold = time.perf_counter() - started
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"] == "video/mp4"
+    assert response.headers["Accept-Ranges"] == "bytes"
+    data = await response.read()
+    # Fast start: the index (moov) comes before the media data (mdat).
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+    started = time.perf_counter()
+    partial = await client.get(resolved.url, headers={"Range": "bytes=1000-1999"})
+    cached = time.perf_counter() - started
+    assert partial.status == 206
+    assert partial.headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
+    assert await partial.read() == data[1000:2000]
+    print(f"time to first byte: cold {cold:.2f} s, cached {cached * 1000:.1f} ms")  # noqa: T201
+
+    frames, duration = await asyncio.to_thread(_decode, data)
+    assert frames == 600 * FPS
+    assert duration == pytest.approx(600.0, abs=1 / FPS)
+    assert clips.productions == 1
+    assert len(simulator.simulator.recordings.downloads) == 1
+
+
+async def test_split_recording_is_joined_into_one_clip(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """The recorder splits at local :30 (simulator default); the clip has both files."""
+    start = _utc_minutes_ago(240).replace(minute=28)
+    resolved = await async_resolve_media(hass, _clip_id(loaded_entry, 1, start, 4), None)
+    client = await hass_client()
+    response = await client.get(resolved.url)
+    assert response.status == 200, await response.text()
+    data = await response.read()
+    (record,) = simulator.simulator.recordings.downloads
+    assert len(record.files) == 2
+    frames, duration = await asyncio.to_thread(_decode, data)
+    assert frames == 240 * FPS
+    assert duration == pytest.approx(240.0, abs=1 / FPS)
+
+
+async def test_concurrent_requests_share_one_download(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """Two requests for the same (event) clip: one download, the same bytes; then a thumbnail."""
+    moment = _utc_minutes_ago(90) + dt.timedelta(seconds=25)
+    simulator.simulator.add_event("SITE(VMD)-1", moment)
+    await loaded_entry.runtime_data.log_coordinator.async_refresh()
+    events = await async_browse_media(hass, f"{PREFIX}/{loaded_entry.entry_id}/1/events")
+    begin, end = event_clip_period(moment)
+    (item,) = [
+        c
+        for c in events.children
+        if c.media_content_id.endswith(ClipRef(loaded_entry.entry_id, 1, begin, end).span)
+    ]
+    resolved = await async_resolve_media(hass, item.media_content_id, None)
+    client = await hass_client_no_auth()
+    first, second = await asyncio.gather(client.get(resolved.url), client.get(resolved.url))
+    assert (first.status, second.status) == (200, 200)
+    body = await first.read()
+    assert body == await second.read()
+    assert len(simulator.simulator.recordings.downloads) == 1
+    assert clips.productions == 1
+    # Played clips get a thumbnail (their first picture); others none.
+    assert item.thumbnail is None
+    events = await async_browse_media(hass, f"{PREFIX}/{loaded_entry.entry_id}/1/events")
+    thumbnails = {c.media_content_id: c.thumbnail for c in events.children}
+    thumbnail = thumbnails.pop(item.media_content_id)
+    assert thumbnail is not None
+    assert "authSig=" in thumbnail
+    assert not any(thumbnails.values())
+    picture = await client.get(thumbnail)
+    assert picture.status == 200
+    assert picture.content_type == "image/jpeg"
+    with av.open(io.BytesIO(await picture.read())) as container:
+        (frame,) = list(container.decode(video=0))
+    assert (frame.width, frame.height) == (320, 180)
+    # A thumbnail never downloads: a clip not in the cache has none.
+    other = ClipRef(loaded_entry.entry_id, 1, begin - dt.timedelta(hours=1), begin)
+    unplayed = async_sign_path(hass, other.thumbnail_path, dt.timedelta(minutes=1))
+    assert (await client.get(unplayed)).status == 404
+    assert len(simulator.simulator.recordings.downloads) == 1
+
+    frames, duration = await asyncio.to_thread(_decode, body)
+    # One minute before to one minute after, widened to whole minutes.
+    assert duration == pytest.approx((end - begin).total_seconds(), abs=1 / FPS)
+    assert frames == round((end - begin).total_seconds()) * FPS
+
+
+async def test_cache_cap_evicts_the_least_recently_used(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """Beyond the cap the oldest clip goes; asking for it again downloads it again."""
+    client = await hass_client()
+    starts = [_utc_minutes_ago(300 + 5 * n) for n in range(3)]
+    urls = [
+        (await async_resolve_media(hass, _clip_id(loaded_entry, 1, s, 1), None)).url for s in starts
+    ]
+    sizes = []
+    for url in urls[:2]:
+        response = await client.get(url)
+        assert response.status == 200
+        sizes.append(len(await response.read()))
+    clips.max_bytes = sum(sizes) + sizes[0] // 2  # room for two clips, not three
+    assert (await client.get(urls[0])).status == 200  # clip 0 is now the most recent
+    assert (await client.get(urls[2])).status == 200  # clip 1 is evicted
+    assert clips.total_bytes <= clips.max_bytes
+    names = [
+        ClipRef(loaded_entry.entry_id, 1, s, s + dt.timedelta(minutes=1)).cache_name for s in starts
+    ]
+    assert _leftovers(clips.directory) == sorted([names[0], names[2]])
+    assert len(simulator.simulator.recordings.downloads) == 3
+    assert (await client.get(urls[1])).status == 200
+    assert len(simulator.simulator.recordings.downloads) == 4
+
+
+async def test_errors_are_clear(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """Status 1 is 404, status 2 is 415, status 3 is 503; nothing is cached."""
+    client = await hass_client()
+    long_ago = _utc_minutes_ago(200 * 24 * 60)
+    for media_id, status, text in (
+        (_clip_id(loaded_entry, 1, long_ago, 1), 404, "no recording"),
+        (_clip_id(loaded_entry, 2, _utc_minutes_ago(60), 1), 415, "JPEG"),
+    ):
+        response = await client.get((await async_resolve_media(hass, media_id, None)).url)
+        assert response.status == status
+        assert text in await response.text()
+    simulator.config.download_max_concurrent = 0
+    media_id = _clip_id(loaded_entry, 1, _utc_minutes_ago(60), 1)
+    response = await client.get((await async_resolve_media(hass, media_id, None)).url)
+    assert response.status == 503
+    assert "Retry-After" in response.headers
+    assert _leftovers(clips.directory) == []
+    bad = await client.get(
+        f"/api/{DOMAIN}/clip/{loaded_entry.entry_id}/1/202611250000-202611250200"
+    )
+    assert bad.status == 400
+
+
+async def test_cancelled_request_leaves_nothing_in_the_cache(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """A request cancelled mid-download stops it and leaves no partial file."""
+    simulator.config.download_part_bytes = 1024  # many small parts: a slow download
+    clip = ClipRef(loaded_entry.entry_id, 1, _utc_minutes_ago(400), _utc_minutes_ago(398))
+    view = RecordingClipView(hass, clips)
+    request = make_mocked_request("GET", clip.path)
+    task = asyncio.create_task(view.get(request, clip.entry_id, str(clip.channel), clip.span))
+    recordings = simulator.simulator.recordings
+    for _ in range(2000):
+        if recordings.downloads and recordings.downloads[-1].bytes_sent:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the download did not start")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await hass.async_block_till_done()
+    assert not recordings.downloads[-1].completed
+    assert _leftovers(clips.directory) == []
+    assert clips.productions == 0
+
+
+# -- the download action ----------------------------------------------------------------
+
+
+def _camera_entity_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+def test_long_periods_are_split_into_hours() -> None:
+    """Whole minutes, pieces of at most an hour."""
+    start = dt.datetime(2026, 11, 25, 10, 20, 30, tzinfo=dt.UTC)
+    chunks = download_chunks(start, start + dt.timedelta(hours=2, minutes=5))
+    assert chunks == [
+        (start.replace(second=0), start.replace(hour=11, second=0)),
+        (start.replace(hour=11, second=0), start.replace(hour=12, second=0)),
+        (start.replace(hour=12, second=0), start.replace(hour=12, minute=26, second=0)),
+    ]
+
+
+async def test_download_action_saves_every_file(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    tmp_path: Path,
+) -> None:
+    """The files of a split download land in the media folder; paths are returned."""
+    hass.config.media_dirs = {"local": str(tmp_path / "media")}
+    events = async_capture_events(hass, EVENT_DOWNLOAD_COMPLETE)
+    entity_id = _camera_entity_id(hass, loaded_entry, 1)
+    start = _utc_minutes_ago(300).replace(minute=29)  # local :29 - :31 crosses the :30 split
+    response = await hass.services.async_call(
+        DOMAIN,
+        "download_recording",
+        {"entity_id": entity_id, "start": start, "end": start + dt.timedelta(minutes=2)},
+        blocking=True,
+        return_response=True,
+    )
+    result = response[entity_id]
+    assert isinstance(result, dict)
+    folder = tmp_path / "media" / DOMAIN / "i-PRO_NVR_127.0.0.1" / "Camera_1"
+    assert result["folder"] == str(folder)
+    stamp = start.astimezone(ZONE).strftime("%y%m%d%H%M%S")
+    names = [f"001_{stamp}_{n}000_7f_00_01.mp4" for n in (1, 2)]
+    assert result["files"] == [str(folder / name) for name in names]
+    assert _leftovers(folder) == names
+    assert [event.data["files"] for event in events] == [result["files"]]
+
+    # A folder outside the media directories is refused before anything is sent.
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN,
+            "download_recording",
+            {
+                "entity_id": entity_id,
+                "start": start,
+                "end": start + dt.timedelta(minutes=1),
+                "folder": "../../outside",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN,
+            "download_recording",
+            {"entity_id": entity_id, "start": start, "end": start - dt.timedelta(minutes=1)},
+            blocking=True,
+            return_response=True,
+        )
+    # No recording at all: a clear error.
+    long_ago = _utc_minutes_ago(200 * 24 * 60)
+    with pytest.raises(HomeAssistantError, match="no recording"):
+        await hass.services.async_call(
+            DOMAIN,
+            "download_recording",
+            {"entity_id": entity_id, "start": long_ago, "end": long_ago + dt.timedelta(minutes=1)},
+            blocking=True,
+            return_response=True,
+        )
+    # Camera 2 records JPEG: no MP4 (status 2).
+    with pytest.raises(HomeAssistantError, match="records JPEG"):
+        await hass.services.async_call(
+            DOMAIN,
+            "download_recording",
+            {
+                "entity_id": _camera_entity_id(hass, loaded_entry, 2),
+                "start": start,
+                "end": start + dt.timedelta(minutes=1),
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert len(events) == 1
+
+
+async def test_unknown_items_are_clear_errors(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, clips: ClipCache
+) -> None:
+    """Ids that name nothing raise translated browse / resolve errors."""
+    entry_id = loaded_entry.entry_id
+    for identifier in (
+        "nope",
+        f"{entry_id}/x",
+        f"{entry_id}/99",
+        f"{entry_id}/1/events~0",
+        f"{entry_id}/1/d2026",
+        f"{entry_id}/1/h20261301",
+        f"{entry_id}/1/whatever",
+        f"{entry_id}/1/2/3/4",
+    ):
+        with pytest.raises(BrowseError, match="no recording folder or clip"):
+            await async_browse_media(hass, f"{PREFIX}/{identifier}")
+    for identifier in (f"{entry_id}/1", f"{entry_id}/1/000000000000-000000000001", f"x/1/{_SPAN}"):
+        with pytest.raises(Unresolvable, match="no recording folder or clip"):
+            await async_resolve_media(hass, f"{PREFIX}/{identifier}", None)
+
+
+_SPAN = "202611250000-202611250010"
+
+
+async def test_cache_survives_a_restart(tmp_path: Path) -> None:
+    """Clips on disk are found again; a leftover work directory is removed."""
+    directory = tmp_path / "clips"
+    (directory / ".work-abc").mkdir(parents=True)
+    (directory / ".work-abc" / "clip.mp4").write_bytes(b"half")
+    (directory / "old.mp4").write_bytes(b"x" * 10)
+
+    async def never(work: Path) -> Path:
+        raise AssertionError("a cached clip was made again")
+
+    cache = ClipCache(directory, max_bytes=100)
+    assert await cache.async_get("old.mp4", never) == directory / "old.mp4"
+    assert cache.cached("old.mp4") == directory / "old.mp4"
+    assert cache.cached("new.mp4") is None
+    assert _leftovers(directory) == ["old.mp4"]
+    for bad in ("../x.mp4", ".hidden.mp4", "x.txt"):
+        with pytest.raises(ValueError, match="not a clip name"):
+            await cache.async_get(bad, never)
