@@ -150,13 +150,15 @@ class LiveFaults:
     this to the next N streams started (None: every one); ``applied`` counts
     the streams cut. ``refuse_audio``: every AUDIO START is answered 409, as
     for a camera without a microphone (what a real recorder answers then is
-    not specified).
+    not specified). ``refuse_jpeg``: likewise for every JPEG START (a
+    recorder whose JPEG stream is unavailable), to test snapshot fallbacks.
     """
 
     drop_after_parts: int | None = None
     count: int | None = None
     applied: int = 0
     refuse_audio: bool = False
+    refuse_jpeg: bool = False
 
     def take(self) -> int | None:
         """The part limit for a stream now starting (consuming ``count``)."""
@@ -173,6 +175,7 @@ class LiveFaults:
         self.drop_after_parts = None
         self.count = None
         self.refuse_audio = False
+        self.refuse_jpeg = False
 
 
 class LiveState:
@@ -266,6 +269,7 @@ class LiveState:
                 f"AUDIO needs a live video stream of camera {channel}",
             ),
             (comp == AUDIO and self.faults.refuse_audio, 409, f"camera {channel} has no audio"),
+            (comp == JPEG and self.faults.refuse_jpeg, 409, f"camera {channel} sends no JPEG"),
             (
                 comp == AUDIO and any(s.comp == AUDIO for s in same_camera),
                 409,

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from .api import NvrClient
 from .api.live_feed import LiveFeed, TimedAudio
+from .api.media import AccessUnit
 from .api.urls import LiveCodec
 from .const import (
     CONF_LIVE_AUDIO,
@@ -33,6 +34,7 @@ from .const import (
     LIVE_CODEC_H265,
     LOGGER,
 )
+from .keyframe_snapshot import keyframe_to_jpeg
 from .ts_muxer import TsMuxer
 
 RELAY_HOST = "127.0.0.1"
@@ -88,8 +90,33 @@ class StreamRelay:
         return feed
 
     async def async_snapshot(self, channel: int, *, wait: float = 10.0) -> bytes | None:
-        """A JPEG of ``channel`` from its JPEG feed, which stays open a while for the next."""
-        return await self.jpeg_feed(channel).jpeg(wait=wait)
+        """A JPEG of ``channel`` from its JPEG feed, which stays open a while for the next.
+
+        When the JPEG stream fails and the camera's live video is being
+        watched, the keyframe of its current GOP is decoded instead. A
+        snapshot never starts the video stream on its own.
+        """
+        jpeg_feed = self.jpeg_feed(channel)
+        if jpeg_feed.failing and (keyframe := self._live_keyframe(channel)) is not None:
+            jpeg_feed.keep_trying()  # the JPEG stream may come back
+            return await self._decoded(keyframe)
+        picture = await jpeg_feed.jpeg(wait=wait)
+        if (
+            picture is None
+            and jpeg_feed.failing
+            and (keyframe := self._live_keyframe(channel)) is not None
+        ):
+            return await self._decoded(keyframe)
+        return picture
+
+    def _live_keyframe(self, channel: int) -> AccessUnit | None:
+        video = self._feeds.get(channel)
+        return video.latest_keyframe() if video is not None else None
+
+    @staticmethod
+    async def _decoded(keyframe: AccessUnit) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, keyframe_to_jpeg, keyframe)
 
     async def async_url(self, channel: int) -> str:
         """URL at which ``channel`` is served as MPEG-TS (starts the server once)."""

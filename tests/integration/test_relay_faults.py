@@ -261,3 +261,31 @@ async def test_refused_audio_leaves_the_video_and_its_uid_alone(
     assert len(simulator.journal.by_cgi(Cgi.LOGIN)) == 1
     starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "CMD=START" in q]
     assert ["COMP=AUDIO" in q for q in starts] == [False, True]
+
+
+@pytest.mark.parametrize("codec", [LiveCodec.H264, LiveCodec.H265])
+async def test_snapshot_falls_back_to_the_live_keyframe(
+    simulator: RunningSimulator, client: NvrClient, codec: LiveCodec
+) -> None:
+    """Without a JPEG stream, a snapshot is the watched video's keyframe; unwatched, none."""
+    simulator.simulator.live.faults.refuse_jpeg = True
+    relay = StreamRelay(client, lambda _channel: codec)
+    try:
+        # Nobody watches: no picture, and the snapshot did not start the video.
+        assert await relay.async_snapshot(2, wait=1.0) is None
+        assert relay.jpeg_feed(2).failing
+        assert not any("COMP=H26" in q for q in simulator.journal.queries(Cgi.PUSH))
+        viewer = _Viewer(await relay.async_url(2))
+        await viewer.wait_for(20_000)
+        image = await relay.async_snapshot(2, wait=1.0)
+        await viewer.stop()
+    finally:
+        await relay.async_stop()
+        await client.close()
+    assert image is not None
+    assert image.startswith(b"\xff\xd8")
+    with av.open(io.BytesIO(image), format="mjpeg") as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (320, 180)
+    # The recorder was asked for JPEG (and refused): the fallback is a fallback.
+    assert any("COMP=JPEG" in q for q in simulator.journal.queries(Cgi.PUSH))

@@ -183,6 +183,16 @@ class LiveFeed:
         """How many viewers read this feed now."""
         return len(self._subscribers)
 
+    @property
+    def failing(self) -> bool:
+        """Whether the last attempt to stream failed and no picture came since."""
+        return self._failing
+
+    def latest_keyframe(self) -> AccessUnit | None:
+        """The keyframe that starts the current GOP, while the feed streams."""
+        first = self._gop[0] if self._gop else None
+        return first if isinstance(first, AccessUnit) and first.keyframe else None
+
     async def subscribe(self) -> AsyncGenerator[FeedItem]:
         """Yield this camera's pictures (and audio), starting with the current GOP, until closed.
 
@@ -256,6 +266,13 @@ class LiveFeed:
         finally:
             self._snapshot_waiters -= 1
             self._keep_alive_for_snapshots()
+
+    def keep_trying(self) -> None:
+        """Connect (or keep retrying) for the idle timeout, without waiting for a picture."""
+        if self._closed:
+            return
+        self._ensure_running()
+        self._keep_alive_for_snapshots()
 
     def _keep_alive_for_snapshots(self) -> None:
         if not self._subscribers and not self._snapshot_waiters:
