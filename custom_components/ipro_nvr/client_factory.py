@@ -18,6 +18,14 @@ from .const import CONF_USE_HTTPS, CONF_VERIFY_SSL
 # (the simulator then enforces the same scaled rules), never the client itself.
 CLIENT_PACING: PacingPolicy = SPEC_PACING
 
+# UIDs this integration may hold of the recorder's 16: the command UID, one for
+# live video (every camera fits on one), one for the JPEG streams of snapshots
+# and MJPEG (a UID never carries two streams of one camera, so a camera that is
+# watched and snapshotted needs both), and two for recordings (playback never
+# shares a UID with live), so a clip plays while another downloads. The rest
+# stays free for the recorder's own viewers and other software.
+UID_BUDGET = 5
+
 
 def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> NvrClient:
     """Return a client for the recorder described by config entry ``data``."""
@@ -32,5 +40,6 @@ def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> NvrClient:
         verify_ssl=verify_ssl,
         session=async_get_clientsession(hass, verify_ssl=verify_ssl),
         pacing=CLIENT_PACING,
+        uid_budget=UID_BUDGET,
         default_tz=dt_util.get_default_time_zone(),
     )

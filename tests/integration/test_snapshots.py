@@ -63,7 +63,7 @@ async def test_diagnostics(
     diagnostics = await async_get_config_entry_diagnostics(hass, loaded_entry)
     client = diagnostics.pop("client")
     assert client["scheduler"]
-    assert "session" in client
+    assert client["session"]["uid_budget"] == 5  # command, live, JPEG, 2 playback
     # The simulator listens on an ephemeral port.
     assert diagnostics["entry"]["data"].pop("port") > 0
     assert diagnostics == snapshot
