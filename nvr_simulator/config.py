@@ -111,8 +111,8 @@ class SimulatorConfig:
     live_jpeg_length_counts_itself: bool = True
     live_jpeg_camera_block: bool = True
     # -- recordings and downloads (httpdl.cgi, see nvr_simulator.recordings) --
-    # Channel -> how it records: "H264" (default) or "JPEG" (MP4 downloads of a
-    # JPEG camera answer status 2).
+    # Channel -> how it records: "H264" (default), "H265" (MP4 downloads hold
+    # HEVC) or "JPEG" (MP4 downloads of a JPEG camera answer status 2).
     recording_codecs: dict[int, str] = field(default_factory=dict)
     # Download files split where local time crosses a multiple of this many
     # minutes (0: one file per download).

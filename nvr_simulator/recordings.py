@@ -29,9 +29,9 @@ disks' recorded ranges (``recordedtime.cgi``, so both always agree); a
 request that overlaps no range, or asks for a camera in connection error,
 answers status 1. A request overlapping a range only partly gets the part
 that is recorded (from the first keyframe on). Cameras record H.264 unless
-``SimulatorConfig.recording_codecs`` says ``JPEG``; MP4 of a JPEG camera
-answers status 2. (H.265 recordings are not simulated yet: PyAV's MP4 muxer
-needs the HEVC packets converted to length-prefixed form with an hvcC box.)
+``SimulatorConfig.recording_codecs`` says ``H265`` or ``JPEG``: an H.265
+camera's MP4 holds HEVC (``hev1``, parameter sets in-band and in ``hvcC``, as
+FFmpeg's muxer writes Annex-B input); MP4 of a JPEG camera answers status 2.
 More than ``download_max_concurrent`` downloads at once (across all UIDs)
 answer status 3.
 
@@ -90,6 +90,7 @@ from .query import BadRequestError
 from .video import (
     AAC_FRAME_SAMPLES,
     H264,
+    H265,
     VideoFormat,
     cached_audio_clip,
     cached_video_clip,
@@ -172,8 +173,9 @@ class RecordingState:
     # -- what is recorded -------------------------------------------------------
 
     def codec(self, channel: int) -> str:
-        """How ``channel`` records: ``H264`` (default) or ``JPEG``."""
-        return JPEG if self._simulator.config.recording_codecs.get(channel) == JPEG else H264
+        """How ``channel`` records: ``H264`` (default), ``H265`` or ``JPEG``."""
+        codec = self._simulator.config.recording_codecs.get(channel)
+        return codec if codec in (H265, JPEG) else H264
 
     def recorded_ranges(self) -> list[tuple[dt.datetime, dt.datetime]]:
         """The disks' recorded ranges (UTC), as ``recordedtime.cgi`` reports them."""
@@ -316,7 +318,7 @@ def _mp4(plan: DownloadPlan, first: int, stop: int, *, audio: bool) -> bytes:
     buffer = io.BytesIO()
     container: Any = av.open(buffer, "w", format="mp4")
     with container:
-        video = container.add_stream("h264", rate=fmt.fps)
+        video = container.add_stream("hevc" if codec == H265 else "h264", rate=fmt.fps)
         video.width = fmt.width
         video.height = fmt.height
         packets: list[tuple[float, Any]] = []

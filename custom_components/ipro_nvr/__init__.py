@@ -24,10 +24,11 @@ from .entity import recorder_device_info
 from .relay import StreamRelay
 from .repairs import async_setup_repairs
 from .services import async_setup_services
-from .views import async_setup_clip_view
+from .views import async_remove_entry_clips, async_setup_clip_view
 
 __all__ = [
     "async_remove_config_entry_device",
+    "async_remove_entry",
     "async_setup",
     "async_setup_entry",
     "async_unload_entry",
@@ -97,3 +98,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
 async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
     """Unload the entities; the client is closed by the unload callback."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
+    """Delete the removed recorder's cached recording clips."""
+    await async_remove_entry_clips(hass, entry.entry_id)

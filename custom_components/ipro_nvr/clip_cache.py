@@ -1,6 +1,6 @@
-"""A size-capped LRU cache of playable recording clips on disk.
+"""Size-capped LRU caches of playable recording clips on disk.
 
-Each clip is one fast-start MP4 file in the cache directory, named by its
+Each clip is one fast-start MP4 file in its cache's directory, named by its
 key. A clip is made by a *producer* (download from the recorder, then remux)
 into a private work directory; only a complete file is moved (atomically)
 into place, so a failed or cancelled production leaves nothing behind.
@@ -8,7 +8,16 @@ into place, so a failed or cancelled production leaves nothing behind.
 Requests for a clip that is being made share that one production (a dict of
 tasks); it is cancelled only when every request waiting for it is gone.
 After each new clip the least recently used ones are removed until the
-cache is within its size cap (the newest clip is always kept).
+cache is within its size cap (the newest clip is always kept); lowering the
+cap evicts at once.
+
+Every cached clip's video codec is known (probed with PyAV when the clip is
+made, and when the directory is scanned after a restart), so that a clip the
+browser may not decode (H.265) can say so before it is played.
+
+:class:`ClipCaches` holds one :class:`ClipCache` per key (a recorder's config
+entry) under one root directory, each in a directory of its own, so that a
+recorder's clips can be capped and removed on their own.
 """
 
 from __future__ import annotations
@@ -17,17 +26,46 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 import contextlib
+from dataclasses import dataclass
+from functools import partial
 import os
 from pathlib import Path
+import re
 import shutil
 import tempfile
 from typing import Any, Final
 
 CLIP_SUFFIX: Final = ".mp4"
 _WORK_PREFIX: Final = ".work-"
+# FFmpeg's names of the video codecs a recorder's MP4 holds.
+CODEC_H264: Final = "h264"
+CODEC_H265: Final = "hevc"
 
 # Makes the clip: given a private work directory, returns the finished file in it.
 type ClipProducer = Callable[[Path], Awaitable[Path]]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedClip:
+    """What the cache knows of a clip: its size and video codec (FFmpeg name, None: unknown)."""
+
+    size: int
+    codec: str | None
+
+
+async def run_to_completion[T](func: Callable[..., T], *args: Any) -> T:
+    """Run blocking ``func`` in a thread; if cancelled, let it finish before re-raising.
+
+    So that the caller's clean-up never races a thread still reading or
+    writing files.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, func, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([future])
+        raise
 
 
 class ClipCache:
@@ -37,7 +75,8 @@ class ClipCache:
         """Initialise; the directory is scanned on first use."""
         self.directory = directory
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, int] = OrderedDict()  # name -> size, oldest first
+        # name -> clip, least recently used first
+        self._entries: OrderedDict[str, CachedClip] = OrderedDict()
         self._loaded = False
         self._load_lock = asyncio.Lock()
         self._pending: dict[str, asyncio.Task[Path]] = {}
@@ -47,36 +86,53 @@ class ClipCache:
     @property
     def total_bytes(self) -> int:
         """Bytes the cached clips take."""
-        return sum(self._entries.values())
+        return sum(clip.size for clip in self._entries.values())
+
+    def __len__(self) -> int:
+        """How many clips are cached."""
+        return len(self._entries)
 
     def cached(self, name: str) -> Path | None:
         """The file of a cached clip (no I/O, no LRU update), None when not cached."""
         return self.directory / name if name in self._entries else None
 
-    async def _async_load(self) -> None:
+    def info(self, name: str) -> CachedClip | None:
+        """Size and codec of a cached clip (no I/O, no LRU update), None when not cached."""
+        return self._entries.get(name)
+
+    async def async_load(self) -> None:
+        """Scan the directory (once): clips left from before are known again."""
         async with self._load_lock:
             if not self._loaded:
                 found = await asyncio.to_thread(self._scan)
                 self._entries = OrderedDict(found)
                 self._loaded = True
+        await self._async_evict()
 
-    def _scan(self) -> list[tuple[str, int]]:
+    def _scan(self) -> list[tuple[str, CachedClip]]:
         """Create the directory, drop leftover work directories, list clips by age."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        clips: list[tuple[float, str, int]] = []
+        clips: list[tuple[float, str, CachedClip]] = []
         for path in self.directory.iterdir():
             if path.name.startswith(_WORK_PREFIX):
                 shutil.rmtree(path, ignore_errors=True)
             elif path.suffix == CLIP_SUFFIX and path.is_file():
                 stat = path.stat()
-                clips.append((stat.st_mtime, path.name, stat.st_size))
-        return [(name, size) for _, name, size in sorted(clips)]
+                clip = CachedClip(stat.st_size, probe_video_codec(path))
+                clips.append((stat.st_mtime, path.name, clip))
+        return [(name, clip) for _, name, clip in sorted(clips, key=lambda c: (c[0], c[1]))]
+
+    async def async_set_max_bytes(self, max_bytes: int) -> None:
+        """Change the cap; clips beyond a lower cap are removed at once."""
+        self.max_bytes = max_bytes
+        if self._loaded:
+            await self._async_evict()
 
     async def async_get(self, name: str, producer: ClipProducer) -> Path:
         """Return the clip ``name`` (a safe base name ending in ``.mp4``), making it if needed."""
         if os.sep in name or not name.endswith(CLIP_SUFFIX) or name.startswith("."):
             raise ValueError(f"not a clip name: {name!r}")
-        await self._async_load()
+        await self.async_load()
         if name in self._entries:
             self._entries.move_to_end(name)
             path = self.directory / name
@@ -107,14 +163,16 @@ class ClipCache:
             )
             try:
                 made = await producer(work)
+                codec = await run_to_completion(probe_video_codec, made)
                 target = self.directory / name
                 # No await between the rename and the bookkeeping (cancellation).
                 size = _commit(made, target)
             finally:
-                # Synchronous: must finish even while the task is being cancelled.
-                shutil.rmtree(work, ignore_errors=True)
+                # In a thread (it scans the directory), and finished even while
+                # the task is being cancelled: nothing half-written stays behind.
+                await run_to_completion(partial(shutil.rmtree, work, ignore_errors=True))
             self.productions += 1
-            self._entries[name] = size
+            self._entries[name] = CachedClip(size, codec)
             self._entries.move_to_end(name)
             await self._async_evict()
             return target
@@ -125,8 +183,8 @@ class ClipCache:
         victims: list[Path] = []
         total = self.total_bytes
         while total > self.max_bytes and len(self._entries) > 1:
-            old, size = self._entries.popitem(last=False)
-            total -= size
+            old, clip = self._entries.popitem(last=False)
+            total -= clip.size
             victims.append(self.directory / old)
         if victims:
             await asyncio.to_thread(_unlink_all, victims)
@@ -139,6 +197,53 @@ class ClipCache:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+
+    async def async_remove_all(self) -> None:
+        """Cancel productions, then delete the directory with every clip in it."""
+        await self.async_clear()
+        self._entries.clear()
+        await asyncio.to_thread(shutil.rmtree, self.directory, ignore_errors=True)
+
+
+class ClipCaches:
+    """One :class:`ClipCache` per key, each in ``root/<key>`` (key made file-name safe)."""
+
+    def __init__(self, root: Path) -> None:
+        """Initialise; nothing is read or created before a cache is used."""
+        self.root = root
+        self._caches: dict[str, ClipCache] = {}
+
+    def directory(self, key: str) -> Path:
+        """The directory of ``key``'s clips."""
+        return self.root / re.sub(r"[^A-Za-z0-9_-]", "_", key)
+
+    def peek(self, key: str) -> ClipCache | None:
+        """``key``'s cache if it was used since start, else None (no I/O)."""
+        return self._caches.get(key)
+
+    async def async_cache(self, key: str, max_bytes: int) -> ClipCache:
+        """``key``'s cache, loaded; ``max_bytes`` is its cap if it is new.
+
+        The cap of a cache in use changes through
+        :meth:`ClipCache.async_set_max_bytes`.
+        """
+        cache = self._caches.get(key)
+        if cache is None:
+            cache = self._caches[key] = ClipCache(self.directory(key), max_bytes)
+        await cache.async_load()
+        return cache
+
+    async def async_remove(self, key: str) -> None:
+        """Delete ``key``'s clips (also those of a cache not used since start)."""
+        cache = self._caches.pop(key, None)
+        if cache is not None:
+            await cache.async_remove_all()
+        await asyncio.to_thread(shutil.rmtree, self.directory(key), ignore_errors=True)
+
+    async def async_clear(self) -> None:
+        """Cancel every production in progress."""
+        for cache in list(self._caches.values()):
+            await cache.async_clear()
 
 
 def _touch(path: Path) -> None:
@@ -157,13 +262,32 @@ def _unlink_all(paths: list[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
+def probe_video_codec(path: Path) -> str | None:
+    """The FFmpeg name of the first video stream's codec (``h264``, ``hevc``), blocking.
+
+    None when the file cannot be read or has no video. A fast-start MP4 has
+    its index at the front, so this reads only the first part of the file.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            for stream in container.streams.video:
+                return str(stream.codec_context.name)
+    except (av.FFmpegError, OSError):
+        return None
+    return None
+
+
 def remux_faststart(inputs: list[Path], output: Path) -> None:
     """Concatenate the MP4 files ``inputs`` into one fast-start MP4 ``output`` (blocking).
 
     Stream copy (no re-encoding): the recorder's files keep their index at
     the end, which a browser cannot play progressively; ``+faststart`` moves
     it to the front. The files of one split download have the same streams;
-    each file's timestamps continue where the previous file ended.
+    each file's timestamps continue where the previous file ended. HEVC is
+    tagged ``hvc1`` (FFmpeg writes Annex-B input as ``hev1``): Safari plays
+    H.265 in MP4 only with that tag, and other browsers take both.
     """
     import av
 
@@ -177,7 +301,10 @@ def remux_faststart(inputs: list[Path], output: Path) -> None:
                 streams = [s for s in container.streams if s.type in ("video", "audio")]
                 if number == 0:
                     for stream in streams:
-                        targets[stream.index] = out.add_stream_from_template(stream)
+                        target = out.add_stream_from_template(stream)
+                        if stream.codec_context.name == CODEC_H265:
+                            target.codec_context.codec_tag = "hvc1"
+                        targets[stream.index] = target
                         offsets[stream.index] = 0
                 ends: dict[int, int] = {}
                 for packet in container.demux(*streams):

@@ -20,6 +20,7 @@ from .api import AuthenticationError, CameraStatus, CannotConnectError, NvrError
 from .client_factory import create_client
 from .const import (
     CONF_CHANNELS,
+    CONF_CLIP_CACHE_SIZE,
     CONF_EVENT_SCAN_INTERVAL,
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,
@@ -28,6 +29,7 @@ from .const import (
     CONF_SCAN_INTERVAL,
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
+    DEFAULT_CLIP_CACHE_SIZE_MB,
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_LIVE_AUDIO,
     DEFAULT_LIVE_CODEC,
@@ -38,8 +40,10 @@ from .const import (
     DOMAIN,
     LIVE_CODECS,
     LOGGER,
+    MAX_CLIP_CACHE_SIZE_MB,
     MAX_PRESET_COUNT,
     MAX_SCAN_INTERVAL,
+    MIN_CLIP_CACHE_SIZE_MB,
     MIN_SCAN_INTERVAL,
 )
 from .data import IproNvrConfigEntry
@@ -64,6 +68,15 @@ _LIVE_CODEC = selector.SelectSelector(
         options=list(LIVE_CODECS),
         translation_key=CONF_LIVE_CODEC,
         mode=selector.SelectSelectorMode.DROPDOWN,
+    )
+)
+_CLIP_CACHE_SIZE = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=MIN_CLIP_CACHE_SIZE_MB,
+        max=MAX_CLIP_CACHE_SIZE_MB,
+        step=1,
+        unit_of_measurement="MiB",
+        mode=selector.NumberSelectorMode.BOX,
     )
 )
 
@@ -217,7 +230,7 @@ def _interval_selector() -> selector.NumberSelector:
 
 
 class IproNvrOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, the channels to add, the cameras' presets, live codec and audio."""
+    """Poll intervals, channels, presets, live codec and audio, the clip cache's size."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
@@ -232,6 +245,10 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
             names = str(options.pop(CONF_PRESET_NAMES, "") or "").rstrip()
             if names:
                 options[CONF_PRESET_NAMES] = names
+            # Left empty: the default size (the option is not stored).
+            cache_size = options.pop(CONF_CLIP_CACHE_SIZE, None)
+            if cache_size is not None:
+                options[CONF_CLIP_CACHE_SIZE] = int(cache_size)
             return self.async_create_entry(data=options)
 
         current = self.config_entry.options
@@ -273,6 +290,14 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
                 vol.Required(
                     CONF_LIVE_AUDIO, default=current.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)
                 ): _BOOL,
+                vol.Optional(
+                    CONF_CLIP_CACHE_SIZE,
+                    description={
+                        "suggested_value": current.get(
+                            CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB
+                        )
+                    },
+                ): _CLIP_CACHE_SIZE,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

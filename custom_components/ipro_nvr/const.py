@@ -22,6 +22,7 @@ CONF_PRESET_COUNT: Final = "preset_count"
 CONF_PRESET_NAMES: Final = "preset_names"
 CONF_LIVE_CODEC: Final = "live_codec"
 CONF_LIVE_AUDIO: Final = "live_audio"
+CONF_CLIP_CACHE_SIZE: Final = "clip_cache_size_mb"
 
 DEFAULT_PORT_HTTP: Final = 80
 DEFAULT_PORT_HTTPS: Final = 443
@@ -58,3 +59,9 @@ LIVE_CODECS: Final = (LIVE_CODEC_H264, LIVE_CODEC_H265)
 DEFAULT_LIVE_CODEC: Final = LIVE_CODEC_H264
 # Audio costs the recorder a second stream per camera: off unless asked for.
 DEFAULT_LIVE_AUDIO: Final = False
+
+# Recording clips played in the media browser are kept on disk, per recorder,
+# up to this many MiB (least recently played removed first).
+DEFAULT_CLIP_CACHE_SIZE_MB: Final = 2048
+MIN_CLIP_CACHE_SIZE_MB: Final = 100
+MAX_CLIP_CACHE_SIZE_MB: Final = 20_000

@@ -14,6 +14,13 @@ hours come from the disks' recorded ranges (``recordedtime.cgi``), events
 from the event log. Nothing here talks to the recorder: browsing is as fast as
 the coordinators' data. Resolving a clip gives a signed URL of the clip view,
 which downloads it on first play.
+
+Clips are remuxed, never transcoded, so an H.265 camera's clips play only
+where the browser decodes HEVC. The recorder cannot say a camera's codec
+before a download, so a clip's title warns (:data:`H265_NOTE`) when its cached
+file is H.265, or, for a clip not cached yet, when the recorder's live video
+is set to H.265 (a hint that its cameras encode H.265); the
+``ipro_nvr.download_recording`` action saves such clips instead.
 """
 
 from __future__ import annotations
@@ -39,10 +46,11 @@ from homeassistant.helpers import device_registry as dr
 from .api import LogEntry
 from .api.log_events import classify_log_text
 from .api.recorder_time import aware_to_local, local_to_aware
-from .const import DOMAIN
+from .clip_cache import CODEC_H265, ClipCache
+from .const import CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC, DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
 from .entity import selected_channels
-from .views import CLIP_MIME_TYPE, DATA_CLIP_CACHE, ClipRef
+from .views import CLIP_MIME_TYPE, ClipRef, async_clip_cache
 
 CLIP_MINUTES: Final = 10
 # An event clip runs from this long before the event to this long after it
@@ -52,6 +60,9 @@ EVENTS_PER_PAGE: Final = 100
 # How long a resolved clip URL stays valid.
 SIGNED_URL_LIFETIME: Final = dt.timedelta(hours=6)
 EVENTS: Final = "events"
+# Added to the title of a clip that is (or probably is) H.265. Media titles
+# are not translated by Home Assistant, like the other titles of this tree.
+H265_NOTE: Final = " (H.265: may not play in every browser; use the download action)"
 _MINUTE: Final = dt.timedelta(minutes=1)
 
 
@@ -92,12 +103,16 @@ def _folder(
     )
 
 
-def _clip_item(hass: HomeAssistant, clip: ClipRef, title: str) -> BrowseMediaSource:
+def _clip_item(recorder: _Recorder, clip: ClipRef, title: str) -> BrowseMediaSource:
     # A thumbnail only for a clip already in the cache: it must not cost a download.
-    cache = hass.data.get(DATA_CLIP_CACHE)
+    cached = recorder.cache.info(clip.cache_name) if recorder.cache is not None else None
     thumbnail = None
-    if cache is not None and cache.cached(clip.cache_name) is not None:
-        thumbnail = async_sign_path(hass, clip.thumbnail_path, SIGNED_URL_LIFETIME)
+    if cached is not None:
+        thumbnail = async_sign_path(recorder.hass, clip.thumbnail_path, SIGNED_URL_LIFETIME)
+    # The cached file's codec is the truth; before that, the live codec is a hint.
+    h265 = cached.codec == CODEC_H265 if cached is not None else recorder.live_h265
+    if h265:
+        title += H265_NOTE
     return BrowseMediaSource(
         domain=DOMAIN,
         identifier=clip.identifier,
@@ -122,6 +137,9 @@ class _Recorder:
     def __init__(self, hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
         self.hass = hass
         self.entry = entry
+        # Set (loaded) before clips are listed, for thumbnails and codecs.
+        self.cache: ClipCache | None = None
+        self.live_h265 = entry.options.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC) == LIVE_CODEC_H265
         data = entry.runtime_data
         self.client = data.client
         self.ranges = [
@@ -236,6 +254,7 @@ class NvrMediaSource(MediaSource):
         if len(parts) == 2:
             return self._camera(recorder, channel)
         if len(parts) == 3:
+            recorder.cache = await async_clip_cache(self.hass, recorder.entry)
             leaf = parts[2]
             try:
                 if leaf == EVENTS or leaf.startswith(f"{EVENTS}~"):
@@ -308,7 +327,7 @@ class NvrMediaSource(MediaSource):
             minutes = round((end - start).total_seconds() / 60)
             clip = ClipRef(recorder.entry.entry_id, channel, start, end)
             end_local = local + dt.timedelta(minutes=minutes)
-            children.append(_clip_item(self.hass, clip, f"{local:%H:%M} - {end_local:%H:%M}"))
+            children.append(_clip_item(recorder, clip, f"{local:%H:%M} - {end_local:%H:%M}"))
         base.children = children
         return base
 
@@ -334,7 +353,7 @@ class NvrMediaSource(MediaSource):
             kind = classify_log_text(entry.text).type.value.replace("_", " ").capitalize()
             clip = ClipRef(recorder.entry.entry_id, channel, start, clamped)
             # The entry's time is the recorder's wall-clock reading.
-            children.append(_clip_item(self.hass, clip, f"{kind} {entry.time:%Y-%m-%d %H:%M:%S}"))
+            children.append(_clip_item(recorder, clip, f"{kind} {entry.time:%Y-%m-%d %H:%M:%S}"))
         if len(entries) > first + EVENTS_PER_PAGE:
             children.append(
                 _folder(

@@ -9,15 +9,17 @@ The view needs authentication; the media source hands out URLs signed with
 The first request for a clip downloads it from the recorder
 (``httpdl.cgi KIND=MP4``), remuxes the recorder's file(s) with PyAV into one
 fast-start MP4 (the recorder's MP4 has its index at the end, and a long
-period may come split into several files) and keeps it in the clip cache;
-``web.FileResponse`` then serves it with HTTP Range support so the browser
-can seek. Requests for the same clip share one download.
+period may come split into several files) and keeps it in the recorder's clip
+cache (``<cache>/ipro_nvr/<entry_id>/``, capped by the entry's option
+``clip_cache_size_mb``); ``web.FileResponse`` then serves it with HTTP Range
+support so the browser can seek. Requests for the same clip share one
+download. Removing the recorder deletes its clips
+(:func:`async_remove_entry_clips`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
 import datetime as dt
@@ -29,8 +31,14 @@ from typing import Any, Final
 
 from aiohttp import web
 import av
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigEntryState,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.util.hass_dict import HassKey
 
@@ -43,14 +51,14 @@ from .api import (
     NvrError,
 )
 from .api.spec import DOWNLOAD_MAX_SPAN_S
-from .clip_cache import ClipCache, remux_faststart
-from .const import DOMAIN, LOGGER
+from .clip_cache import ClipCache, ClipCaches, remux_faststart, run_to_completion
+from .const import CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB, DOMAIN, LOGGER
 
 CLIP_URL: Final = f"/api/{DOMAIN}/clip"
 THUMBNAIL_URL: Final = f"/api/{DOMAIN}/thumbnail"
 CLIP_MIME_TYPE: Final = "video/mp4"
-DEFAULT_CACHE_MAX_BYTES: Final = 2 * 1024**3
-DATA_CLIP_CACHE: HassKey[ClipCache] = HassKey(f"{DOMAIN}_clip_cache")
+DATA_CLIP_CACHES: HassKey[ClipCaches] = HassKey(f"{DOMAIN}_clip_caches")
+_MIB: Final = 1024 * 1024
 _SPAN_FORMAT: Final = "%Y%m%d%H%M"
 _SPAN: Final = re.compile(r"^(\d{12})-(\d{12})$")
 _RETRY_AFTER_S: Final = 10
@@ -88,9 +96,8 @@ class ClipRef:
 
     @property
     def cache_name(self) -> str:
-        """The clip's file name in the cache (only safe characters)."""
-        safe_entry = re.sub(r"[^A-Za-z0-9]", "_", self.entry_id)
-        return f"{safe_entry}_{self.channel}_{self.span}.mp4"
+        """The clip's file name in its recorder's cache (only safe characters)."""
+        return f"{self.channel}_{self.span}.mp4"
 
     @classmethod
     def parse(cls, entry_id: str, channel: str, span: str) -> ClipRef:
@@ -118,26 +125,49 @@ def clip_cache_directory(hass: HomeAssistant) -> Path:
     return Path(hass.config.path(".cache", DOMAIN))
 
 
+def clip_cache_max_bytes(options: Mapping[str, Any]) -> int:
+    """The clip cache cap of a recorder, from its options."""
+    return int(options.get(CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB)) * _MIB
+
+
 def async_setup_clip_view(hass: HomeAssistant) -> None:
-    """Create the clip cache and register the view (once, in ``async_setup``)."""
-    cache = ClipCache(clip_cache_directory(hass), DEFAULT_CACHE_MAX_BYTES)
-    hass.data[DATA_CLIP_CACHE] = cache
-    hass.http.register_view(RecordingClipView(hass, cache))
-    hass.http.register_view(ClipThumbnailView(hass, cache))
+    """Create the clip caches and register the views (once, in ``async_setup``).
 
-
-async def _to_completion[T](func: Callable[..., T], *args: Any) -> T:
-    """Run blocking ``func`` in a thread; if cancelled, let it finish before re-raising.
-
-    So that the caller's clean-up never races a thread still writing files.
+    A changed cap (options) applies at once: the cache of that recorder is
+    trimmed when its entry changes, without waiting for the next clip.
     """
-    future = asyncio.get_running_loop().run_in_executor(None, func, *args)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        with contextlib.suppress(BaseException):
-            await asyncio.wait([future])
-        raise
+    caches = ClipCaches(clip_cache_directory(hass))
+    hass.data[DATA_CLIP_CACHES] = caches
+    hass.http.register_view(RecordingClipView(hass, caches))
+    hass.http.register_view(ClipThumbnailView(hass, caches))
+
+    @callback
+    def _entry_changed(change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        if (
+            change is ConfigEntryChange.UPDATED
+            and entry.domain == DOMAIN
+            and (cache := caches.peek(entry.entry_id)) is not None
+            and cache.max_bytes != (cap := clip_cache_max_bytes(entry.options))
+        ):
+            hass.async_create_task(
+                cache.async_set_max_bytes(cap), f"{DOMAIN} clip cache cap", eager_start=True
+            )
+
+    # Lives as long as Home Assistant, like the views.
+    async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed)
+
+
+async def async_clip_cache(hass: HomeAssistant, entry: ConfigEntry) -> ClipCache:
+    """The loaded clip cache of ``entry``'s recorder (capped by its options)."""
+    return await hass.data[DATA_CLIP_CACHES].async_cache(
+        entry.entry_id, clip_cache_max_bytes(entry.options)
+    )
+
+
+async def async_remove_entry_clips(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete a removed recorder's cached clips (and stop any being made)."""
+    caches = hass.data.get(DATA_CLIP_CACHES) or ClipCaches(clip_cache_directory(hass))
+    await caches.async_remove(entry_id)
 
 
 def _error(status: HTTPStatus, message: str, **headers: str) -> web.Response:
@@ -151,10 +181,10 @@ class RecordingClipView(HomeAssistantView):
     name = f"api:{DOMAIN}:clip"
     requires_auth = True
 
-    def __init__(self, hass: HomeAssistant, cache: ClipCache) -> None:
-        """Initialise with the shared clip cache."""
+    def __init__(self, hass: HomeAssistant, caches: ClipCaches) -> None:
+        """Initialise with the recorders' clip caches."""
         self.hass = hass
-        self.cache = cache
+        self.caches = caches
 
     async def get(  # noqa: PLR0911 - one answer per outcome
         self, request: web.Request, entry_id: str, channel: str, span: str
@@ -181,11 +211,12 @@ class RecordingClipView(HomeAssistantView):
             )
             inputs = [file.path for file in files if file.path is not None]
             output = work / "clip.mp4"
-            await _to_completion(remux_faststart, inputs, output)
+            await run_to_completion(remux_faststart, inputs, output)
             return output
 
         try:
-            path = await self.cache.async_get(clip.cache_name, produce)
+            cache = await async_clip_cache(self.hass, entry)
+            path = await cache.async_get(clip.cache_name, produce)
         except NoRecordingError:
             return _error(
                 HTTPStatus.NOT_FOUND,
@@ -238,10 +269,10 @@ class ClipThumbnailView(HomeAssistantView):
     name = f"api:{DOMAIN}:thumbnail"
     requires_auth = True
 
-    def __init__(self, hass: HomeAssistant, cache: ClipCache) -> None:
-        """Initialise with the shared clip cache."""
+    def __init__(self, hass: HomeAssistant, caches: ClipCaches) -> None:
+        """Initialise with the recorders' clip caches."""
         self.hass = hass
-        self.cache = cache
+        self.caches = caches
 
     async def get(
         self, request: web.Request, entry_id: str, channel: str, span: str
@@ -251,7 +282,8 @@ class ClipThumbnailView(HomeAssistantView):
             clip = ClipRef.parse(entry_id, channel, span)
         except ValueError as err:
             return _error(HTTPStatus.BAD_REQUEST, str(err))
-        path = self.cache.cached(clip.cache_name)
+        cache = self.caches.peek(clip.entry_id)
+        path = cache.cached(clip.cache_name) if cache is not None else None
         if path is None:
             return _error(HTTPStatus.NOT_FOUND, "The clip has not been played yet")
         try:

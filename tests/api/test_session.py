@@ -175,6 +175,26 @@ async def test_sixteen_streams_per_uid(simulator: RunningSimulator) -> None:
                 pass
 
 
+async def test_lease_waits_for_room_when_asked(simulator: RunningSimulator) -> None:
+    """With ``wait``, a lease beyond the budget starts once another ends; it still times out."""
+    async with client_for(simulator, uid_budget=2) as client:
+        first = await client._session.acquire(UidPurpose.PLAYBACK, channel=1)
+        with pytest.raises(UidBudgetExhaustedError):
+            await client._session.acquire(UidPurpose.LIVE, channel=1, wait=0.2)
+        waiting = asyncio.create_task(
+            client._session.acquire(UidPurpose.LIVE, channel=1, wait=10)
+        )
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        first_uid = first.uid
+        await client._session.release(first)
+        second = await asyncio.wait_for(waiting, 5)
+        assert second.uid != first_uid
+        assert client.uids_in_use == simulator.uids.active_count() == 1  # first logged out
+        await client._session.release(second)
+    assert simulator.uids.active_count() == 0
+
+
 async def test_cancelled_stream_gives_its_uid_back(simulator: RunningSimulator) -> None:
     """A task holding a lease is cancelled: its UID is still logged out."""
     async with client_for(simulator) as client:

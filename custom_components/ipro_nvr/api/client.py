@@ -29,6 +29,9 @@ from .urls import AuxAction, DownloadKind, FocusAction, IrisAction, PtzSteps, Re
 _MAX_PORT = 65535
 # Seconds a download may stay silent: a recorder may take a while to prepare an MP4.
 DOWNLOAD_READ_TIMEOUT = 60.0
+# A download waits this long for a playback UID while the budget is spent
+# (a clip being played, live streams): a browser waits that long for a video.
+DOWNLOAD_UID_WAIT = 20.0
 
 
 def _stop(channel: int) -> Request:
@@ -258,9 +261,10 @@ class NvrClient:
         *,
         channel: int | Collection[int],
         priority: Priority = Priority.USER,
+        wait: float = 0.0,
     ) -> contextlib.AbstractAsyncContextManager[Lease]:
         """Lend a UID for a live or playback stream (see :meth:`RecorderSession.lease`)."""
-        return self._session.lease(purpose, channel=channel, priority=priority)
+        return self._session.lease(purpose, channel=channel, priority=priority, wait=wait)
 
     async def send_on(
         self, lease: Lease, request: Request, *, priority: Priority = Priority.USER
@@ -301,6 +305,7 @@ class NvrClient:
         sink: DownloadSink,
         priority: Priority = Priority.USER,
         read_timeout: float = DOWNLOAD_READ_TIMEOUT,
+        uid_wait: float = DOWNLOAD_UID_WAIT,
     ) -> list[DownloadedFile]:
         """Download the recording of ``channel`` from ``start`` to ``end`` into ``sink``.
 
@@ -308,7 +313,8 @@ class NvrClient:
         recorder's clock, at most one hour apart (longer periods are the
         caller's to split; InvalidArgumentError before anything is sent). They
         are sent in the recorder's local time (:attr:`recorder_zone`). The
-        download runs on a playback UID of its own. Raises NoRecordingError,
+        download runs on a playback UID of its own, waiting up to ``uid_wait``
+        seconds for one when the UID budget is spent (other streams end). Raises NoRecordingError,
         CodecNotCompatibleError, DownloadBusyError or DownloadInterruptedError
         (see :mod:`.download`); on any failure or cancellation the sink is
         aborted, so nothing half-written is left.
@@ -322,7 +328,9 @@ class NvrClient:
             summer_time=self.recorder_summer_time,
         )
         async with (
-            self.lease(UidPurpose.PLAYBACK, channel=channel, priority=priority) as lease,
+            self.lease(
+                UidPurpose.PLAYBACK, channel=channel, priority=priority, wait=uid_wait
+            ) as lease,
             self.stream(
                 request, lease=lease, priority=priority, read_timeout=read_timeout
             ) as response,

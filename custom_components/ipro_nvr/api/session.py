@@ -164,6 +164,9 @@ class RecorderSession:
         self._command = _Slot(UidPurpose.COMMAND)
         self._stream_slots: list[_Slot] = []
         self._lease_lock = asyncio.Lock()
+        # Set (and replaced) whenever a lease ends or a stream UID goes away,
+        # so that acquire(wait=...) retries exactly when room may have appeared.
+        self._room = asyncio.Event()
         # UIDs the recorder issued to us that no slot holds (yet): a login whose
         # requester was cancelled, a UID replaced after a garbled answer, a
         # logout that failed. Value: the UID and when it was last used.
@@ -277,13 +280,15 @@ class RecorderSession:
         *,
         channel: int | Collection[int],
         priority: Priority = Priority.USER,
+        wait: float = 0.0,
     ) -> AsyncIterator[Lease]:
         """Lend a UID for a live or playback stream of ``channel`` (one or several).
 
-        Raises :class:`UidBudgetExhaustedError` at once when no UID can take the
-        stream and the budget allows no new one.
+        Raises :class:`UidBudgetExhaustedError` when no UID can take the stream
+        and the budget allows no new one: at once, or after waiting up to
+        ``wait`` seconds for another lease to end.
         """
-        lease = await self.acquire(purpose, channel=channel, priority=priority)
+        lease = await self.acquire(purpose, channel=channel, priority=priority, wait=wait)
         try:
             yield lease
         finally:
@@ -295,12 +300,31 @@ class RecorderSession:
         *,
         channel: int | Collection[int],
         priority: Priority = Priority.USER,
+        wait: float = 0.0,
     ) -> Lease:
         """Take a lease (see :meth:`lease`); give it back with :meth:`release`."""
         self._check_open()
         if purpose not in (UidPurpose.LIVE, UidPurpose.PLAYBACK):
             raise InvalidArgumentError(f"leases are for live or playback, not {purpose}")
         channels = _channels(channel)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            room = self._room  # before trying: a release during the try sets it
+            try:
+                return await self._acquire_once(purpose, channels, priority)
+            except UidBudgetExhaustedError:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await room.wait()
+                self._check_open()
+
+    async def _acquire_once(
+        self, purpose: UidPurpose, channels: frozenset[int], priority: Priority
+    ) -> Lease:
         async with self._lease_lock:
             for slot in self._stream_slots:
                 if (
@@ -327,6 +351,7 @@ class RecorderSession:
                 # A UID that arrived while the client closed stays listed for close().
                 if slot.uid is None:
                     self._stream_slots.remove(slot)
+                    self._signal_room()
                 raise
             return Lease(slot, channels)
 
@@ -339,6 +364,7 @@ class RecorderSession:
             lease._released = True  # noqa: SLF001
             slot.channels -= lease.channels
             slot.leases -= 1
+            self._signal_room()
             if slot.leases > 0 or slot.retiring:
                 return
             slot.retiring = True
@@ -681,6 +707,11 @@ class RecorderSession:
         slot.uid = None
         if slot in self._stream_slots:
             self._stream_slots.remove(slot)
+        self._signal_room()
+
+    def _signal_room(self) -> None:
+        self._room.set()
+        self._room = asyncio.Event()
 
     async def _logout(self, uid: Uid, priority: Priority, *, shutdown: bool = False) -> bool:
         """Log ``uid`` out; True when the recorder no longer knows it."""
