@@ -181,9 +181,7 @@ async def test_lease_waits_for_room_when_asked(simulator: RunningSimulator) -> N
         first = await client._session.acquire(UidPurpose.PLAYBACK, channel=1)
         with pytest.raises(UidBudgetExhaustedError):
             await client._session.acquire(UidPurpose.LIVE, channel=1, wait=0.2)
-        waiting = asyncio.create_task(
-            client._session.acquire(UidPurpose.LIVE, channel=1, wait=10)
-        )
+        waiting = asyncio.create_task(client._session.acquire(UidPurpose.LIVE, channel=1, wait=10))
         await asyncio.sleep(0.1)
         assert not waiting.done()
         first_uid = first.uid
