@@ -7,6 +7,7 @@ from fractions import Fraction
 import functools
 import io
 from typing import Any, Final
+import weakref
 
 import av
 
@@ -15,7 +16,10 @@ from .api.media import AccessUnit, AudioCodec, VideoCodec, aac_audio_specific_co
 
 _CLOCK_RATE: Final = 90_000
 _TIME_BASE: Final = Fraction(1, _CLOCK_RATE)
-_CODEC_NAMES: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
+# FFmpeg's raw (Annex-B) demuxers of the codecs, which give the template streams.
+_DEMUXERS: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
+# A template's demuxer probes with one decoder thread (FFmpeg would start one per CPU).
+_ONE_THREAD: Final = {"threads": "1"}
 # The recorder names one AAC flavour: 48 kHz AAC-LC, mono (``audio/48kaac-lc``).
 AAC_SAMPLE_RATE: Final = 48_000
 _AAC_FRAME_SAMPLES: Final = 1024
@@ -51,6 +55,49 @@ class _Sink(io.RawIOBase):
         return data
 
 
+def _adts_header(payload_size: int) -> bytes:
+    """The 7-byte ADTS header of one AAC-LC frame at 48 kHz, mono (no CRC)."""
+    size = payload_size + 7
+    profile, rate_index, channels = 1, 3, 1  # AAC-LC (object type 2, minus 1), 48 kHz, mono
+    return bytes(
+        (
+            0xFF,
+            0xF1,  # sync word, MPEG-4, layer 0, no CRC
+            profile << 6 | rate_index << 2 | channels >> 2,
+            (channels & 3) << 6 | size >> 11,
+            size >> 3 & 0xFF,
+            (size & 7) << 5 | 0x1F,  # buffer fullness 0x7FF: variable rate
+            0xFC,  # one raw data block
+        )
+    )
+
+
+def _add_stream_like(container: Any, demuxer: str, sample: bytes) -> Any:
+    """Add a stream to ``container`` with the codec parameters FFmpeg's ``demuxer`` finds.
+
+    ``add_stream(codec_name)`` creates an *encoder* context, which the first
+    mux opens (libx264/libx265 for video: memory and CPU for every viewer, and
+    libx265 prints its banner on the console). A stream copied from a demuxed
+    template with ``opaque=True`` gets the template's *decoder* instead, and
+    an unused decoder costs next to nothing. (Home Assistant's stream worker
+    copies its video with ``opaque=False``, which makes an encoder again.)
+    Nothing is decoded for video: its raw demuxers need no data to name their
+    codec; ``sample`` is what the ADTS demuxer needs to read the AAC
+    parameters from.
+    """
+    with av.open(io.BytesIO(sample), format=demuxer, options=_ONE_THREAD) as source:
+        stream = container.add_stream_from_template(source.streams[0], opaque=True)
+    stream.codec_context.thread_count = 1  # the muxer opens it: no threads to start
+    stream.time_base = _TIME_BASE
+    return stream
+
+
+def _close_quietly(container: Any) -> None:
+    # Nothing muxed yet means no header either, and closing then fails.
+    with suppress(av.FFmpegError, ValueError):
+        container.close()
+
+
 @functools.cache
 def silent_aac_frame() -> bytes:
     """One raw AAC-LC frame of silence (48 kHz mono), encoded once with PyAV."""
@@ -83,23 +130,33 @@ class TsMuxer:
     reconnects). Home Assistant's stream worker drops a track that shows no
     packet among the first 20, and FFmpeg's interleaver would hold video back
     waiting for audio, so the track must never run dry.
+
+    :meth:`close` returns the last bytes; a muxer dropped without it is closed
+    when it is collected (its last bytes are lost, but nothing crashes).
     """
 
     def __init__(self, codec: VideoCodec, *, audio: bool = False) -> None:
         """Open the muxer; the TS header goes out with the first picture."""
         self._sink = _Sink()
         options = {"max_interleave_delta": _MAX_INTERLEAVE_DELTA_US} if audio else {}
-        self._container: Any = av.open(self._sink, mode="w", format="mpegts", options=options)
-        self._stream: Any = self._container.add_stream(_CODEC_NAMES[codec])
-        self._stream.time_base = _TIME_BASE
+        container: Any = av.open(self._sink, mode="w", format="mpegts", options=options)
+        self._container = container
+        # Closed however the muxer goes. A PyAV container and its streams
+        # refer to each other, so an unclosed one is freed by the cycle
+        # collector: it first drops the container's I/O wrapper (freeing
+        # FFmpeg's AVIOContext), then the container's dealloc writes the
+        # trailer through it, which corrupts the heap (a segfault, or glibc's
+        # "corrupted size vs. prev_size"). The finalizer holds the container,
+        # which is intact when it closes it as the muxer goes.
+        self._finalizer = weakref.finalize(self, _close_quietly, container)
+        self._stream: Any = _add_stream_like(container, _DEMUXERS[codec], b"")
         self._audio: Any = None
         if audio:
+            silence = silent_aac_frame()
+            self._audio = _add_stream_like(container, "aac", _adts_header(len(silence)) + silence)
             # Raw AAC frames plus the AudioSpecificConfig as extradata: the
             # MPEG-TS muxer writes the ADTS headers itself.
-            self._audio = self._container.add_stream("aac", rate=AAC_SAMPLE_RATE)
-            self._audio.layout = "mono"
             self._audio.codec_context.extradata = aac_audio_specific_config(AAC_SAMPLE_RATE)
-            self._audio.time_base = _TIME_BASE
         self._origin: int | None = None
         self._audio_next = 0  # where the audio track continues (relative ticks)
         self.skipped_audio = 0  # frames the track cannot carry (G.711/G.726, other rates)
@@ -152,7 +209,5 @@ class TsMuxer:
 
     def close(self) -> bytes:
         """Flush the muxer and return the last bytes."""
-        # Nothing muxed yet means no header either, and closing then fails.
-        with suppress(av.FFmpegError, ValueError):
-            self._container.close()
+        self._finalizer()  # closes the container, once
         return self._sink.take()

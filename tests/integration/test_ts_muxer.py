@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import io
 import itertools
+from pathlib import Path
+import subprocess
+import sys
+import textwrap
 
 import av
+import pytest
 
 from custom_components.ipro_nvr.api.live_feed import TimedAudio
 from custom_components.ipro_nvr.api.media import (
@@ -23,16 +28,19 @@ from custom_components.ipro_nvr.api.media import (
     join_annexb,
 )
 from custom_components.ipro_nvr.ts_muxer import TsMuxer
-from nvr_simulator.video import H264, VideoFormat, cached_audio_clip, cached_video_clip
+from nvr_simulator.video import H264, H265, VideoFormat, cached_audio_clip, cached_video_clip
 
 _TICKS_PER_PICTURE = 9000  # 10 fps
+_SIMULATOR_CODECS = {VideoCodec.H264: H264, VideoCodec.H265: H265}
+_DECODER_NAMES = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
+_REPO = Path(__file__).resolve().parents[2]
 
 
-def _pictures(count: int, start: int = 0) -> list[AccessUnit]:
-    clip = cached_video_clip(H264, 1, VideoFormat())
+def _pictures(count: int, start: int = 0, codec: VideoCodec = VideoCodec.H264) -> list[AccessUnit]:
+    clip = cached_video_clip(_SIMULATOR_CODECS[codec], 1, VideoFormat())
     return [
         AccessUnit(
-            codec=VideoCodec.H264,
+            codec=codec,
             timestamp=start + index * _TICKS_PER_PICTURE,
             keyframe=clip.pictures[index % len(clip.pictures)].keyframe,
             data=join_annexb(clip.pictures[index % len(clip.pictures)].nals),
@@ -93,3 +101,72 @@ def test_without_audio_there_is_no_audio_track() -> None:
     assert all(chunks[1:])
     packets = _packets(b"".join([*chunks, muxer.close()]))
     assert {kind for kind, _dts in packets} == {"video"}
+
+
+@pytest.mark.parametrize("codec", [VideoCodec.H264, VideoCodec.H265])
+def test_no_encoder_is_opened(codec: VideoCodec, capfd: pytest.CaptureFixture[str]) -> None:
+    """The muxer copies encoded packets: no codec of its streams is an encoder.
+
+    An encoder per viewer (libx264/libx265) cost memory, threads and CPU, and
+    libx265 printed its banner and "encoded 0 frames" on the console (file
+    descriptor 2, past Python's logging) for every H.265 viewer.
+    """
+    muxer = TsMuxer(codec, audio=True)
+    chunks = [muxer.mux(unit) for unit in _pictures(10, codec=codec)]
+    contexts = [stream.codec_context for stream in muxer._container.streams]
+    assert [context.type for context in contexts] == ["video", "audio"]
+    assert not any(context.is_encoder for context in contexts)
+    chunks.append(muxer.close())
+    assert "x265" not in capfd.readouterr().err
+    data = b"".join(chunks)
+    with av.open(io.BytesIO(data), format="mpegts") as container:
+        assert container.streams.video[0].codec_context.name == _DECODER_NAMES[codec]
+        assert sum(1 for _frame in container.decode(video=0)) == 10
+    with av.open(io.BytesIO(data), format="mpegts") as container:
+        assert sum(1 for _frame in container.decode(audio=0)) > 0
+
+
+# Muxers of both codecs, with and without audio, dropped without close().
+_DROP_SCRIPT = textwrap.dedent(
+    """
+    import gc
+
+    from custom_components.ipro_nvr.api.live_feed import TimedAudio
+    from custom_components.ipro_nvr.api.media import AudioCodec, AudioFrame, VideoCodec
+    from custom_components.ipro_nvr.ts_muxer import TsMuxer, silent_aac_frame
+    from tests.integration.test_ts_muxer import _pictures
+
+    TsMuxer(VideoCodec.H264, audio=True)  # nothing muxed
+    gc.collect()
+    for codec in (VideoCodec.H264, VideoCodec.H265):
+        for audio in (False, True):
+            muxer = TsMuxer(codec, audio=audio)
+            for unit in _pictures(10, codec=codec):
+                muxer.mux(unit)
+                frame = AudioFrame(AudioCodec.AAC_LC, silent_aac_frame(), 48_000)
+                muxer.mux_audio(TimedAudio(frame, unit.timestamp, 1920))
+            del muxer
+            gc.collect()
+    print("survived", flush=True)
+    """
+)
+
+
+def test_dropping_an_unclosed_muxer_is_safe() -> None:
+    """A muxer dropped without close() must not take the process down.
+
+    PyAV frees an unclosed output container's I/O context (when the cycle
+    collector clears it) before the container's own finalizer writes the
+    trailer through it: a segfault or glibc's "corrupted size vs. prev_size".
+    It runs in a child process, since the failure is a crash.
+    """
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _DROP_SCRIPT],
+        cwd=_REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "survived"
