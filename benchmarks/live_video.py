@@ -319,9 +319,8 @@ def _remux_cpu(units: list[AccessUnit]) -> float:
 def _quiet_stderr() -> Iterator[None]:
     """Silence what C libraries print on file descriptor 2.
 
-    ``TsMuxer`` adds its video stream by codec name, so PyAV opens an encoder
-    for it (libx264 / libx265) that never encodes; libx265 prints its banner
-    and "encoded 0 frames" for every muxer, straight to the console.
+    The benchmark's own encoders (libx265 in particular) print banners and
+    statistics straight to the console; ``TsMuxer`` itself opens no encoder.
     """
     sys.stderr.flush()
     saved = os.dup(2)
