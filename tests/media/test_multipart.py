@@ -9,10 +9,12 @@ from custom_components.ipro_nvr.api.errors import MalformedResponseError
 from custom_components.ipro_nvr.api.media.errors import MediaFormatError, PartTooLargeError
 from custom_components.ipro_nvr.api.media.multipart import (
     MultipartReader,
+    MultipartStats,
     Part,
     boundary_from_content_type,
     iter_parts,
 )
+from nvr_simulator import live as simulator_live
 
 from .helpers import achunks, multipart_part, split
 
@@ -294,3 +296,209 @@ def test_fuzz_structured_garbage(prefix: bytes, pieces: list[bytes]) -> None:
     # After the end of one body, a reader takes up the next one cleanly.
     fresh = reader.feed(multipart_part(b"sync"))
     assert [p.body for p in fresh] == [b"sync"]
+
+
+# -- the fast path for the standard part head ------------------------------------------
+#
+# The reader takes a part head of exactly the recorder's form with one match and
+# leaves every other head to the tolerant line parser. These tests pin that both
+# give the same parts and stats for the same bytes, however they are chunked.
+
+
+def _tolerant_only(reader: MultipartReader) -> MultipartReader:
+    """The reader with its fast path switched off: the reference."""
+
+    def never(view: memoryview, parts: list[Part]) -> bool:
+        return False
+
+    reader._read_standard_parts = never  # type: ignore[method-assign]
+    return reader
+
+
+def _fast_only(reader: MultipartReader) -> MultipartReader:
+    """The reader failing the test if a head reaches the tolerant header parser."""
+
+    def forbidden() -> bool:
+        raise AssertionError("a header line reached the tolerant parser")
+
+    reader._read_header_line = forbidden  # type: ignore[method-assign]
+    return reader
+
+
+def _reference(stream: bytes, **limits: int) -> tuple[list[Part], MultipartStats]:
+    reader = _tolerant_only(MultipartReader(**limits))
+    parts = _feed_all(reader, [stream])
+    return parts, reader.stats
+
+
+STANDARD_STREAM = b"".join(
+    [
+        multipart_part(BODIES[0]),
+        multipart_part(b""),
+        multipart_part(BODIES[2], "image/jpeg"),
+        multipart_part(b"\x00aac", "audio/48kaac-lc"),
+        multipart_part(b"q", "image/jpeg; quality=5"),
+    ]
+)
+# Heads the fast path leaves alone, between standard parts.
+UNUSUAL_HEADS = [
+    b"--myboundary\r\nCONTENT-TYPE: Image/JPEG\r\ncontent-LENGTH: 3\r\n\r\nabc\r\n",
+    b"--myboundary\r\nContent-type: image/jpeg\r\nX-Extra: 1\r\nContent-Length: 3\r\n\r\nabc\r\n",
+    b"--myboundary\r\nContent-Length: 3\r\nContent-type: image/jpeg\r\n\r\nabc\r\n",
+    b"--myboundary\nContent-type: image/jpeg\nContent-Length: 3\n\nabc\n",
+    b"--myboundary\r\nContent-type:image/jpeg\r\nContent-Length:\t3 \r\n\r\nabc\r\n",
+    b"--myboundary\r\nContent-type: image/jpeg \r\nContent-Length: 3\r\n\r\nabc\r\n",
+    b"--myboundary\r\nContent-type: image/\xe9\r\nContent-Length: 3\r\n\r\nabc\r\n",
+    b"--myboundary\r\nContent-type: \r\nContent-Length: 3\r\n\r\nabc\r\n",
+    b"--myboundary\r\nContent-type: image/jpeg\r\n\r\nno length\r\n",
+    b"--myboundary\r\nContent-type: image/jpeg\r\nContent-Length: 3\r\nabc\r\n",
+    b"--myboundary  \r\nContent-type: image/jpeg\r\nContent-Length: 3\r\n\r\nabc\r\n",
+    b"\x00junk--myboundary\r\nContent-type: image/jpeg\r\nContent-Length: 3\r\n\r\nabc\r\n",
+]
+# Standard parts and unusual heads by turns: the fallback hands back to the fast path.
+MIXED_STREAM = (
+    b"".join(multipart_part(b"std %d" % i) + head for i, head in enumerate(UNUSUAL_HEADS))
+    + STANDARD_STREAM
+)
+
+
+def test_the_simulators_parts_take_the_fast_path() -> None:
+    stream = b"".join(
+        simulator_live._part(content_type, body)
+        for content_type, body in [
+            ("application/octet-stream", BODIES[0]),
+            ("image/jpeg", BODIES[3]),
+            ("audio/48kaac-lc", b"\x00aac"),
+            ("application/octet-stream", b""),
+        ]
+    )
+    reader = _fast_only(MultipartReader())
+    parts = _feed_all(reader, [stream])
+    assert [p.body for p in parts] == [BODIES[0], BODIES[3], b"\x00aac", b""]
+    assert parts[0] == Part(
+        "application/octet-stream",
+        (("content-type", "application/octet-stream"), ("content-length", str(len(BODIES[0])))),
+        BODIES[0],
+    )
+    assert (parts, reader.stats) == _reference(stream)
+
+
+def test_fast_path_reads_a_body_that_arrives_later() -> None:
+    stream = STANDARD_STREAM
+    reader = _fast_only(MultipartReader())
+    head_end = stream.index(b"\r\n\r\n") + 4
+    parts = _feed_all(reader, [stream[: head_end + 3], stream[head_end + 3 :]])
+    assert (parts, reader.stats) == _reference(stream)
+
+
+@pytest.mark.parametrize("stream", [STANDARD_STREAM, MIXED_STREAM], ids=["standard", "mixed"])
+def test_both_paths_agree_at_every_split(stream: bytes) -> None:
+    expected = _reference(stream)
+    assert len(expected[0]) >= 5
+    for cut in range(len(stream) + 1):
+        reader = MultipartReader()
+        parts = _feed_all(reader, [stream[:cut], stream[cut:]])
+        assert (parts, reader.stats) == expected, cut
+    reader = MultipartReader()
+    parts = _feed_all(reader, [stream[i : i + 1] for i in range(len(stream))])
+    assert (parts, reader.stats) == expected
+
+
+@pytest.mark.parametrize("head", UNUSUAL_HEADS)
+def test_unusual_heads_go_to_the_tolerant_parser(head: bytes) -> None:
+    stream = multipart_part(b"before") + head + multipart_part(b"after")
+    reader = MultipartReader()
+    calls = 0
+    tolerant = reader._read_header_line
+
+    def counting() -> bool:
+        nonlocal calls
+        calls += 1
+        return tolerant()
+
+    reader._read_header_line = counting  # type: ignore[method-assign]
+    parts = _feed_all(reader, [stream])
+    assert calls > 0
+    assert (parts, reader.stats) == _reference(stream)
+    assert parts[0].body == b"before"
+    assert parts[-1].body == b"after"
+
+
+def test_unusual_casing_and_an_extra_header_give_the_same_part() -> None:
+    odd = b"--myboundary\r\ncontent-TYPE: Image/JPEG\r\nX-Extra:  yes \r\nCONTENT-length: 3\r\n\r\n"
+    (part,) = _feed_all(MultipartReader(), [odd + b"abc\r\n"])
+    assert part == Part(
+        "Image/JPEG",
+        (("content-type", "Image/JPEG"), ("x-extra", "yes"), ("content-length", "3")),
+        b"abc",
+    )
+    assert part.media_type == "image/jpeg"
+
+
+def test_fast_path_keeps_the_limits() -> None:
+    # An oversize part is refused as the tolerant parser refuses it.
+    with pytest.raises(PartTooLargeError) as caught:
+        MultipartReader(max_part_size=100).feed(multipart_part(b"x" * 101))
+    assert caught.value.size == 101
+    # A standard head longer than max_header_size is broken framing: resynchronise.
+    long_type = "image/" + "x" * 80
+    stream = multipart_part(b"lost", long_type) + multipart_part(b"kept")
+    reader = MultipartReader(max_header_size=64)
+    parts = _feed_all(reader, [stream])
+    assert [p.body for p in parts] == [b"kept"]
+    assert (parts, reader.stats) == _reference(stream, max_header_size=64)
+    # 19 digits of length are left to the tolerant parser (which refuses them as too large).
+    with pytest.raises(PartTooLargeError):
+        MultipartReader().feed(
+            b"--myboundary\r\nContent-type: a/b\r\nContent-Length: 1" + b"0" * 18 + b"\r\n\r\n"
+        )
+
+
+def test_garbage_before_a_standard_part_is_a_resync() -> None:
+    stream = multipart_part(b"one") + b"\x00junk\r\n" + multipart_part(b"two")
+    for cut in range(len(stream) + 1):
+        reader = MultipartReader()
+        parts = _feed_all(reader, [stream[:cut], stream[cut:]])
+        assert (parts, reader.stats) == _reference(stream), cut
+        assert reader.stats.resyncs == 1
+
+
+@given(
+    pieces=st.lists(
+        st.one_of(
+            st.builds(
+                multipart_part,
+                st.binary(max_size=60),
+                st.sampled_from(["application/octet-stream", "image/jpeg", "a/b; c=d"]),
+            ),
+            st.sampled_from(UNUSUAL_HEADS),
+            st.binary(max_size=8),
+        ),
+        max_size=8,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=1000), max_size=12),
+)
+@settings(max_examples=300)
+def test_any_chunking_matches_the_tolerant_parser(pieces: list[bytes], cuts: list[int]) -> None:
+    stream = b"".join(pieces)
+    reader = MultipartReader(max_part_size=500, max_header_size=200)
+    try:
+        expected = _reference(stream, max_part_size=500, max_header_size=200)
+    except PartTooLargeError:
+        with pytest.raises(PartTooLargeError):
+            _feed_all(reader, split(stream, cuts))
+        return
+    parts = _feed_all(reader, split(stream, cuts))
+    assert (parts, reader.stats) == expected
+
+
+def test_part_compares_hashes_and_prints_as_before() -> None:
+    part = Part("image/jpeg", (("content-type", "image/jpeg"),), b"x")
+    same = Part("image/jpeg", (("content-type", "image/jpeg"),), b"x")
+    assert part == same
+    assert hash(part) == hash(same)
+    assert part != Part("image/jpeg", (), b"x")
+    assert part != ("image/jpeg", (("content-type", "image/jpeg"),), b"x")
+    assert repr(part) == (
+        "Part(content_type='image/jpeg', headers=(('content-type', 'image/jpeg'),), body=b'x')"
+    )

@@ -54,6 +54,31 @@ def test_memoryview_input() -> None:
     assert parse_rtp(memoryview(data)).payload == b"xyz"
 
 
+def test_any_buffer_gives_the_same_packet_of_bytes() -> None:
+    data = rtp_packet(b"xyz", extension=tlv16(0x0004, 5), profile=7, padding=2)
+    packets = [
+        parse_rtp(source) for source in (data, bytearray(data), memoryview(b"head" + data)[4:])
+    ]
+    assert packets[0] == packets[1] == packets[2]
+    for packet in packets:
+        assert type(packet.payload) is bytes
+        assert type(packet.extension) is bytes
+        assert packet.payload == b"xyz"
+
+
+def test_packets_compare_hash_and_print_as_before() -> None:
+    packet = parse_rtp(rtp_packet(b"xyz", sequence=5, marker=True))
+    same = parse_rtp(rtp_packet(b"xyz", sequence=5, marker=True))
+    assert packet == same
+    assert hash(packet) == hash(same)
+    assert packet != parse_rtp(rtp_packet(b"xyz", sequence=6, marker=True))
+    assert packet != (98, True, 5, 0, 0x1234, (), None, b"", b"xyz")
+    assert repr(packet) == (
+        "RtpPacket(payload_type=98, marker=True, sequence=5, timestamp=0, ssrc=4660, "
+        "csrcs=(), extension_profile=None, extension=b'', payload=b'xyz')"
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

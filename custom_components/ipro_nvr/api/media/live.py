@@ -84,7 +84,12 @@ class LiveDepacketizer:
         """Take one part; return what it completed (zero or more items)."""
         stats = self.stats
         stats.parts += 1
-        media_type = part.media_type or _sniff(part.body)
+        # Video parts come with exactly this type: no need to parse it (once per RTP packet).
+        media_type = (
+            CONTENT_TYPE_VIDEO
+            if part.content_type == CONTENT_TYPE_VIDEO
+            else part.media_type or _sniff(part.body)
+        )
         if media_type == CONTENT_TYPE_VIDEO:
             return list(self.push_rtp(part.body))
         if media_type == CONTENT_TYPE_JPEG:

@@ -8,7 +8,6 @@ X is set, a header extension follows the CSRC list: a 16-bit profile field, a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import struct
 from typing import Final
 
@@ -23,71 +22,152 @@ _SEQ_MOD: Final = 1 << 16
 _TS_MOD: Final = 1 << 32
 
 
-@dataclass(frozen=True, slots=True)
 class RtpPacket:
     """One parsed RTP packet.
 
     ``extension`` is the header-extension data after its 4-byte header (empty
     when X is clear; ``extension_profile`` is then None); ``payload`` excludes
     any padding.
+
+    A plain slotted class rather than a frozen dataclass: one is built per
+    packet, tens of thousands a second, and a frozen dataclass pays an
+    ``object.__setattr__`` per field. It is immutable by convention (``Final``
+    makes mypy hold every caller to that) and compares, hashes and prints like
+    the dataclass it replaces.
     """
 
-    payload_type: int
-    marker: bool
-    sequence: int
-    timestamp: int
-    ssrc: int
-    csrcs: tuple[int, ...]
-    extension_profile: int | None
-    extension: bytes
-    payload: bytes
+    __slots__ = (
+        "csrcs",
+        "extension",
+        "extension_profile",
+        "marker",
+        "payload",
+        "payload_type",
+        "sequence",
+        "ssrc",
+        "timestamp",
+    )
+    __match_args__ = (
+        "payload_type",
+        "marker",
+        "sequence",
+        "timestamp",
+        "ssrc",
+        "csrcs",
+        "extension_profile",
+        "extension",
+        "payload",
+    )
+
+    payload_type: Final[int]
+    marker: Final[bool]
+    sequence: Final[int]
+    timestamp: Final[int]
+    ssrc: Final[int]
+    csrcs: Final[tuple[int, ...]]
+    extension_profile: Final[int | None]
+    extension: Final[bytes]
+    payload: Final[bytes]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces took them
+        self,
+        payload_type: int,
+        marker: bool,
+        sequence: int,
+        timestamp: int,
+        ssrc: int,
+        csrcs: tuple[int, ...],
+        extension_profile: int | None,
+        extension: bytes,
+        payload: bytes,
+    ) -> None:
+        self.payload_type = payload_type
+        self.marker = marker
+        self.sequence = sequence
+        self.timestamp = timestamp
+        self.ssrc = ssrc
+        self.csrcs = csrcs
+        self.extension_profile = extension_profile
+        self.extension = extension
+        self.payload = payload
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.payload_type,
+            self.marker,
+            self.sequence,
+            self.timestamp,
+            self.ssrc,
+            self.csrcs,
+            self.extension_profile,
+            self.extension,
+            self.payload,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RtpPacket) and other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        values = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(self.__match_args__, self._fields(), strict=True)
+        )
+        return f"{type(self).__name__}({values})"
 
 
 def parse_rtp(data: bytes | bytearray | memoryview) -> RtpPacket:
     """Parse one RTP packet; :class:`~.errors.MediaFormatError` when it cannot be one."""
-    view = memoryview(data).cast("B")
-    size = len(view)
+    if data.__class__ is not bytes:
+        # A bytearray or a memoryview (of any item format): its bytes, so that the
+        # slices below are bytes; the hot path (multipart part bodies) is bytes already.
+        data = bytes(data)
+    size = len(data)
     if size < RTP_HEADER_SIZE:
-        raise MediaFormatError(f"RTP packet of {size} bytes is shorter than its header", view)
-    first, second, sequence, timestamp, ssrc = _HEADER.unpack_from(view)
+        raise MediaFormatError(f"RTP packet of {size} bytes is shorter than its header", data)
+    first, second, sequence, timestamp, ssrc = _HEADER.unpack_from(data)
     if first >> 6 != RTP_VERSION:
-        raise MediaFormatError(f"RTP version {first >> 6}, expected {RTP_VERSION}", view)
-    padded = bool(first & 0x20)
-    has_extension = bool(first & 0x10)
+        raise MediaFormatError(f"RTP version {first >> 6}, expected {RTP_VERSION}", data)
     csrc_count = first & 0x0F
     pos = RTP_HEADER_SIZE + 4 * csrc_count
     if pos > size:
-        raise MediaFormatError(f"RTP packet too short for {csrc_count} CSRCs", view)
-    csrcs = struct.unpack_from(f">{csrc_count}I", view, RTP_HEADER_SIZE) if csrc_count else ()
+        raise MediaFormatError(f"RTP packet too short for {csrc_count} CSRCs", data)
+    csrcs: tuple[int, ...] = (
+        struct.unpack_from(f">{csrc_count}I", data, RTP_HEADER_SIZE) if csrc_count else ()
+    )
     profile: int | None = None
     extension = b""
-    if has_extension:
+    if first & 0x10:  # X: a header extension
         if pos + _EXTENSION.size > size:
-            raise MediaFormatError("RTP packet too short for its header extension", view)
-        profile, words = _EXTENSION.unpack_from(view, pos)
+            raise MediaFormatError("RTP packet too short for its header extension", data)
+        profile, words = _EXTENSION.unpack_from(data, pos)
         start = pos + _EXTENSION.size
         pos = start + 4 * words
         if pos > size:
             raise MediaFormatError(
-                f"RTP header extension of {words} words runs past the packet", view
+                f"RTP header extension of {words} words runs past the packet", data
             )
-        extension = bytes(view[start:pos])
+        extension = data[start:pos]
     end = size
-    if padded:
-        padding = view[size - 1]
+    if first & 0x20:  # P: padding, its length in the last byte
+        padding = data[size - 1]
         if padding == 0 or size - padding < pos:
-            raise MediaFormatError(f"RTP padding of {padding} bytes does not fit", view)
+            raise MediaFormatError(f"RTP padding of {padding} bytes does not fit", data)
         end = size - padding
     return RtpPacket(
-        payload_type=second & 0x7F,
-        marker=bool(second & 0x80),
-        sequence=sequence,
-        timestamp=timestamp,
-        ssrc=ssrc,
-        csrcs=tuple(csrcs),
-        extension_profile=profile,
-        extension=extension,
-        payload=bytes(view[pos:end]),
+        second & 0x7F,
+        bool(second & 0x80),
+        sequence,
+        timestamp,
+        ssrc,
+        csrcs,
+        profile,
+        extension,
+        data[pos:end],
     )
 
 

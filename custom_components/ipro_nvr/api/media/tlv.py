@@ -81,11 +81,13 @@ def iter_tlvs(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memor
     size = len(view)
     pos = 0
     while pos < size:
-        if size - pos < TLV_HEADER_SIZE or view[pos : pos + TLV_HEADER_SIZE] == b"\x00" * 4:
+        tlv_id = length = 0
+        if size - pos >= TLV_HEADER_SIZE:
+            tlv_id, length = _HEADER.unpack_from(view, pos)
+        if not (tlv_id or length):  # no room for a header, or a zero one
             if not bytes(view[pos:]).strip(b"\x00"):
                 return  # zero padding to the end
             raise MediaFormatError(f"recorder information: stray bytes at offset {pos}", view[pos:])
-        tlv_id, length = _HEADER.unpack_from(view, pos)
         if length < TLV_HEADER_SIZE or pos + length > size:
             raise MediaFormatError(
                 f"recorder information: TLV 0x{tlv_id:04x} of length {length} at offset {pos} "
@@ -105,30 +107,24 @@ def _time(value: memoryview) -> tuple[dt.datetime, dt.timedelta | None, bool]:
     return when, offset, summer == 1
 
 
-def _known[E: (RecorderCodec, RecorderStatus)](value: int, kind: type[E]) -> E | int:
-    try:
-        return kind(value)
-    except ValueError:
-        return value
-
-
 def parse_recorder_info(data: bytes | bytearray | memoryview) -> RecorderInfo:
     """Parse the TLVs of ``data`` into a :class:`RecorderInfo`."""
-    values: dict[RecorderInfoId, memoryview] = {}
+    # Keyed by the plain id: an IntEnum member finds the same entry. Dictionaries
+    # rather than enum calls: this runs once per picture of every live stream.
+    values: dict[int, memoryview] = {}
     unknown: list[int] = []
     ignored: list[int] = []
     for tlv_id, value in iter_tlvs(data):
-        try:
-            kind = RecorderInfoId(tlv_id)
-        except ValueError:
+        needed = _NEEDED_BY_ID.get(tlv_id)
+        if needed is None:
             unknown.append(tlv_id)
             continue
-        if len(value) < _NEEDED.get(kind, 0):
+        if len(value) < needed:
             ignored.append(tlv_id)
             continue
-        values[kind] = value  # the last one of an id wins
+        values[tlv_id] = value  # the last one of an id wins
 
-    def u16(kind: RecorderInfoId) -> int | None:
+    def u16(kind: int) -> int | None:
         value = values.get(kind)
         return None if value is None else int(_U16.unpack_from(value)[0])
 
@@ -155,7 +151,7 @@ def parse_recorder_info(data: bytes | bytearray | memoryview) -> RecorderInfo:
     start_code = u16(RecorderInfoId.START_CODE)
     return RecorderInfo(
         channel=u16(RecorderInfoId.CAMERA_CHANNEL),
-        codec=None if codec is None else _known(codec, RecorderCodec),
+        codec=None if codec is None else _CODECS.get(codec, codec),
         data_size=None if size_value is None else int(_U32.unpack_from(size_value)[0]),
         time=when,
         utc_offset=offset,
@@ -163,7 +159,7 @@ def parse_recorder_info(data: bytes | bytearray | memoryview) -> RecorderInfo:
         frame_count=u16(RecorderInfoId.FRAME_COUNT),
         frame_rate=None if rate is None else rate / 10,
         image_present=None if image is None else image != 0,
-        status=None if status is None else _known(status, RecorderStatus),
+        status=None if status is None else _STATUSES.get(status, status),
         speed=speed,
         camera_time=camera_time,
         start_code=None if start_code is None else start_code != 0,
@@ -191,5 +187,10 @@ _NEEDED: Final[dict[RecorderInfoId, int]] = {
     RecorderInfoId.LONG_TERM_REFERENCE_P: 2,
     RecorderInfoId.IDR_SHOW: 2,
 }
+# Every known id (by its number) and the data bytes it needs.
+_NEEDED_BY_ID: Final[dict[int, int]] = {int(kind): _NEEDED.get(kind, 0) for kind in RecorderInfoId}
+# Raw numbers to their enum members (an unknown number stays a number).
+_CODECS: Final[dict[int, RecorderCodec]] = {int(codec): codec for codec in RecorderCodec}
+_STATUSES: Final[dict[int, RecorderStatus]] = {int(status): status for status in RecorderStatus}
 
 __all__ = ["RecorderInfo", "iter_tlvs", "parse_recorder_info"]
