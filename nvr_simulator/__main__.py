@@ -1,7 +1,8 @@
 """Run a simulated recorder until Ctrl-C (or SIGTERM).
 
     python -m nvr_simulator --host 127.0.0.1 --port 8080 --cameras 8 \\
-        --username admin --password secret [--model 1] [--https] [--event-interval 20]
+        --username admin --password secret [--model 1] [--https] [--event-interval 20] \\
+        [--audio-codec G726]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 
 from .config import SimulatorConfig
 from .server import run_simulator
+from .video import AUDIO_CODECS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.event_interval,
         help="seconds between spontaneous event-log entries (0: none)",
     )
+    parser.add_argument(
+        "--audio-codec",
+        choices=sorted(AUDIO_CODECS),
+        default=defaults.live_audio_codec,
+        help="live audio of every camera (G711: mu-law, G711A: A-law, G726: 32 kbit/s)",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the history")
     parser.add_argument(
         "--pacing-scale",
@@ -61,6 +69,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         max_channels=args.max_channels,
         https=args.https,
         event_interval=args.event_interval,
+        live_audio_codec=args.audio_codec,
         seed=args.seed,
         pacing=defaults.pacing.scaled(args.pacing_scale),
     )

@@ -110,6 +110,15 @@ class SimulatorConfig:
     # recorder's.
     live_jpeg_length_counts_itself: bool = True
     live_jpeg_camera_block: bool = True
+    # Live audio (push.cgi COMP=AUDIO) of every camera: "AAC" (audio/48kaac-lc),
+    # "G726" (audio/g.726-32k), "G711" (mu-law) or "G711A" (A-law); the spec names no
+    # G.711 content type, so the simulator sends audio/g.711 and audio/pcma.
+    # ``live_audio_codecs`` (channel -> codec) overrides it per camera.
+    live_audio_codec: str = "AAC"
+    live_audio_codecs: dict[int, str] = field(default_factory=dict)
+    # G.711/G.726 goes out in parts of this many milliseconds (a multiple of 10;
+    # AAC goes out one 1024-sample frame a part).
+    live_audio_part_ms: int = 20
     # -- recordings and downloads (httpdl.cgi, see nvr_simulator.recordings) --
     # Channel -> how it records: "H264" (default), "H265" (MP4 downloads hold
     # HEVC) or "JPEG" (MP4 downloads of a JPEG camera answer status 2).

@@ -11,10 +11,15 @@ with ``Content-type`` and ``Content-Length``:
   extension of each picture's first packet;
 * JPEG: ``image/jpeg`` parts, a recorder vendor block (and a camera block),
   then the JPEG (``SimulatorConfig.live_jpeg_*``);
-* AUDIO: ``audio/48kaac-lc`` parts, ``0x00`` then one raw AAC-LC frame.
+* AUDIO: ``audio/48kaac-lc`` parts, ``0x00`` then one raw AAC-LC frame; or,
+  as ``SimulatorConfig.live_audio_codec(s)`` choose for the camera,
+  ``audio/g.726-32k`` (G.726-32k, little-endian packing as in RTP),
+  ``audio/g.711`` (mu-law) or ``audio/pcma`` (A-law) parts: ``0x00`` then
+  ``live_audio_part_ms`` of the 8 kHz stream.
 
 Pictures and audio frames go out in real time (``live_fps``; 1024 samples at
-48 kHz). ``push.cgi?UID&CAM&CMD=STOP&COMP=..`` (no INTERNETMODE) ends a stream.
+48 kHz, or one narrowband part every ``live_audio_part_ms``).
+``push.cgi?UID&CAM&CMD=STOP&COMP=..`` (no INTERNETMODE) ends a stream.
 A stream also ends, cleanly, when the simulator closes, the client goes away,
 its UID expires, is released or evicted, or its camera leaves the normal state
 (``disconnect_camera`` or ``channel_states[ch] = 2``); it is checked before
@@ -56,6 +61,7 @@ from aiohttp import web
 from custom_components.ipro_nvr.api.spec import (
     AUDIO_PART_PREFIX,
     CONTENT_TYPE_AAC_LC,
+    CONTENT_TYPE_G726,
     CONTENT_TYPE_JPEG,
     CONTENT_TYPE_VIDEO,
     INTERNETMODE_ON,
@@ -76,15 +82,22 @@ from .responses import error_response, text_response
 from .rtp_packetizer import RtpPacketizer
 from .texts import ACK_BODY
 from .video import (
+    AAC,
     AAC_FRAME_SAMPLES,
+    AUDIO_CODECS,
+    G711,
+    G711_ALAW,
+    G726,
     H264,
     H265,
     AudioClip,
     JpegClip,
+    NarrowbandClip,
     VideoClip,
     VideoFormat,
     audio_clip,
     jpeg_clip,
+    narrowband_clip,
     video_clip,
 )
 
@@ -101,6 +114,14 @@ LIVE_CONTENT_TYPE: Final = f"multipart/x-mixed-replace; boundary={MULTIPART_BOUN
 _HDRCTL_LIVE_PARAMS: Final = frozenset({"UID", "SCREEN", "PC"})
 _DELIMITER: Final = f"--{MULTIPART_BOUNDARY}\r\n".encode("ascii")
 _RECORDER_CODEC: Final = {H264: RecorderCodec.H264, H265: RecorderCodec.H265}
+# The spec names the G.726 content type only; the G.711 ones are the simulator's choice.
+CONTENT_TYPE_G711: Final = "audio/g.711"
+CONTENT_TYPE_G711_ALAW: Final = "audio/pcma"
+_NARROWBAND_CONTENT_TYPES: Final = {
+    G711: CONTENT_TYPE_G711,
+    G711_ALAW: CONTENT_TYPE_G711_ALAW,
+    G726: CONTENT_TYPE_G726,
+}
 
 
 class EndReason(StrEnum):
@@ -342,7 +363,13 @@ class LiveState:
             return _VideoSource(self, stream, clip)
         if stream.comp == JPEG:
             return _JpegSource(self, stream, await jpeg_clip(stream.channel, fmt))
-        return _AudioSource(await audio_clip(stream.channel, config.live_loop_seconds))
+        codec = config.live_audio_codecs.get(stream.channel, config.live_audio_codec)
+        if codec not in AUDIO_CODECS:
+            raise ValueError(f"live audio codec {codec!r}, expected one of {sorted(AUDIO_CODECS)}")
+        if codec == AAC:
+            return _AudioSource(await audio_clip(stream.channel, config.live_loop_seconds))
+        narrowband = await narrowband_clip(codec, stream.channel, config.live_loop_seconds)
+        return _NarrowbandSource(narrowband, config.live_audio_part_ms)
 
     async def _pump(
         self,
@@ -517,6 +544,24 @@ class _AudioSource(_Source):
     def parts(self, index: int) -> list[bytes]:
         frame = self._frames[index % len(self._frames)]
         return [_part(CONTENT_TYPE_AAC_LC, AUDIO_PART_PREFIX + frame)]
+
+
+class _NarrowbandSource(_Source):
+    def __init__(self, clip: NarrowbandClip, part_ms: int) -> None:
+        self._data = clip.data
+        self._content_type = _NARROWBAND_CONTENT_TYPES[clip.codec]
+        # Whole 10 ms blocks, so that the loop holds a whole number of parts
+        # (it is a whole number of 10 ms blocks) as long as it is not shorter.
+        blocks = max(1, round(part_ms / 10))
+        self._part_bytes = min(len(clip.data), blocks * clip.bytes_per_second // 100)
+        self.interval = self._part_bytes / clip.bytes_per_second
+
+    def parts(self, index: int) -> list[bytes]:
+        start = index * self._part_bytes % len(self._data)
+        chunk = self._data[start : start + self._part_bytes]
+        if len(chunk) < self._part_bytes:  # the loop is not a whole number of parts
+            chunk += self._data[: self._part_bytes - len(chunk)]
+        return [_part(self._content_type, AUDIO_PART_PREFIX + chunk)]
 
 
 # -- handlers -------------------------------------------------------------------

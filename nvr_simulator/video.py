@@ -1,5 +1,9 @@
 """Synthetic camera pictures and sound, encoded once per process with PyAV.
 
+The sound is a sine tone of each channel's own pitch, as AAC-LC (48 kHz) or as
+narrowband G.711 (mu-law or A-law) or G.726-32k (8 kHz, packed little-endian
+as RTP's ``G726-32``: FFmpeg's ``adpcm_g726le``).
+
 Each channel shows its own picture: a background colour of its own, the channel
 number as eight blocks along the top (binary, most significant bit left, white
 for 1) and a square moving left to right once per loop over a faint fixed
@@ -34,6 +38,19 @@ H265: Final = "H265"
 
 AAC_SAMPLE_RATE: Final = 48_000
 AAC_FRAME_SAMPLES: Final = 1024
+# Live audio codecs (SimulatorConfig.live_audio_codec).
+AAC: Final = "AAC"
+G711: Final = "G711"  # mu-law
+G711_ALAW: Final = "G711A"
+G726: Final = "G726"  # 32 kbit/s
+AUDIO_CODECS: Final = frozenset({AAC, G711, G711_ALAW, G726})
+NARROWBAND_RATE: Final = 8000
+# FFmpeg's encoder of each narrowband codec, and its bytes per second.
+_NARROWBAND_ENCODERS: Final = {
+    G711: ("pcm_mulaw", 8000),
+    G711_ALAW: ("pcm_alaw", 8000),
+    G726: ("adpcm_g726le", 4000),
+}
 
 _START_CODE: Final = b"\x00\x00\x00\x01"
 _SHORT_START_CODE: Final = b"\x00\x00\x01"
@@ -113,6 +130,24 @@ class AudioClip:
     encode_seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class NarrowbandClip:
+    """An encoded loop of 8 kHz mono G.711 or G.726-32k audio, one continuous byte stream.
+
+    The loop is a whole number of 10 ms blocks and of tone cycles, so it
+    repeats seamlessly; for G.726 the encoder's state at the loop's end is
+    the one it started with (the second of two encoded loops is kept).
+    """
+
+    codec: str
+    channel: int
+    sample_rate: int
+    data: bytes
+    bytes_per_second: int
+    frequency: float
+    encode_seconds: float
+
+
 # -- the cache ------------------------------------------------------------------
 
 _cache: dict[tuple[object, ...], Any] = {}
@@ -155,6 +190,12 @@ def cached_audio_clip(channel: int, seconds: float = 2.0) -> AudioClip:
     return _cached(("audio", channel, seconds), lambda: encode_audio(channel, seconds))
 
 
+def cached_narrowband_clip(codec: str, channel: int, seconds: float = 2.0) -> NarrowbandClip:
+    """The G.711/G.726 clip of ``channel`` (``G711``, ``G711A``, ``G726``), encoded at first use."""
+    key = ("narrowband", codec, channel, seconds)
+    return _cached(key, lambda: encode_narrowband(codec, channel, seconds))
+
+
 async def video_clip(codec: str, channel: int, fmt: VideoFormat) -> VideoClip:
     """:func:`cached_video_clip`, encoding in a worker thread when not cached yet."""
     return await _get(("video", codec, channel, fmt), lambda: encode_video(codec, channel, fmt))
@@ -168,6 +209,12 @@ async def jpeg_clip(channel: int, fmt: VideoFormat) -> JpegClip:
 async def audio_clip(channel: int, seconds: float = 2.0) -> AudioClip:
     """:func:`cached_audio_clip`, encoding in a worker thread when not cached yet."""
     return await _get(("audio", channel, seconds), lambda: encode_audio(channel, seconds))
+
+
+async def narrowband_clip(codec: str, channel: int, seconds: float = 2.0) -> NarrowbandClip:
+    """:func:`cached_narrowband_clip`, encoding in a worker thread when not cached yet."""
+    key = ("narrowband", codec, channel, seconds)
+    return await _get(key, lambda: encode_narrowband(codec, channel, seconds))
 
 
 # -- pictures -------------------------------------------------------------------
@@ -311,8 +358,7 @@ def encode_audio(channel: int, seconds: float = 2.0) -> AudioClip:
     rate = AAC_SAMPLE_RATE
     frames = math.ceil(seconds * rate / AAC_FRAME_SAMPLES)
     samples = frames * AAC_FRAME_SAMPLES
-    # Whole cycles in the loop, so that it repeats without a click.
-    cycles = round((440.0 + 110.0 * (channel % 8)) * samples / rate)
+    cycles = tone_cycles(channel, rate, samples)
     frequency = cycles * rate / samples
     tone = (0.3 * np.sin(2 * np.pi * cycles * np.arange(samples) / samples)).astype(np.float32)
     context: Any = av.CodecContext.create("aac", "w")
@@ -332,3 +378,52 @@ def encode_audio(channel: int, seconds: float = 2.0) -> AudioClip:
     out += [bytes(p) for p in context.encode(None)]
     extradata = bytes(context.extradata or b"")
     return AudioClip(channel, rate, tuple(out), extradata, frequency, time.perf_counter() - started)
+
+
+def tone_cycles(channel: int, rate: int, samples: int) -> int:
+    """Cycles of ``channel``'s tone in a loop of ``samples``: whole, so it loops without a click."""
+    return round((440.0 + 110.0 * (channel % 8)) * samples / rate)
+
+
+def encode_narrowband(codec: str, channel: int, seconds: float = 2.0) -> NarrowbandClip:
+    """Encode ``channel``'s tone as 8 kHz G.711 or G.726-32k (blocking)."""
+    import av
+    import numpy as np
+
+    started = time.perf_counter()
+    encoder_name, bytes_per_second = _NARROWBAND_ENCODERS[codec]
+    rate = NARROWBAND_RATE
+    block = rate // 100  # 10 ms
+    samples = max(1, round(seconds * 100)) * block
+    cycles = tone_cycles(channel, rate, samples)
+    frequency = cycles * rate / samples
+    loop = np.round(0.3 * 32767 * np.sin(2 * np.pi * cycles * np.arange(samples) / samples))
+    tone = np.tile(loop.astype(np.int16), 2)  # two loops: keep the second
+    context: Any = av.CodecContext.create(encoder_name, "w")
+    context.sample_rate = rate
+    context.layout = "mono"
+    context.format = "s16"
+    context.bit_rate = bytes_per_second * 8
+    context.time_base = fractions.Fraction(1, rate)
+    out: list[bytes] = []
+    for start in range(0, len(tone), block):
+        frame = av.AudioFrame.from_ndarray(
+            tone[None, start : start + block], format="s16", layout="mono"
+        )
+        frame.sample_rate = rate
+        frame.pts = start
+        out += [bytes(p) for p in context.encode(frame)]
+    out += [bytes(p) for p in context.encode(None)]
+    data = b"".join(out)
+    loop_bytes = samples * bytes_per_second // rate
+    if len(data) != 2 * loop_bytes:
+        raise ValueError(f"{encoder_name} gave {len(data)} bytes for {2 * samples} samples")
+    return NarrowbandClip(
+        codec,
+        channel,
+        rate,
+        data[loop_bytes:],
+        bytes_per_second,
+        frequency,
+        time.perf_counter() - started,
+    )

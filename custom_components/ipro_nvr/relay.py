@@ -9,7 +9,7 @@ other local processes out (Home Assistant's stream component redacts an
 ``auth`` parameter in its logs); the loopback binding keeps the network out. Behind it,
 one :class:`LiveFeed` per camera holds the single recorder connection that
 every viewer shares. With audio on, each viewer's MPEG-TS also carries the
-camera's AAC audio (see :class:`TsMuxer`).
+camera's audio as AAC (G.711/G.726 transcoded, see :class:`TsMuxer`).
 """
 
 from __future__ import annotations
@@ -175,11 +175,13 @@ class StreamRelay:
             if muxer is not None:
                 muxer.close()
                 if muxer.skipped_audio:
-                    # G.711/G.726 (or an unexpected AAC rate): MPEG-TS via Home
-                    # Assistant's stream carries AAC only, and we do not re-encode.
+                    # AAC at another rate or with ADTS headers, audio too late,
+                    # or G.711/G.726 the transcoder failed on (logged once).
                     LOGGER.debug(
-                        "Relay of camera %d skipped %d audio frames it cannot carry",
+                        "Relay of camera %d skipped %d audio frames it cannot carry"
+                        " (%d transcoded to AAC)",
                         channel,
                         muxer.skipped_audio,
+                        muxer.transcoded_audio,
                     )
         return response

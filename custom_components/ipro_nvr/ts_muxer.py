@@ -1,4 +1,8 @@
-"""Access units (and AAC audio) in, MPEG-TS bytes out, with PyAV's muxer (no re-encoding)."""
+"""Access units (and audio) in, MPEG-TS bytes out, with PyAV's muxer.
+
+Video and AAC audio are copied; G.711/G.726 audio is transcoded to AAC (see
+:mod:`.audio_transcoder`), the only audio Home Assistant's stream keeps.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import av
 
 from .api.live_feed import TimedAudio
 from .api.media import AccessUnit, AudioCodec, VideoCodec, aac_audio_specific_config
+from .audio_transcoder import AacTranscoder
 
 _CLOCK_RATE: Final = 90_000
 _TIME_BASE: Final = Fraction(1, _CLOCK_RATE)
@@ -21,6 +26,7 @@ _DEMUXERS: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
 # A template's demuxer probes with one decoder thread (FFmpeg would start one per CPU).
 _ONE_THREAD: Final = {"threads": "1"}
 # The recorder names one AAC flavour: 48 kHz AAC-LC, mono (``audio/48kaac-lc``).
+# The track is that whatever the camera's codec: G.711/G.726 is transcoded to it.
 AAC_SAMPLE_RATE: Final = 48_000
 _AAC_FRAME_SAMPLES: Final = 1024
 _AAC_FRAME_TICKS: Final = _AAC_FRAME_SAMPLES * _CLOCK_RATE // AAC_SAMPLE_RATE
@@ -92,10 +98,12 @@ def _add_stream_like(container: Any, demuxer: str, sample: bytes) -> Any:
     return stream
 
 
-def _close_quietly(container: Any) -> None:
+def _close_quietly(container: Any, transcoder: AacTranscoder | None) -> None:
     # Nothing muxed yet means no header either, and closing then fails.
     with suppress(av.FFmpegError, ValueError):
         container.close()
+    if transcoder is not None:
+        transcoder.close()  # its decoder and encoder, if it opened them
 
 
 @functools.cache
@@ -124,12 +132,14 @@ class TsMuxer:
     Timestamps start near zero for every viewer (the first picture's timestamp
     is the origin) and follow the feed's 90 kHz clock, which only grows.
 
-    With ``audio=True`` the stream has an AAC track from the start, and
-    silence fills it wherever the recorder's audio has not arrived (before its
-    stream starts, a pacing interval after the video's, or while it
-    reconnects). Home Assistant's stream worker drops a track that shows no
-    packet among the first 20, and FFmpeg's interleaver would hold video back
-    waiting for audio, so the track must never run dry.
+    With ``audio=True`` the stream has an AAC track (48 kHz mono AAC-LC) from
+    the start, and silence fills it wherever the recorder's audio has not
+    arrived (before its stream starts, a pacing interval after the video's, or
+    while it reconnects). Home Assistant's stream worker drops a track that
+    shows no packet among the first 20, and FFmpeg's interleaver would hold
+    video back waiting for audio, so the track must never run dry. The
+    recorder's AAC frames are copied; G.711 and G.726 frames are transcoded
+    (an encoder opens at the first of them).
 
     :meth:`close` returns the last bytes; a muxer dropped without it is closed
     when it is collected (its last bytes are lost, but nothing crashes).
@@ -141,14 +151,17 @@ class TsMuxer:
         options = {"max_interleave_delta": _MAX_INTERLEAVE_DELTA_US} if audio else {}
         container: Any = av.open(self._sink, mode="w", format="mpegts", options=options)
         self._container = container
+        # Opens its codecs only for G.711/G.726 frames; holds no reference to the muxer.
+        self._transcoder = AacTranscoder(AAC_SAMPLE_RATE) if audio else None
         # Closed however the muxer goes. A PyAV container and its streams
         # refer to each other, so an unclosed one is freed by the cycle
         # collector: it first drops the container's I/O wrapper (freeing
         # FFmpeg's AVIOContext), then the container's dealloc writes the
         # trailer through it, which corrupts the heap (a segfault, or glibc's
         # "corrupted size vs. prev_size"). The finalizer holds the container,
-        # which is intact when it closes it as the muxer goes.
-        self._finalizer = weakref.finalize(self, _close_quietly, container)
+        # which is intact when it closes it as the muxer goes. It also lets go
+        # of the transcoder's codecs.
+        self._finalizer = weakref.finalize(self, _close_quietly, container, self._transcoder)
         self._stream: Any = _add_stream_like(container, _DEMUXERS[codec], b"")
         self._audio: Any = None
         if audio:
@@ -159,7 +172,8 @@ class TsMuxer:
             self._audio.codec_context.extradata = aac_audio_specific_config(AAC_SAMPLE_RATE)
         self._origin: int | None = None
         self._audio_next = 0  # where the audio track continues (relative ticks)
-        self.skipped_audio = 0  # frames the track cannot carry (G.711/G.726, other rates)
+        self.skipped_audio = 0  # frames the track cannot carry (other AAC rates, failures, late)
+        self.transcoded_audio = 0  # G.711/G.726 frames transcoded to AAC
 
     def mux(self, unit: AccessUnit) -> bytes:
         """Return the TS bytes for ``unit`` (possibly empty while the muxer buffers)."""
@@ -181,23 +195,43 @@ class TsMuxer:
     def mux_audio(self, audio: TimedAudio) -> bytes:
         """Return the TS bytes for an audio frame; frames the track cannot carry are skipped."""
         frame = audio.frame
-        if (
-            self._audio is None
-            or self._origin is None  # audio before the first picture has nothing to sync to
-            or frame.codec is not AudioCodec.AAC_LC
-            or frame.sample_rate != AAC_SAMPLE_RATE
-            or frame.is_adts
-        ):
+        if self._audio is None or self._origin is None:
+            # No track, or audio before the first picture: nothing to sync to.
             self.skipped_audio += 1
             return b""
-        timestamp = audio.timestamp - self._origin
+        if frame.codec is AudioCodec.AAC_LC:
+            if frame.sample_rate != AAC_SAMPLE_RATE or frame.is_adts:
+                self.skipped_audio += 1
+                return b""
+            self._mux_timed_audio(frame.data, audio.timestamp - self._origin)
+            return self._sink.take()
+        # The transcoder comes with the track: never None here.
+        packets = self._transcoder.transcode(audio) if self._transcoder is not None else None
+        if packets is None:
+            self.skipped_audio += 1
+            return b""
+        self.transcoded_audio += 1
+        for data, timestamp in packets:
+            self._mux_timed_audio(data, timestamp - self._origin)
+        return self._sink.take()
+
+    def _mux_timed_audio(self, data: bytes, timestamp: int) -> None:
+        """Mux an AAC frame due at ``timestamp`` where the track continues.
+
+        The track stays gapless: where silence (or a previous frame) already
+        covers this time, the frame goes right after it (timestamps must only
+        grow); where the track ends before it (audio starting or coming back
+        after a pause), silence fills whole frames up to it and the frame
+        takes the last slot at or before its time (less than a frame early).
+        """
         if self._audio_next - timestamp > _AUDIO_STALE:
             self.skipped_audio += 1
-            return b""
-        # Where silence (or a previous frame) already covers this time, the
-        # frame goes right after it: the track's timestamps must only grow.
-        self._mux_audio_packet(frame.data, max(timestamp, self._audio_next))
-        return self._sink.take()
+            return
+        if self._audio_next + _AAC_FRAME_TICKS <= timestamp:
+            silence = silent_aac_frame()
+            while self._audio_next + _AAC_FRAME_TICKS <= timestamp:
+                self._mux_audio_packet(silence, self._audio_next)
+        self._mux_audio_packet(data, self._audio_next)
 
     def _mux_audio_packet(self, data: bytes, timestamp: int) -> None:
         packet = av.Packet(data)
@@ -208,6 +242,10 @@ class TsMuxer:
         self._audio_next = timestamp + _AAC_FRAME_TICKS
 
     def close(self) -> bytes:
-        """Flush the muxer and return the last bytes."""
-        self._finalizer()  # closes the container, once
+        """Flush the muxer (and the transcoder) and return the last bytes."""
+        if self._finalizer.alive and self._transcoder is not None and self._origin is not None:
+            with suppress(av.FFmpegError, ValueError):
+                for data, timestamp in self._transcoder.flush():
+                    self._mux_timed_audio(data, timestamp - self._origin)
+        self._finalizer()  # closes the container and the transcoder, once
         return self._sink.take()

@@ -14,6 +14,7 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -65,13 +66,19 @@ async def test_options_choose_codec_and_audio_of_the_relay(
     assert (feed.codec, feed.audio) == (LiveCodec.H265, True)
 
 
+@pytest.mark.parametrize("audio_codec", ["AAC", "G726"])
 async def test_hls_stream_has_audio_when_enabled(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     simulator: RunningSimulator,
     loaded_entry: MockConfigEntry,
+    audio_codec: str,
 ) -> None:
-    """With audio on, Home Assistant's HLS output carries an AAC track beside the video."""
+    """With audio on, Home Assistant's HLS output carries an AAC track beside the video.
+
+    A camera sending G.726 gets there too: the relay transcodes it to AAC.
+    """
+    simulator.config.live_audio_codec = audio_codec
     await _set_live_options(hass, loaded_entry, "h264", audio=True)
     assert await async_setup_component(hass, "stream", {})
     entity_id, camera = _camera(hass, loaded_entry, 1)
@@ -95,24 +102,27 @@ async def test_hls_stream_has_audio_when_enabled(
         assert camera.stream is not None
         await camera.stream.stop()
 
-    def decode() -> tuple[int, int, str]:
+    def decode() -> tuple[int, int, str, float]:
         with av.open(io.BytesIO(init + media), format="mp4") as container:
             assert container.streams.audio, "no audio track in the HLS output"
             name = container.streams.audio[0].codec_context.name
             audio = video = 0
+            loudest = 0.0
             with suppress(av.FFmpegError):
                 for packet in container.demux():
                     for frame in packet.decode():
                         if isinstance(frame, av.AudioFrame):
                             audio += 1
+                            loudest = max(loudest, float(abs(frame.to_ndarray()).max()))
                         else:
                             video += 1
-        return video, audio, name
+        return video, audio, name, loudest
 
-    video, audio, name = await asyncio.to_thread(decode)
+    video, audio, name, loudest = await asyncio.to_thread(decode)
     assert name == "aac"
     assert video >= 5
     assert audio >= 10
+    assert loudest > 0.05  # the simulator's tone, not only the silence before it
     starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "CMD=START" in q]
     assert ["COMP=AUDIO" in q for q in starts] == [False, True]
 

@@ -16,6 +16,7 @@ import time
 
 import aiohttp
 import av
+import numpy as np
 import pytest
 
 from custom_components.ipro_nvr.api import NvrClient
@@ -234,6 +235,45 @@ async def test_audio_is_muxed_into_the_same_stream(
     assert len(uids) == 1  # on the same UID
     stops = [q for q in pushes if "CMD=STOP" in q]
     assert sum("COMP=AUDIO" in q for q in stops) <= 1
+    assert simulator.journal.violations == []
+
+
+@pytest.mark.parametrize("codec", ["G711", "G711A", "G726"])
+async def test_narrowband_audio_is_transcoded_into_the_same_stream(
+    simulator: RunningSimulator, client: NvrClient, codec: str
+) -> None:
+    """A camera sending G.711 or G.726: the viewer's TS carries it as AAC, in step with video."""
+    simulator.config.live_audio_codecs[1] = codec
+    relay = StreamRelay(client, audio=True)
+    try:
+        feed = relay.feed(1)
+        viewer = _Viewer(await relay.async_url(1))
+        await _until(lambda: feed.stats.audio_frames >= 50)  # a second of 20 ms parts
+        await viewer.wait_for(len(viewer.data) + 40_000)
+        data = await viewer.stop()
+    finally:
+        await relay.async_stop()
+        await client.close()
+    with av.open(io.BytesIO(data), format="mpegts") as container:
+        track = container.streams.audio[0]
+        assert (track.codec_context.name, track.profile) == ("aac", "LC")
+    video, audio = await asyncio.to_thread(_decode, data)
+    assert len(video) >= 20
+    assert {(f.sample_rate, f.layout.nb_channels) for f in audio} == {(48_000, 1)}
+    assert _strictly_growing([f.pts for f in video])
+    assert _strictly_growing([f.pts for f in audio])
+    # The track is gapless from the first picture on and ends with the video.
+    video_span = float(video[-1].time or 0) - float(video[0].time or 0)
+    assert abs(sum(f.samples for f in audio) / 48_000 - video_span) < 0.5
+    assert abs(float(video[-1].time or 0) - float(audio[-1].time or 0)) < 0.5
+    # The last second is the simulator's tone of channel 1 (550 Hz), not silence.
+    end = float(audio[-1].time or 0)
+    tone = np.concatenate([f.to_ndarray()[0] for f in audio if float(f.time or 0) > end - 1.0])
+    assert float(np.sqrt(np.mean(tone**2))) > 0.1  # a sine of amplitude 0.3: 0.21
+    spectrum = np.abs(np.fft.rfft(tone * np.hanning(len(tone))))
+    assert abs(float(np.argmax(spectrum)) * 48_000 / len(tone) - 550) < 10
+    starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "CMD=START" in q]
+    assert ["COMP=AUDIO" in q for q in starts] == [False, True]
     assert simulator.journal.violations == []
 
 

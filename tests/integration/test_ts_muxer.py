@@ -84,16 +84,6 @@ def test_audio_track_shows_up_before_the_recorders_audio_does() -> None:
     assert sum(1 for kind, _dts in packets if kind == "audio") > 100
 
 
-def test_audio_the_track_cannot_carry_is_skipped() -> None:
-    """G.711 has no place in the AAC track (no re-encoding): counted, not muxed."""
-    muxer = TsMuxer(VideoCodec.H264, audio=True)
-    muxer.mux(_pictures(1)[0])
-    g711 = TimedAudio(AudioFrame(AudioCodec.G711, b"\xff" * 160, 8000), 100, 1800)
-    assert muxer.mux_audio(g711) == b""
-    assert muxer.skipped_audio == 1
-    muxer.close()
-
-
 def test_without_audio_there_is_no_audio_track() -> None:
     """Audio off: video only, nothing held back."""
     muxer = TsMuxer(VideoCodec.H264)
@@ -116,6 +106,9 @@ def test_no_encoder_is_opened(codec: VideoCodec, capfd: pytest.CaptureFixture[st
     contexts = [stream.codec_context for stream in muxer._container.streams]
     assert [context.type for context in contexts] == ["video", "audio"]
     assert not any(context.is_encoder for context in contexts)
+    # The AAC encoder of G.711/G.726 audio opens only when such audio arrives.
+    assert muxer._transcoder is not None
+    assert not muxer._transcoder.encoder_open
     chunks.append(muxer.close())
     assert "x265" not in capfd.readouterr().err
     data = b"".join(chunks)
@@ -126,7 +119,8 @@ def test_no_encoder_is_opened(codec: VideoCodec, capfd: pytest.CaptureFixture[st
         assert sum(1 for _frame in container.decode(audio=0)) > 0
 
 
-# Muxers of both codecs, with and without audio, dropped without close().
+# Muxers of both codecs, with and without audio (copied AAC, transcoded
+# G.711 with its decoder and encoder open), dropped without close().
 _DROP_SCRIPT = textwrap.dedent(
     """
     import gc
@@ -138,13 +132,17 @@ _DROP_SCRIPT = textwrap.dedent(
 
     TsMuxer(VideoCodec.H264, audio=True)  # nothing muxed
     gc.collect()
+    aac = AudioFrame(AudioCodec.AAC_LC, silent_aac_frame(), 48_000)
+    g711 = AudioFrame(AudioCodec.G711, bytes(range(256)) * 3, 8000)
     for codec in (VideoCodec.H264, VideoCodec.H265):
-        for audio in (False, True):
-            muxer = TsMuxer(codec, audio=audio)
+        for audio in (None, aac, g711):
+            muxer = TsMuxer(codec, audio=audio is not None)
             for unit in _pictures(10, codec=codec):
                 muxer.mux(unit)
-                frame = AudioFrame(AudioCodec.AAC_LC, silent_aac_frame(), 48_000)
-                muxer.mux_audio(TimedAudio(frame, unit.timestamp, 1920))
+                if audio is not None:
+                    muxer.mux_audio(TimedAudio(audio, unit.timestamp, 8640))
+            if audio is g711:
+                assert muxer._transcoder.encoder_open
             del muxer
             gc.collect()
     print("survived", flush=True)

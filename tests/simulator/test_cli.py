@@ -26,6 +26,16 @@ def test_help_lists_the_options() -> None:
         assert option in result.stdout
     assert "--https" in result.stdout
     assert "--event-interval" in result.stdout
+    assert "--audio-codec {AAC,G711,G711A,G726}" in result.stdout
+
+
+def test_audio_codec_option() -> None:
+    from nvr_simulator.__main__ import build_parser, config_from_args
+
+    parser = build_parser()
+    assert config_from_args(parser.parse_args([])).live_audio_codec == "AAC"
+    config = config_from_args(parser.parse_args(["--audio-codec", "G726"]))
+    assert config.live_audio_codec == "G726"
 
 
 def test_serves_until_sigterm(socket_enabled: None) -> None:

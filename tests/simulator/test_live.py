@@ -21,6 +21,7 @@ import pytest
 
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
+    AudioCodec,
     AudioFrame,
     JpegFrame,
     LiveDepacketizer,
@@ -215,6 +216,79 @@ async def test_audio_needs_video_first(
     decoder.extradata = aac_audio_specific_config(frames[0].sample_rate)
     samples = sum(d.samples for f in frames for d in decoder.decode(av.Packet(f.data)))
     assert samples >= (len(frames) - 1) * 1024
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    """The frequency (Hz) of the strongest component of ``samples``."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum)) * rate / len(samples)
+
+
+def tone_share(samples: np.ndarray, rate: int, frequency: float) -> float:
+    """The share of the energy of ``samples`` within 10 Hz of ``frequency``."""
+    power = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    hertz = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(power[np.abs(hertz - frequency) <= 10].sum() / power.sum())
+
+
+# Simulator codec, the codec the client reads from the content type, FFmpeg's decoder.
+_NARROWBAND = [
+    ("G711", AudioCodec.G711, "pcm_mulaw"),
+    ("G711A", AudioCodec.G711_ALAW, "pcm_alaw"),
+    ("G726", AudioCodec.G726, "adpcm_g726le"),
+]
+
+
+@pytest.mark.parametrize(("codec", "parsed", "decoder_name"), _NARROWBAND)
+async def test_narrowband_audio(
+    sim: RunningSimulator,
+    client: aiohttp.ClientSession,
+    codec: str,
+    parsed: AudioCodec,
+    decoder_name: str,
+) -> None:
+    """A camera set to G.711/G.726 sends it in real time, 20 ms a part; others stay AAC."""
+    sim.config.live_audio_codecs = {2: codec}
+    uid = await live_uid(client)
+    async with AsyncExitStack() as stack:
+        for channel in (1, 2):
+            video = await stack.enter_async_context(client.get(push(uid, channel, "H264")))
+            assert video.status == 200
+        other = await stack.enter_async_context(client.get(push(uid, 1, "AUDIO")))
+        (aac,) = await read(other, count=1)
+        audio = await stack.enter_async_context(client.get(push(uid, 2, "AUDIO")))
+        assert audio.status == 200
+        items = await read(audio, seconds=1.0)
+    assert isinstance(aac, AudioFrame)
+    assert aac.codec is AudioCodec.AAC_LC
+    frames = [i for i in items if isinstance(i, AudioFrame)]
+    assert len(frames) == len(items)
+    assert {(f.codec, f.sample_rate) for f in frames} == {(parsed, 8000)}
+    per_part = 80 if codec == "G726" else 160  # 20 ms at 32 or 64 kbit/s
+    assert {len(f.data) for f in frames} == {per_part}
+    assert 45 <= len(frames) <= 60  # real time: one part at once, then 50 a second
+    decoder = av.CodecContext.create(decoder_name, "r")
+    decoder.sample_rate = 8000
+    decoder.layout = "mono"
+    decoder.options = {"bits_per_coded_sample": "4"} if codec == "G726" else {}
+    pcm = np.concatenate(
+        [d.to_ndarray()[0] for f in frames for d in decoder.decode(av.Packet(f.data))]
+    )
+    assert len(pcm) == 160 * len(frames)
+    tone = pcm[-8000:].astype(np.float64) / 32768
+    assert 0.15 < np.sqrt(np.mean(tone**2)) < 0.25  # a sine of amplitude 0.3
+    assert abs(dominant_frequency(tone, 8000) - 660) < 5  # channel 2's tone
+    assert tone_share(tone, 8000, 660) > 0.99
+    if codec == "G726":
+        # The other packing (ITU-T I.366.2, FFmpeg's adpcm_g726) distorts the tone.
+        wrong = av.CodecContext.create("adpcm_g726", "r")
+        wrong.sample_rate = 8000
+        wrong.layout = "mono"
+        wrong.options = {"bits_per_coded_sample": "4"}
+        noise = np.concatenate(
+            [d.to_ndarray()[0] for f in frames for d in wrong.decode(av.Packet(f.data))]
+        )
+        assert tone_share(noise[-8000:].astype(np.float64), 8000, 660) < 0.95
 
 
 async def test_per_uid_rules_and_errors(

@@ -59,7 +59,11 @@ _DEFAULT_FRAME_TICKS: Final = 3000
 _CLOCK_RATE: Final = 90_000
 # Samples per AAC frame; G.711 carries one sample per byte, G.726-32k two.
 _AAC_FRAME_SAMPLES: Final = 1024
-_SAMPLES_PER_BYTE: Final = {AudioCodec.G711: 1.0, AudioCodec.G726: 2.0}
+_SAMPLES_PER_BYTE: Final = {
+    AudioCodec.G711: 1.0,
+    AudioCodec.G711_ALAW: 1.0,
+    AudioCodec.G726: 2.0,
+}
 # Audio whose running timestamp strays this far from the video clock's
 # estimate of "now" is re-anchored (a gap) or dropped (a burst running ahead).
 _AUDIO_MAX_DRIFT: Final = _CLOCK_RATE // 2

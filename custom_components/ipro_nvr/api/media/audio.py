@@ -4,6 +4,11 @@ Each part is one ``0x00`` byte, then the elementary stream: raw AAC-LC frames
 (``audio/48kaac-lc``; no RTP, AU or ADTS header), G.726 at 32 kbit/s
 (``audio/g.726-32k``) or G.711. The leading ``0x00`` is dropped; a part without
 it is taken whole.
+
+The spec names no content type for G.711 and does not say which law it uses.
+Any ``audio/`` type naming 711, ``pcmu`` or ``basic`` is taken as G.711
+**mu-law** (RTP's ``PCMU``; ``audio/basic`` is mu-law by definition); one
+naming A-law (``pcma``, ``alaw``, ``a-law``, ``711a``) as G.711 A-law.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from custom_components.ipro_nvr.api.spec import (
 from .errors import MediaFormatError
 
 _RATE_IN_TYPE = re.compile(r"(\d+)k")
+_ALAW_IN_TYPE = re.compile(r"^pcma$|a-?law|711-?a(?![a-z])")
 _NARROWBAND_RATE: Final = 8000
 _AAC_DEFAULT_RATE: Final = 48000
 # AudioSpecificConfig sampling-frequency indexes (ISO/IEC 14496-3, 1.6.3.4).
@@ -34,8 +40,9 @@ class AudioCodec(StrEnum):
     """Audio coding of a live audio part."""
 
     AAC_LC = "aac_lc"
-    G726 = "g726"
-    G711 = "g711"
+    G726 = "g726"  # 32 kbit/s, 4 bits a sample
+    G711 = "g711"  # mu-law, also where the content type names no law
+    G711_ALAW = "g711_alaw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,9 @@ def audio_codec_for(content_type: str) -> tuple[AudioCodec, int] | None:
         return AudioCodec.AAC_LC, int(rate[1]) * 1000 if rate else _AAC_DEFAULT_RATE
     if media_type == CONTENT_TYPE_G726 or "726" in name:
         return AudioCodec.G726, _NARROWBAND_RATE
-    if "711" in name or name in {"pcmu", "pcma", "basic"}:
+    if _ALAW_IN_TYPE.search(name):
+        return AudioCodec.G711_ALAW, _NARROWBAND_RATE
+    if "711" in name or name in {"pcmu", "basic"}:
         return AudioCodec.G711, _NARROWBAND_RATE
     return None
 
