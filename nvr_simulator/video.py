@@ -351,7 +351,6 @@ def encode_jpeg(channel: int, fmt: VideoFormat) -> JpegClip:
 
 def encode_audio(channel: int, seconds: float = 2.0) -> AudioClip:
     """Encode a sine tone of ``channel`` as raw AAC-LC frames (blocking)."""
-    import av
     import numpy as np
 
     started = time.perf_counter()
@@ -361,23 +360,35 @@ def encode_audio(channel: int, seconds: float = 2.0) -> AudioClip:
     cycles = tone_cycles(channel, rate, samples)
     frequency = cycles * rate / samples
     tone = (0.3 * np.sin(2 * np.pi * cycles * np.arange(samples) / samples)).astype(np.float32)
-    context: Any = av.CodecContext.create("aac", "w")
+    context, out = _encode_mono(
+        "aac", tone, rate, sample_format="fltp", bit_rate=64_000, block=AAC_FRAME_SAMPLES
+    )
+    extradata = bytes(context.extradata or b"")
+    return AudioClip(channel, rate, tuple(out), extradata, frequency, time.perf_counter() - started)
+
+
+def _encode_mono(
+    encoder_name: str, samples: Any, rate: int, *, sample_format: str, bit_rate: int, block: int
+) -> tuple[Any, list[bytes]]:
+    """Encode mono ``samples`` (a numpy array) in blocks; return the context and the packets."""
+    import av
+
+    context: Any = av.CodecContext.create(encoder_name, "w")
     context.sample_rate = rate
     context.layout = "mono"
-    context.format = "fltp"
-    context.bit_rate = 64_000
+    context.format = sample_format
+    context.bit_rate = bit_rate
     context.time_base = fractions.Fraction(1, rate)
     out: list[bytes] = []
-    for start in range(0, samples, AAC_FRAME_SAMPLES):
+    for start in range(0, len(samples), block):
         frame = av.AudioFrame.from_ndarray(
-            tone[None, start : start + AAC_FRAME_SAMPLES], format="fltp", layout="mono"
+            samples[None, start : start + block], format=sample_format, layout="mono"
         )
         frame.sample_rate = rate
         frame.pts = start
         out += [bytes(p) for p in context.encode(frame)]
     out += [bytes(p) for p in context.encode(None)]
-    extradata = bytes(context.extradata or b"")
-    return AudioClip(channel, rate, tuple(out), extradata, frequency, time.perf_counter() - started)
+    return context, out
 
 
 def tone_cycles(channel: int, rate: int, samples: int) -> int:
@@ -387,7 +398,6 @@ def tone_cycles(channel: int, rate: int, samples: int) -> int:
 
 def encode_narrowband(codec: str, channel: int, seconds: float = 2.0) -> NarrowbandClip:
     """Encode ``channel``'s tone as 8 kHz G.711 or G.726-32k (blocking)."""
-    import av
     import numpy as np
 
     started = time.perf_counter()
@@ -399,21 +409,9 @@ def encode_narrowband(codec: str, channel: int, seconds: float = 2.0) -> Narrowb
     frequency = cycles * rate / samples
     loop = np.round(0.3 * 32767 * np.sin(2 * np.pi * cycles * np.arange(samples) / samples))
     tone = np.tile(loop.astype(np.int16), 2)  # two loops: keep the second
-    context: Any = av.CodecContext.create(encoder_name, "w")
-    context.sample_rate = rate
-    context.layout = "mono"
-    context.format = "s16"
-    context.bit_rate = bytes_per_second * 8
-    context.time_base = fractions.Fraction(1, rate)
-    out: list[bytes] = []
-    for start in range(0, len(tone), block):
-        frame = av.AudioFrame.from_ndarray(
-            tone[None, start : start + block], format="s16", layout="mono"
-        )
-        frame.sample_rate = rate
-        frame.pts = start
-        out += [bytes(p) for p in context.encode(frame)]
-    out += [bytes(p) for p in context.encode(None)]
+    _context, out = _encode_mono(
+        encoder_name, tone, rate, sample_format="s16", bit_rate=bytes_per_second * 8, block=block
+    )
     data = b"".join(out)
     loop_bytes = samples * bytes_per_second // rate
     if len(data) != 2 * loop_bytes:
