@@ -56,6 +56,18 @@ class NvrCamera(CameraControlEntity, Camera):
         Camera.__init__(self)
         self._relay = coordinator.config_entry.runtime_data.relay
 
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop Home Assistant's stream of this camera: its relay URL dies with the entry.
+
+        On a reload (an options change) the relay restarts on a new port and
+        token; a stream left running would retry the old URL and log errors
+        until it idles out. The new entity starts a fresh stream on demand.
+        """
+        await super().async_will_remove_from_hass()
+        if self.stream is not None:
+            await self.stream.stop()
+            self.stream = None
+
     async def stream_source(self) -> str:
         """The relay's loopback URL of this camera's live video."""
         return await self._relay.async_url(self.channel)

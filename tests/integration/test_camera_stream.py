@@ -17,6 +17,7 @@ from homeassistant.components.camera.const import DATA_COMPONENT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -98,3 +99,30 @@ async def test_snapshot_is_a_jpeg_of_the_camera(
     await async_get_image(hass, _camera_entity_id(hass, loaded_entry, 2))
     starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "COMP=JPEG" in q]
     assert len(starts) == 1
+
+
+async def test_reload_stops_the_stream_of_the_old_relay(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An options change reloads the entry: the old stream stops instead of retrying a dead URL."""
+    assert await async_setup_component(hass, "stream", {})
+    entity_id = _camera_entity_id(hass, loaded_entry, 1)
+    old_camera: Camera | None = hass.data[DATA_COMPONENT].get_entity(entity_id)
+    assert old_camera is not None
+    await async_request_stream(hass, entity_id, "hls")
+    async with asyncio.timeout(30):
+        while not any(  # noqa: ASYNC110 - polling the simulator's journal
+            "CMD=START" in q for q in simulator.journal.queries(Cgi.PUSH)
+        ):
+            await asyncio.sleep(0.1)
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert old_camera.stream is None
+    await asyncio.sleep(1.5)  # the worker would notice the relay's end within this
+    assert "Error from stream worker" not in caplog.text
+    new_camera: Camera | None = hass.data[DATA_COMPONENT].get_entity(entity_id)
+    assert new_camera is not None
+    assert new_camera is not old_camera
