@@ -34,13 +34,18 @@ def keyframe_to_jpeg(unit: AccessUnit) -> bytes | None:
         frames = [frame for packet in (av.Packet(data), None) for frame in decoder.decode(packet)]
         if not frames:
             return None
-        picture = frames[0].reformat(format="yuvj420p")
-        encoder = cast("VideoCodecContext", av.CodecContext.create("mjpeg", "w"))
-        encoder.width, encoder.height = picture.width, picture.height
-        encoder.pix_fmt = "yuvj420p"
-        encoder.time_base = Fraction(1, 25)  # one picture: any time base will do
-        encoder.qmin = encoder.qmax = JPEG_QUALITY_SCALE
-        packets = [*encoder.encode(picture), *encoder.encode(None)]
+        return frame_to_jpeg(frames[0]) or None
     except av.FFmpegError:
         return None
-    return b"".join(bytes(packet) for packet in packets) or None
+
+
+def frame_to_jpeg(frame: av.VideoFrame) -> bytes:
+    """Encode one decoded picture as a JPEG (blocking; raises av.FFmpegError)."""
+    picture = frame.reformat(format="yuvj420p")
+    encoder = cast("VideoCodecContext", av.CodecContext.create("mjpeg", "w"))
+    encoder.width, encoder.height = picture.width, picture.height
+    encoder.pix_fmt = "yuvj420p"
+    encoder.time_base = Fraction(1, 25)  # one picture: any time base will do
+    encoder.qmin = encoder.qmax = JPEG_QUALITY_SCALE
+    packets = [*encoder.encode(picture), *encoder.encode(None)]
+    return b"".join(bytes(packet) for packet in packets)

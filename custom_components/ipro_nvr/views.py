@@ -23,7 +23,6 @@ from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
 import datetime as dt
-import fractions
 from http import HTTPStatus
 from pathlib import Path
 import re
@@ -53,6 +52,7 @@ from .api import (
 from .api.spec import DOWNLOAD_MAX_SPAN_S
 from .clip_cache import ClipCache, ClipCaches, remux_faststart, run_to_completion
 from .const import CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB, DOMAIN, LOGGER
+from .keyframe_snapshot import frame_to_jpeg
 
 CLIP_URL: Final = f"/api/{DOMAIN}/clip"
 THUMBNAIL_URL: Final = f"/api/{DOMAIN}/thumbnail"
@@ -251,14 +251,7 @@ def first_keyframe_jpeg(path: Path) -> bytes:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):
-            encoder: Any = av.CodecContext.create("mjpeg", "w")
-            encoder.width = frame.width
-            encoder.height = frame.height
-            encoder.pix_fmt = "yuvj420p"
-            encoder.time_base = stream.time_base or fractions.Fraction(1, 25)
-            picture = frame.reformat(format="yuvj420p")
-            packets = [*encoder.encode(picture), *encoder.encode(None)]
-            return b"".join(bytes(packet) for packet in packets)
+            return frame_to_jpeg(frame)
     raise ValueError("the clip has no picture")
 
 

@@ -11,6 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.const import CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
 from nvr_simulator.server import RunningSimulator
 from tests.conftest import TEST_PACING
@@ -59,3 +60,15 @@ async def loaded_entry(
     if config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def client(simulator: RunningSimulator) -> NvrClient:
+    """A client of the simulator without Home Assistant (relay tests); closed by the test."""
+    return NvrClient(
+        simulator.host,
+        port=simulator.port,
+        username=simulator.config.username,
+        password=simulator.config.password,
+        pacing=TEST_PACING,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 import io
-import re
 
 import av
 from homeassistant.components.camera import Camera, async_get_image, async_request_stream
@@ -22,8 +21,7 @@ from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.api.urls import LiveCodec
 from custom_components.ipro_nvr.const import CONF_LIVE_AUDIO, CONF_LIVE_CODEC, DOMAIN
 from nvr_simulator.server import RunningSimulator
-
-SEGMENT = re.compile(r"segment/(\d+)\.m4s$", re.MULTILINE)
+from tests.integration.hls import capture_hls
 
 
 def _camera(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> tuple[str, Camera]:
@@ -83,27 +81,10 @@ async def test_hls_stream_has_audio_when_enabled(
     assert await async_setup_component(hass, "stream", {})
     entity_id, camera = _camera(hass, loaded_entry, 1)
     path = await async_request_stream(hass, entity_id, "hls")
-    client = await hass_client()
-    try:
-        playlist_url = path.replace("master_playlist", "playlist")
-        segments: list[str] = []
-        async with asyncio.timeout(60):
-            while not segments:  # one segment is enough to see both tracks
-                response = await client.get(playlist_url)
-                if response.status == 200:
-                    segments = SEGMENT.findall(await response.text())
-                await asyncio.sleep(0.2)
-        base = playlist_url.rsplit("/", 1)[0]
-        init = await (await client.get(f"{base}/init.mp4")).read()
-        media = b"".join(
-            [await (await client.get(f"{base}/segment/{n}.m4s")).read() for n in segments[:1]]
-        )
-    finally:
-        assert camera.stream is not None
-        await camera.stream.stop()
+    data = await capture_hls(hass_client, camera, path, segments=1)  # both tracks in one
 
     def decode() -> tuple[int, int, str, float]:
-        with av.open(io.BytesIO(init + media), format="mp4") as container:
+        with av.open(io.BytesIO(data), format="mp4") as container:
             assert container.streams.audio, "no audio track in the HLS output"
             name = container.streams.audio[0].codec_context.name
             audio = video = 0

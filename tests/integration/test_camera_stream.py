@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 import io
-import re
 
 import av
 from homeassistant.components.camera import (
@@ -24,8 +23,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN
 from nvr_simulator.server import RunningSimulator
-
-SEGMENT = re.compile(r"segment/(\d+)\.m4s$", re.MULTILINE)
+from tests.integration.hls import capture_hls
 
 
 def _camera_entity_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str:
@@ -55,26 +53,9 @@ async def test_hls_stream_plays_the_simulated_camera(
     camera: Camera | None = hass.data[DATA_COMPONENT].get_entity(entity_id)
     assert camera is not None
     path = await async_request_stream(hass, entity_id, "hls")
-    client = await hass_client()
-    try:
-        playlist_url = path.replace("master_playlist", "playlist")
-        segments: list[str] = []
-        async with asyncio.timeout(60):
-            while len(segments) < 2:
-                response = await client.get(playlist_url)
-                if response.status == 200:
-                    segments = SEGMENT.findall(await response.text())
-                await asyncio.sleep(0.5)
-        base = playlist_url.rsplit("/", 1)[0]
-        init = await (await client.get(f"{base}/init.mp4")).read()
-        media = b"".join(
-            [await (await client.get(f"{base}/segment/{n}.m4s")).read() for n in segments[:2]]
-        )
-    finally:
-        assert camera.stream is not None
-        await camera.stream.stop()
+    data = await capture_hls(hass_client, camera, path, segments=2)
 
-    frames = await asyncio.to_thread(_decode, init + media)
+    frames = await asyncio.to_thread(_decode, data)
     assert len(frames) >= 10
     assert (frames[0].width, frames[0].height) == (320, 180)
     times = [f.time for f in frames]

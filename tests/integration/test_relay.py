@@ -9,25 +9,11 @@ import socket
 
 import aiohttp
 import av
-import pytest
 
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
-from tests.conftest import TEST_PACING
-
-
-@pytest.fixture
-async def client(simulator: RunningSimulator) -> NvrClient:
-    """A client of the simulator; closed by the test."""
-    return NvrClient(
-        simulator.host,
-        port=simulator.port,
-        username=simulator.config.username,
-        password=simulator.config.password,
-        pacing=TEST_PACING,
-    )
 
 
 async def _read_ts(url: str, size: int) -> bytes:

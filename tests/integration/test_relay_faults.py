@@ -24,19 +24,6 @@ from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.api.urls import LiveCodec
 from custom_components.ipro_nvr.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
-from tests.conftest import TEST_PACING
-
-
-@pytest.fixture
-async def client(simulator: RunningSimulator) -> NvrClient:
-    """A client of the simulator; closed by the test."""
-    return NvrClient(
-        simulator.host,
-        port=simulator.port,
-        username=simulator.config.username,
-        password=simulator.config.password,
-        pacing=TEST_PACING,
-    )
 
 
 class _Viewer:
