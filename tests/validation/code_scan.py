@@ -307,6 +307,18 @@ class PackageScan:
                     found.append(f"{self._site(path, call)} {call.func.id}")
         return found
 
+    def key_placeholder_pairs(self, path: str) -> frozenset[str]:
+        """Keys written as ``("key", {placeholders})`` pairs: a table of keys and their values."""
+        return frozenset(
+            node.elts[0].value
+            for _, node in self._nodes(path)
+            if isinstance(node, ast.Tuple)
+            and len(node.elts) == 2
+            and isinstance(node.elts[0], ast.Constant)
+            and isinstance(node.elts[0].value, str)
+            and isinstance(node.elts[1], ast.Dict)
+        )
+
     def literals(self, path: str) -> frozenset[str]:
         """Every string constant of a module (for keys the scan cannot follow)."""
         return frozenset(
