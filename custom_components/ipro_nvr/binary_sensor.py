@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
-from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -52,8 +51,9 @@ class ChannelConnectivitySensor(NvrChannelEntity, BinarySensorEntity):
 class RecorderProblemSensor(NvrEntity, BinarySensorEntity):
     """On when any camera or disk reports an error."""
 
+    # Not a diagnostic entity: whether the recorder is healthy is what a person
+    # looks for first on its device page.
     _attr_device_class = BinarySensorDeviceClass.PROBLEM
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
     _attr_translation_key = "problem"
 
     def __init__(self, coordinator: NvrStatusCoordinator, logs: NvrLogCoordinator) -> None:

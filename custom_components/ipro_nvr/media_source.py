@@ -352,8 +352,10 @@ class NvrMediaSource(MediaSource):
                 continue
             kind = classify_log_text(entry.text).type.value.replace("_", " ").capitalize()
             clip = ClipRef(recorder.entry.entry_id, channel, start, clamped)
-            # The entry's time is the recorder's wall-clock reading.
-            children.append(_clip_item(recorder, clip, f"{kind} {entry.time:%Y-%m-%d %H:%M:%S}"))
+            # The entry's time is the recorder's wall-clock reading. The time comes
+            # first: the media browser's grid shows only the start of a long title.
+            title = f"{entry.time:%H:%M:%S} {kind}, {entry.time:%Y-%m-%d}"
+            children.append(_clip_item(recorder, clip, title))
         if len(entries) > first + EVENTS_PER_PAGE:
             children.append(
                 _folder(

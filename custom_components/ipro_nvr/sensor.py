@@ -44,12 +44,17 @@ def _round1(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+# Sizes: the recorder reports whole gigabytes of multi-terabyte disks; shown in TB
+# with two decimals (10 GB steps), "3.73 TB" rather than "3726 GB". The entity's
+# settings can still show GB.
 DISK_SENSORS: tuple[DiskSensorDescription, ...] = (
     DiskSensorDescription(
         key="disk_capacity",
         translation_key="disk_capacity",
         device_class=SensorDeviceClass.DATA_SIZE,
         native_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_unit_of_measurement=UnitOfInformation.TERABYTES,
+        suggested_display_precision=2,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda disk: disk.capacity_gb,
     ),
@@ -58,6 +63,8 @@ DISK_SENSORS: tuple[DiskSensorDescription, ...] = (
         translation_key="disk_remaining",
         device_class=SensorDeviceClass.DATA_SIZE,
         native_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_unit_of_measurement=UnitOfInformation.TERABYTES,
+        suggested_display_precision=2,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda disk: disk.remaining_gb,
     ),
@@ -97,6 +104,8 @@ RECORDER_SENSORS: tuple[RecorderSensorDescription, ...] = (
         translation_key="total_capacity",
         device_class=SensorDeviceClass.DATA_SIZE,
         native_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_unit_of_measurement=UnitOfInformation.TERABYTES,
+        suggested_display_precision=2,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.recorded.total_capacity_gb,
     ),
@@ -105,6 +114,8 @@ RECORDER_SENSORS: tuple[RecorderSensorDescription, ...] = (
         translation_key="total_remaining",
         device_class=SensorDeviceClass.DATA_SIZE,
         native_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_unit_of_measurement=UnitOfInformation.TERABYTES,
+        suggested_display_precision=2,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.recorded.total_remaining_gb,
     ),

@@ -59,10 +59,12 @@ async def test_entities_reflect_the_recorder(
     """Connectivity, disks and the problem sensor show what the simulator reports."""
     assert _state(hass, "binary_sensor", loaded_entry, "1_connected") == STATE_ON
     assert _state(hass, "binary_sensor", loaded_entry, "4_connected") == STATE_OFF
-    assert _state(hass, "sensor", loaded_entry, "main-1_disk_capacity") == "4001"
-    assert _state(hass, "sensor", loaded_entry, "main-1_disk_remaining") == "1529"
+    # Sizes: the recorder's GB shown in TB (the suggested unit).
+    assert float(_state(hass, "sensor", loaded_entry, "main-1_disk_capacity")) == 4.001
+    assert float(_state(hass, "sensor", loaded_entry, "main-1_disk_remaining")) == 1.529
     assert _state(hass, "sensor", loaded_entry, "main-4_disk_oldest") == STATE_UNKNOWN
-    assert _state(hass, "sensor", loaded_entry, "total_capacity") == str(4001 + 4001 + 2000 + 4001)
+    total = float(_state(hass, "sensor", loaded_entry, "total_capacity"))
+    assert total == pytest.approx((4001 + 4001 + 2000 + 4001) / 1000)
     used = float(_state(hass, "sensor", loaded_entry, "main-1_disk_used"))
     assert used == pytest.approx(100 * (4001 - 1529) / 4001, abs=0.1)
     # Empty slots get no entities at all.
