@@ -23,6 +23,7 @@ from tests.validation import ha_rules
 from tests.validation.code_scan import PACKAGE_DIR, PackageScan
 from tests.validation.conftest import load_json
 
+DOMAIN = PACKAGE_DIR.name
 COMPONENTS_DIR = Path(ha_components.__file__).parent
 ENTITY_PLATFORMS = {platform.value for platform in Platform}
 # The diagnostics integration loads every integration's diagnostics platform itself:
@@ -282,7 +283,31 @@ RULE_CHECKS: dict[str, Any] = {
         not any("_attr_icon" in path.read_text() for path in PACKAGE_DIR.rglob("*.py"))
     ),
     "brands": lambda scan, manifest: (PACKAGE_DIR / "brand" / "icon.png").is_file(),
+    # The documentation rules, against the README (the documentation URL's page).
+    "docs-actions": lambda scan, manifest: all(
+        f"{DOMAIN}.{action}" in _readme() for action in _services()
+    ),
+    "docs-installation-parameters": lambda scan, manifest: _labels_in_readme("config", "user"),
+    "docs-configuration-parameters": lambda scan, manifest: _labels_in_readme("options", "init"),
+    "docs-installation-instructions": lambda scan, manifest: "## install" in _readme(),
+    "docs-removal-instructions": lambda scan, manifest: "## removal" in _readme(),
+    "docs-known-limitations": lambda scan, manifest: "## known limitations" in _readme(),
+    "docs-troubleshooting": lambda scan, manifest: "## troubleshooting" in _readme(),
 }
+
+
+def _readme() -> str:
+    return (PACKAGE_DIR.parents[1] / "README.md").read_text().lower()
+
+
+def _services() -> list[str]:
+    return list(load_yaml_dict(str(PACKAGE_DIR / "services.yaml")))
+
+
+def _labels_in_readme(flow: str, step: str) -> bool:
+    """Each field of a form is explained in the README under the label the form shows."""
+    labels = load_json(PACKAGE_DIR / "strings.json")[flow]["step"][step]["data"].values()
+    return all(label.lower() in _readme() for label in labels)
 
 
 @pytest.mark.parametrize("rule", sorted(RULE_CHECKS))
