@@ -183,11 +183,11 @@ class PackageScan:
                     return None
                 keys |= found
             return frozenset(keys)
-        if isinstance(expr, ast.Name):
-            function = self._enclosing(expr, ast.FunctionDef, ast.AsyncFunctionDef)
+        function = self._enclosing(expr, ast.FunctionDef, ast.AsyncFunctionDef) if expr else None
+        if isinstance(expr, ast.Name) and function is not None:
             assigned = [
                 node.value
-                for node in ast.walk(function or ast.Module(body=[], type_ignores=[]))
+                for node in ast.walk(function)
                 if isinstance(node, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
             ]
