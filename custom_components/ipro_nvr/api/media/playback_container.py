@@ -23,22 +23,26 @@ Tolerances (the spec's figures are garbled; this is the working reading):
   own 4-byte header too; TLVs that parse with neither reading are ignored
   (counted in :attr:`PlaybackVideoStats.bad_info`);
 * records are found by their ``FF 06 00 44`` signature. Between records, zero
-  words, TLVs (camera information) and reserved bytes are skipped; any other
-  bytes are skipped up to the next signature and counted
-  (:attr:`PlaybackVideoStats.skipped_bytes`). A padding count that disagrees
-  with the bytes after the data is counted, not trusted;
+  words and TLVs (camera information) are skipped; any other bytes are skipped
+  up to the next signature and counted (:attr:`PlaybackVideoStats.skipped_bytes`):
+  before the first record they are the reserved bytes, after it they mean a
+  lost record (raised at the end). A padding count that disagrees with the
+  bytes after the data is counted, not trusted;
 * a record whose header does not add up (no ``FF 05``, a length over
   ``max_picture_size``, data that is not Annex-B or not a JPEG) is counted in
   :attr:`PlaybackVideoStats.bad_records` and the search resumes after its
-  signature, so the pictures after it are still delivered;
+  signature, so the pictures after it are still delivered; so is a record
+  whose data holds another record's header (its length swallowed it);
 * a body with no record at all falls back to the bare data after the chunk
   header: Annex-B NAL units split into pictures at access-unit delimiters
   (H.264/H.265), or the first JPEG image.
 
 Nothing ends silently: :meth:`PlaybackVideoParser.finish` raises
-:class:`~.errors.MediaFormatError` for a truncated body, a damaged record, no
-picture, or fewer pictures than the frame-count TLV (0x0008) announces; every
-picture delivered before stays delivered.
+:class:`~.errors.MediaFormatError` for a truncated body, a damaged record,
+unreadable bytes between records, no picture, or fewer pictures than the
+frame-count TLV (0x0008) announces; every picture delivered before stays
+delivered (a picture whose length was too long may have been delivered with
+the bytes it swallowed: the error says the GOP is damaged).
 
 Each picture comes out as the live path's types: an :class:`AccessUnit` (H.264,
 H.265) or a :class:`JpegFrame` (JPEG), whose ``info`` is the chunk's recorder
@@ -63,6 +67,7 @@ from custom_components.ipro_nvr.api.spec import (
     JPEG_VENDOR_BLOCK_ID,
     PLAYBACK_CHUNK_H264,
     PLAYBACK_CHUNK_H265,
+    PLAYBACK_CHUNK_RESERVED,
     PLAYBACK_INFO_SIZE,
     PLAYBACK_PACKET_RESERVED,
     PLAYBACK_PADDING_ID,
@@ -106,9 +111,12 @@ _GOP_AT: Final = len(_SIGNATURE)
 _PIC_AT: Final = _GOP_AT + PLAYBACK_INFO_SIZE
 _PADDING_AT: Final = _PIC_AT + PLAYBACK_INFO_SIZE
 _PACKET_AT: Final = _PADDING_AT + _PADDING.size
+_PADDING_MARK: Final = PLAYBACK_PADDING_ID.to_bytes(2)
 _DATA_AT: Final = _PACKET_AT + _PACKET.size + PLAYBACK_PACKET_RESERVED  # 92
 _JPEG_CHUNK: Final = len(JPEG_VENDOR_BLOCK_ID) + 2
 _ZERO_WORD: Final = b"\x00" * 4
+# A word and the three bytes after it: where a signature off the word grid may start.
+_NEAR: Final = 2 * len(_ZERO_WORD) - 1
 _NONZERO = re.compile(rb"[^\x00]")
 # A camera-information TLV between records: an id below the 0xFFxx chunk ids
 # and a length that is a whole number of words (spec 7.1.2 uses 8 and 12).
@@ -196,6 +204,9 @@ class PlaybackVideoParser:
         self._camera_tlvs = bytearray()  # camera TLVs since the last record
         self._parameter_sets: dict[int, bytes] = {}
         self._finished = False
+        # Bytes skipped after a record was read: a record was lost, or a length was wrong.
+        self._skipped_after_records = 0
+        self._garbage_run = 0  # bytes skipped since the last thing that made sense
 
     # -- input ------------------------------------------------------------------------
 
@@ -215,7 +226,8 @@ class PlaybackVideoParser:
         """Mark the end of the body; return any last pictures (the fallback's).
 
         Raise :class:`MediaFormatError` when the body was truncated, a record was
-        damaged, no picture was found, or pictures are missing.
+        damaged, no picture was found, or pictures are missing (fewer than the frame count, or
+        unreadable bytes between records).
         """
         if self._finished:
             return []
@@ -229,18 +241,24 @@ class PlaybackVideoParser:
                 f"playback video: {stats.bytes_received} bytes end inside the chunk header",
                 self._buf,
             )
-        if stats.records == 0:
-            out += self._fallback()
-        elif self._state is _State.RECORD:
+        if self._state is _State.RECORD:
             raise MediaFormatError(
                 f"playback video: truncated inside picture record {stats.records + 1} "
                 f"(body of {stats.bytes_received} bytes)",
                 self._buf[self._pos :],
             )
+        if stats.records == 0 and stats.bad_records == 0:
+            out += self._fallback()
         self._buf.clear()
         if stats.bad_records:
             raise MediaFormatError(
-                f"playback video: {stats.bad_records} damaged picture record(s) skipped"
+                f"playback video: {stats.bad_records} damaged or truncated picture record(s) "
+                f"skipped, {stats.pictures} pictures read"
+            )
+        if self._skipped_after_records:
+            raise MediaFormatError(
+                f"playback video: {self._skipped_after_records} bytes between picture records "
+                f"are neither padding nor information; {stats.pictures} pictures read"
             )
         count = self.info.frame_count if self.info is not None else None
         if count is not None and stats.pictures < count:
@@ -283,7 +301,7 @@ class PlaybackVideoParser:
             if info_end < start:
                 continue
             try:
-                self.info = parse_recorder_info(memoryview(buf)[start:info_end])
+                self.info = parse_recorder_info(bytes(buf[start:info_end]))
             except MediaFormatError:
                 continue
             self._pos = info_end
@@ -302,6 +320,7 @@ class PlaybackVideoParser:
         pos = self._pos
         while size - pos >= len(_SIGNATURE):
             if buf.startswith(_SIGNATURE, pos):
+                self._garbage_run = 0
                 self._pos = pos
                 self._state = _State.RECORD
                 return True
@@ -319,51 +338,91 @@ class PlaybackVideoParser:
                 if size - pos < length:
                     if not final:
                         break
-                    self.stats.skipped_bytes += size - pos
+                    self._skipped(pos, size)
                     pos = size
                     break
+                self._garbage_run = 0
                 self._camera_tlvs += buf[pos : pos + length]
                 self.stats.camera_tlvs += 1
                 pos += length
                 continue
-            # Reserved or damaged bytes: on to the next signature.
-            found = buf.find(_SIGNATURE, pos + 1)
-            stop = found if found >= 0 else size - len(_SIGNATURE) + 1
-            self.stats.skipped_bytes += stop - pos
+            # Reserved bytes (spec 3.3.1: 12 after the chunk's TLVs) go word by
+            # word, so camera TLVs after them are still read; longer runs of
+            # damaged bytes are skipped to the next signature at once.
+            if size - pos < _NEAR and not final:
+                break  # a signature may start just past the buffer's end
+            near = buf.find(_SIGNATURE, pos + 1, pos + _NEAR)  # off the word grid
+            if near >= 0:
+                stop = near
+            elif self._garbage_run < PLAYBACK_CHUNK_RESERVED:
+                stop = pos + len(_ZERO_WORD)
+            else:
+                found = buf.find(_SIGNATURE, pos + 1)
+                stop = found if found >= 0 else size - len(_SIGNATURE) + 1
+            self._skipped(pos, stop)
+            self._garbage_run += stop - pos
             pos = stop
+            continue
         if final and size - pos and buf[pos:size].strip(b"\x00"):
-            self.stats.skipped_bytes += size - pos
+            self._skipped(pos, size)
         self._pos = pos if not final else size
         return False
+
+    def _skipped(self, start: int, stop: int) -> None:
+        # Zero bytes are padding wherever they are; only the others count.
+        count = stop - start - self._buf.count(0, start, stop)
+        self.stats.skipped_bytes += count
+        if self.stats.records:
+            self._skipped_after_records += count
 
     def _read_record(self, out: list[PlaybackPicture], *, final: bool) -> bool:
         buf = self._buf
         pos = self._pos
-        available = len(buf) - pos
-        if available < _DATA_AT:
+        if len(buf) - pos < _DATA_AT:
             return False
         padding_id, padding = _PADDING.unpack_from(buf, pos + _PADDING_AT)
         (length,) = _PACKET.unpack_from(buf, pos + _PACKET_AT)
         if padding_id != PLAYBACK_PADDING_ID or length == 0 or length > self._max_picture:
             return self._bad_record()
         data_end = pos + _DATA_AT + length
-        if len(buf) < data_end + padding and not (final and len(buf) >= data_end):
+        # Wait for the padding and the word after it: what follows tells whether
+        # the length was right (a record, zero padding or a TLV must come next).
+        if len(buf) < data_end + padding + len(_SIGNATURE) and not final:
             return False
+        after = buf[data_end : data_end + padding]
+        next_pos = data_end + padding
+        if len(buf) >= data_end and (len(after) != padding or after.strip(b"\x00")):
+            self.stats.padding_mismatches += 1
+            next_pos = data_end
+        # A length past the end of the body, or followed by what cannot follow a
+        # record, is wrong; so is data that is not what the chunk id says.
         data = bytes(buf[pos + _DATA_AT : data_end])
-        picture = self._picture(pos, data)
+        picture = (
+            self._picture(pos, data)
+            if len(buf) >= data_end and self._may_follow(next_pos) and not _holds_record(data)
+            else None
+        )
         if picture is None:
             return self._bad_record()
         out.append(picture)
         self.stats.records += 1
         self.stats.pictures += 1
-        after = buf[data_end : data_end + padding]
-        if len(after) == padding and not after.strip(b"\x00"):
-            self._pos = data_end + padding
-        else:
-            self.stats.padding_mismatches += 1
-            self._pos = data_end
+        self._pos = next_pos
         self._state = _State.GAP
         return True
+
+    def _may_follow(self, pos: int) -> bool:
+        """Whether a record may end at ``pos``: the body's end, zeros, a TLV or a record."""
+        buf = self._buf
+        word = bytes(buf[pos : pos + len(_SIGNATURE)])
+        if len(word) < len(_SIGNATURE):  # the end of the body
+            return not word.strip(b"\x00")
+        if word in {_SIGNATURE, _ZERO_WORD}:
+            return True
+        # Up to three padding bytes the count left out, then the next record.
+        if word[0] == 0 and word.lstrip(b"\x00") and _SIGNATURE.startswith(word.lstrip(b"\x00")):
+            return True
+        return _is_gap_tlv(*_CHUNK.unpack(word))
 
     def _bad_record(self) -> bool:
         """Count a record that does not add up; search again after its signature."""
@@ -486,6 +545,25 @@ class PlaybackVideoParser:
         if keep and (keep >= len(self._buf) // 2 or keep > 65536):
             del self._buf[:keep]
             self._pos = 0
+
+
+def _holds_record(data: bytes) -> bool:
+    """Whether ``data`` holds a whole record header: a length too long swallowed it.
+
+    A signature followed, 68 bytes on, by ``FF 05`` does not happen by chance
+    in video data (one in 2**48 per position).
+    """
+    found = data.find(_SIGNATURE)
+    while found >= 0:
+        if data[found + _PADDING_AT : found + _PADDING_AT + 2] == _PADDING_MARK:
+            return True
+        found = data.find(_SIGNATURE, found + 1)
+    return False
+
+
+def _is_gap_tlv(tlv_id: int, length: int) -> bool:
+    """Whether a word between records reads as a TLV header (camera information)."""
+    return 0 < tlv_id < 0xFF00 and TLV_HEADER_SIZE <= length <= _MAX_GAP_TLV and length % 4 == 0
 
 
 def _camera_info(data: bytes) -> RecorderInfo | None:
