@@ -270,6 +270,16 @@ def test_no_record_falls_back_to_access_unit_delimiters() -> None:
     assert units[1].timestamp - units[0].timestamp == 18000  # 5 fps from the 0x0009 TLV
 
 
+def test_jpeg_chunk_length_that_counts_its_own_two_bytes() -> None:
+    record = picture_record(RecordedPicture(b"\xff\xd8\xff\xd9", T0), T0, T0, Zone())
+    tlvs = tlv16(0x0004, 6)
+    body = b"\xff\xd8\xff\xfe" + struct.pack(">H", len(tlvs) + 2) + tlvs + bytes(12) + record
+    gop = parse_playback_video(body)
+    assert gop.info is not None
+    assert gop.info.channel == 6
+    assert [p.data for p in gop.pictures] == [b"\xff\xd8\xff\xd9"]
+
+
 def test_jpeg_fallback_and_jpeg_chunk() -> None:
     image = b"\xff\xd8\xff\xdb\x00\x04\x01\x02\xff\xd9"
     tlvs = tlv16(0x0004, 3)

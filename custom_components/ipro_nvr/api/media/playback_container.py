@@ -20,8 +20,8 @@ Layout (spec 3.3.1.1 H.264, 3.3.1.2 H.265, 3.3.1.3 JPEG; every number big-endian
 Tolerances (the spec's figures are garbled; this is the working reading):
 
 * the chunk length is tried as counting the TLVs only, then as counting its
-  own 4-byte header too; TLVs that parse with neither reading are ignored
-  (counted in :attr:`PlaybackVideoStats.bad_info`);
+  own 4-byte header too (JPEG: also its own two length bytes); TLVs that
+  parse with no reading are ignored (:attr:`PlaybackVideoStats.bad_info`);
 * records are found by their ``FF 06 00 44`` signature. Between records, zero
   words and TLVs (camera information) are skipped; any other bytes are skipped
   up to the next signature and counted (:attr:`PlaybackVideoStats.skipped_bytes`):
@@ -296,8 +296,12 @@ class PlaybackVideoParser:
             return False
         self.codec = codec
         end = start + length
-        # The length counts the TLVs; or, read as a TLV's would be, its own header too.
-        for info_end in (end, end - TLV_HEADER_SIZE):
+        # The length counts the TLVs; or, read as a TLV's would be, its own header too;
+        # or (JPEG, whose header is a comment segment) its own two bytes.
+        readings: tuple[int, ...] = (end, end - TLV_HEADER_SIZE)
+        if codec is ContainerCodec.JPEG:
+            readings += (end - 2,)
+        for info_end in readings:
             if info_end < start:
                 continue
             try:
