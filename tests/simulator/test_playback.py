@@ -243,3 +243,15 @@ async def test_no_recording_answers_404(
     sim.simulator.channel_states[5] = 2  # connection error: nothing recorded
     uid = await _start(client, 5, FIVE_MINUTES_AGO)
     assert (await get(client, f"/cgi-bin/camera.cgi?UID={uid}&CAM=5"))[0] == 404
+
+
+async def test_no_playback_on_a_uid_that_streams_live(client: aiohttp.ClientSession) -> None:
+    uid = await login(client)
+    assert (await get(client, f"/cgi-bin/hdrctl.cgi?UID={uid}&SCREEN=16X&PC=AS60"))[0] == 200
+    push = f"/cgi-bin/push.cgi?UID={uid}&CAM=1&CMD=START&COMP=H264&INTERNETMODE=ON"
+    async with client.get(push) as response:
+        assert response.status == 200
+        await response.content.readany()  # the stream runs
+        assert await _command(client, uid, f"MASK={_mask(1)}") == 409
+        other = await _start(client, 1, FIVE_MINUTES_AGO)  # another UID plays camera 1 back
+        assert len((await _gop(client, other, 1)).pictures) == 10
