@@ -10,7 +10,9 @@ from the recordings (:mod:`.recordings`): frame ``n`` of a channel was taken at
 What each PLAYCMD does here (the simulator's reading of spec 3.1, 3.2):
 
 * ``PLAY`` (``TIMEF=AS60_UNKNOWN``): play on from where the UID's playback is,
-  else from the oldest recording; each ``camera.cgi`` gives the next GOP;
+  else from a minute before the newest recording (the spec does not say;
+  a recorder switching from live to playback shows the recent past); each
+  ``camera.cgi`` gives the next GOP;
 * ``GOTODATE``: play from the GOP holding TIMEF; ``BPLAY``: from there backwards,
   each ``camera.cgi`` giving the GOP before (descending time);
 * ``PAUSE``: ``camera.cgi`` gives the GOP holding TIMEF, again and again;
@@ -86,6 +88,7 @@ _CONTENT_TYPE: Final = "application/octet-stream"
 _MAX_SPEED: Final = 8
 _KEPT_RECORDS: Final = 256
 _TIMEF_DIGITS: Final = 14
+_DEFAULT_LOOKBACK_S: Final = 60
 # Which PLAYCMD sets which status, and its fixed parameters besides PC, 2ND, TIMEF.
 _COMMANDS: Final[dict[str, tuple[RecorderStatus, tuple[tuple[str, str], ...]]]] = {
     "PLAY": (RecorderStatus.PLAYBACK, (("NOTIME", NOTIME_ON),)),
@@ -289,6 +292,11 @@ def _frame_of(moment: dt.datetime, fps: int) -> int:
     return frame + 1 if (frame + 1) * 100 // fps <= ticks else frame
 
 
+def _default_start(first: int, stop: int, fps: int) -> dt.datetime:
+    """Where PLAY without a time starts: a minute before the newest recording."""
+    return frame_time(max(first, stop - _DEFAULT_LOOKBACK_S * fps), fps)
+
+
 def _span(ctx: CgiContext, channel: int) -> tuple[int, int]:
     recordings = ctx.simulator.recordings
     return recordings.frame_span(channel, RECORDING_EPOCH, ctx.simulator.config.wall_clock())
@@ -321,7 +329,7 @@ async def camera(ctx: CgiContext) -> web.StreamResponse:
     if first >= stop:
         return error_response(404, f"CAM={channel} has no recording")
     codec = recordings.codec(channel)
-    position = session.position or frame_time(first, fmt.fps)
+    position = session.position or _default_start(first, stop, fmt.fps)
     frame = min(max(_frame_of(position, fmt.fps), first), stop - 1)
     if codec == JPEG:
         frames = range(frame, frame + 1)
@@ -387,7 +395,7 @@ async def playaudio(ctx: CgiContext) -> web.StreamResponse:
     if first >= stop:
         return error_response(404, f"CAM={channel} has no recording")
     fps = state.frame_rate()
-    start = session.audio_position or frame_time(first, fps)
+    start = session.audio_position or _default_start(first, stop, fps)
     end = start + dt.timedelta(seconds=1)
     codec = config.live_audio_codecs.get(channel, config.live_audio_codec)
     codec = codec if codec in AUDIO_CODECS else AAC

@@ -172,6 +172,16 @@ async def test_malformed_commands_answer_400(client: aiohttp.ClientSession, quer
     assert await _command(client, uid, query) == 400
 
 
+async def test_play_without_a_position_starts_a_minute_before_now(
+    client: aiohttp.ClientSession,
+) -> None:
+    uid = await login(client)
+    assert await _command(client, uid, f"MASK={_mask(1)}") == 200
+    assert await _command(client, uid, "PLAYCMD=PLAY&2ND=OFF&TIMEF=AS60_UNKNOWN&NOTIME=ON") == 200
+    start = _times(await _gop(client, uid, 1))[0]
+    assert WALL_START - start == dt.timedelta(minutes=1)
+
+
 async def test_commands_before_mask_and_channels_outside_it(client: aiohttp.ClientSession) -> None:
     uid = await login(client)
     play = "PLAYCMD=PLAY&2ND=OFF&TIMEF=AS60_UNKNOWN&NOTIME=ON"
