@@ -401,3 +401,13 @@ def test_jpeg_picture_is_a_jpeg() -> None:
     with container:
         decoded = next(container.decode(video=0))
     assert decoded.width == FMT.width
+
+
+_H265_BODY = video_container(H265, 4, recorded_gop(H265, 4, FMT, 70), zone=ZONE)
+_H265_WHOLE = parse_playback_video(_H265_BODY).pictures
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, len(_H265_BODY)), max_size=12))
+def test_any_chunking_gives_the_same_pictures(cuts: list[int]) -> None:
+    assert tuple(_feed_all(_H265_BODY, split(_H265_BODY, cuts))) == _H265_WHOLE
