@@ -15,6 +15,7 @@ from .handlers import register_default_handlers
 from .live import LiveState, register_live_handlers
 from .logs import LogBook, LogEntry, LogTexts, seed_history
 from .pacing import PacingJournal
+from .playback import PlaybackState, register_playback_handlers
 from .ptz import PtzState
 from .query import BadRequestError, Query
 from .recordings import RecordingState, register_recording_handlers
@@ -44,7 +45,8 @@ class Simulator:
     Tests read and change this state directly: ``uids``, ``journal``,
     ``faults``, ``channel_states``, ``disks``, ``events``/``errors`` (via
     ``add_event``/``add_error``), ``ptz``, ``live`` (the live streams, see
-    ``nvr_simulator.live``) and ``recordings`` (``nvr_simulator.recordings``).
+    ``nvr_simulator.live``), ``recordings`` (``nvr_simulator.recordings``) and
+    ``playback`` (``nvr_simulator.playback``).
     Nothing here is global, so several simulators can run in one process.
     """
 
@@ -90,6 +92,9 @@ class Simulator:
         # Recordings and their download (httpdl.cgi): see nvr_simulator.recordings.
         self.recordings = RecordingState(self)
         register_recording_handlers(self)
+        # Playback (hdrctl.cgi MASK/PLAYCMD, camera.cgi, playaudio.cgi): see nvr_simulator.playback.
+        self.playback = PlaybackState(self)
+        register_playback_handlers(self)
 
     # -- handlers -----------------------------------------------------------
 

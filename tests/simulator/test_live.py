@@ -347,7 +347,7 @@ async def test_push_refusals(
         ("SCREEN=4X&PC=AS60", 400),
         ("SCREEN=16X", 400),
         ("SCREEN=16X&PC=AS60&MASK=1", 400),
-        ("PC=AS60&MASK=1000", 501),  # playback forms: not simulated yet
+        ("PC=AS60&MASK=1000", 400),  # playback (nvr_simulator.playback): one digit a channel
     ],
 )
 async def test_hdrctl_live_setup(

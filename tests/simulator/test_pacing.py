@@ -53,8 +53,8 @@ async def test_lanes_are_independent_and_streams_unpaced(
     assert (await get(client, move))[0] == 200  # camera control right after a command
     clock.advance(0.2)
     assert (await get(client, move))[0] == 200
-    for _ in range(3):  # stream fetches back to back (501 for now, still journaled)
-        assert (await get(client, f"/cgi-bin/camera.cgi?UID={uid}&CAM=1"))[0] == 501
+    for _ in range(3):  # stream fetches back to back (409: no playback yet, still journaled)
+        assert (await get(client, f"/cgi-bin/camera.cgi?UID={uid}&CAM=1"))[0] == 409
     assert sim.journal.violations == []
     clock.advance(0.1)
     assert (await get(client, move))[0] == 200

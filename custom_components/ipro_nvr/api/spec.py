@@ -213,6 +213,44 @@ class RecorderStatus(IntEnum):
     DOWNLOAD_COMPLETED = 0x42
 
 
+# -- Playback containers (spec 3.3) --
+
+# Spec 3.3.1.1-3.3.1.3: the chunk id that opens a playback video body (u16, then
+# a u16 length); JPEG uses the 4-byte vendor-block id of spec 2.3.5 instead.
+PLAYBACK_CHUNK_H264: Final = 0xFF15
+PLAYBACK_CHUNK_H265: Final = 0xFF16
+# Spec 3.3.1.1: every picture record opens with "0xFF06 Length=0x0044": the
+# stream header, GOP information (32 bytes) and PIC information (32 bytes).
+PLAYBACK_STREAM_HEADER: Final = b"\xff\x06\x00\x44"
+PLAYBACK_INFO_SIZE: Final = 32  # GOP information, PIC information (each)
+# Spec 3.3.1.1: "0xFF05 Num. of Padding" before the packet header.
+PLAYBACK_PADDING_ID: Final = 0xFF05
+PLAYBACK_PACKET_RESERVED: Final = 16  # after the u32 length of the packet header
+PLAYBACK_CHUNK_RESERVED: Final = 12  # after the chunk's information TLVs
+# Spec 3.3.1, 3.3.2: bodies end with zero padding to this boundary.
+PLAYBACK_BODY_ALIGNMENT: Final = 4096
+# Spec 3.3.1 *3, 3.3.2 *1: TZ info byte: bit 7 zone sign (1 = minus), bit 6 summer time.
+PLAYBACK_TZ_MINUS: Final = 0x80
+PLAYBACK_TZ_SUMMER: Final = 0x40
+# Spec 3.3.2.1 / 3.3.2.2: audio header ids, the AAC-LC header block and AU entries
+# (the text names the AU id both 0xFF14 and 0xFF04).
+PLAYBACK_AUDIO_G7XX: Final = 0xFF03
+PLAYBACK_AUDIO_AAC: Final = 0xFF13
+PLAYBACK_AUDIO_AAC_BLOCK: Final = 0xFF12
+PLAYBACK_AUDIO_AAC_BLOCK_LENGTH: Final = 0x003C
+PLAYBACK_AUDIO_AU_IDS: Final = (0xFF14, 0xFF04)
+PLAYBACK_AAC_FRAME_SAMPLES: Final = 1024
+PLAYBACK_AAC_SAMPLE_RATE: Final = 48_000
+PLAYBACK_NARROWBAND_RATE: Final = 8000
+
+
+class PlaybackAudioCodec(IntEnum):
+    """Codec byte of a G.711/G.726 playback audio header (spec 3.3.2.1 *3)."""
+
+    G726 = 0x00
+    G711 = 0x01
+
+
 # -- Download (spec 6.3) --
 
 # Spec 6.3.1: the per-part headers of the multipart download body, spelt as the

@@ -27,14 +27,33 @@ from .multipart import (
     boundary_from_content_type,
     iter_parts,
 )
+from .playback_audio import (
+    PlaybackAudio,
+    PlaybackAudioParser,
+    parse_playback_audio,
+    read_playback_audio,
+)
+from .playback_container import (
+    ContainerCodec,
+    GopInfo,
+    PlaybackGop,
+    PlaybackPicture,
+    PlaybackVideoParser,
+    PlaybackVideoStats,
+    iter_playback_video,
+    parse_playback_video,
+)
+from .playback_time import RecordedTime
 from .rtp import RtpPacket, TimestampExtender, parse_rtp
-from .tlv import RecorderInfo, parse_recorder_info
+from .tlv import PlaybackState, RecorderInfo, parse_recorder_info, playback_state
 
 __all__ = [
     "AccessUnit",
     "AudioCodec",
     "AudioFrame",
+    "ContainerCodec",
     "DepacketizerStats",
+    "GopInfo",
     "H264Depacketizer",
     "H265Depacketizer",
     "JpegFrame",
@@ -47,6 +66,14 @@ __all__ = [
     "ParameterSets",
     "Part",
     "PartTooLargeError",
+    "PlaybackAudio",
+    "PlaybackAudioParser",
+    "PlaybackGop",
+    "PlaybackPicture",
+    "PlaybackState",
+    "PlaybackVideoParser",
+    "PlaybackVideoStats",
+    "RecordedTime",
     "RecorderInfo",
     "RtpPacket",
     "TimestampExtender",
@@ -57,10 +84,15 @@ __all__ = [
     "iter_live",
     "iter_live_body",
     "iter_parts",
+    "iter_playback_video",
     "join_annexb",
     "parse_audio_part",
+    "parse_playback_audio",
+    "parse_playback_video",
     "parse_recorder_info",
     "parse_rtp",
+    "playback_state",
+    "read_playback_audio",
     "split_annexb",
     "strip_vendor_blocks",
 ]

@@ -170,6 +170,57 @@ def parse_recorder_info(data: bytes | bytearray | memoryview) -> RecorderInfo:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PlaybackState:
+    """What the recorder reports about a playback (spec 7.1.2 status, 0x0007/0x000A time).
+
+    ``status`` is the operation (play, reverse, fast forward, pause, step ...),
+    ``speed`` the fast-forward/rewind step (1-8; None when undefined, 0x00),
+    ``time`` the recorded time of the picture (UTC) with the recorder's zone.
+    """
+
+    status: RecorderStatus | int | None = None
+    speed: int | None = None
+    time: dt.datetime | None = None
+    utc_offset: dt.timedelta | None = None
+    summer_time: bool | None = None
+
+    @property
+    def reverse(self) -> bool:
+        """Whether the recorder plays backwards (reverse playback, fast reverse, previous image)."""
+        return self.status in _REVERSE_STATUSES
+
+    @property
+    def paused(self) -> bool:
+        """Whether the picture stands still (pause, or a single step)."""
+        return self.status in _STILL_STATUSES
+
+    @property
+    def local_time(self) -> dt.datetime | None:
+        """``time`` in the recorder's zone (summer time included), when both are known."""
+        return RecorderInfo(
+            time=self.time, utc_offset=self.utc_offset, summer_time=self.summer_time
+        ).local_time
+
+
+def playback_state(info: RecorderInfo) -> PlaybackState:
+    """The playback state of a picture's (or a chunk's) recorder information."""
+    return PlaybackState(
+        status=info.status,
+        speed=info.speed or None,
+        time=info.time,
+        utc_offset=info.utc_offset,
+        summer_time=info.summer_time,
+    )
+
+
+_REVERSE_STATUSES: Final = frozenset(
+    {RecorderStatus.REVERSE_PLAYBACK, RecorderStatus.FAST_REVERSE, RecorderStatus.PREVIOUS_IMAGE}
+)
+_STILL_STATUSES: Final = frozenset(
+    {RecorderStatus.PAUSE, RecorderStatus.NEXT_IMAGE, RecorderStatus.PREVIOUS_IMAGE}
+)
+
 # Data bytes each known TLV needs (spec 7.1.2).
 _NEEDED: Final[dict[RecorderInfoId, int]] = {
     RecorderInfoId.CAMERA_CHANNEL: 2,
@@ -193,4 +244,4 @@ _NEEDED_BY_ID: Final[dict[int, int]] = {int(kind): _NEEDED.get(kind, 0) for kind
 _CODECS: Final[dict[int, RecorderCodec]] = {int(codec): codec for codec in RecorderCodec}
 _STATUSES: Final[dict[int, RecorderStatus]] = {int(status): status for status in RecorderStatus}
 
-__all__ = ["RecorderInfo", "iter_tlvs", "parse_recorder_info"]
+__all__ = ["PlaybackState", "RecorderInfo", "iter_tlvs", "parse_recorder_info", "playback_state"]
