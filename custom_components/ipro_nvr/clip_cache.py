@@ -3,10 +3,13 @@
 Each clip is one fast-start MP4 file in its cache's directory, named by its
 key. A clip is made by a *producer* (download from the recorder, then remux)
 into a private work directory; only a complete file is moved (atomically)
-into place, so a failed or cancelled production leaves nothing behind.
+into place, so a failed or cancelled production leaves nothing behind. While
+it is made, the producer also writes it as a fragmented MP4 into a
+:class:`GrowingClip`, which viewers read as it grows.
 
-Requests for a clip that is being made share that one production (a dict of
-tasks); it is cancelled only when every request waiting for it is gone.
+Requests for a clip that is being made share that one production; it is
+cancelled when every request waiting for it is gone while the recorder is
+still sending (once everything has arrived, the clip is finished anyway).
 After each new clip the least recently used ones are removed until the
 cache is within its size cap (the newest clip is always kept); lowering the
 cap evicts at once.

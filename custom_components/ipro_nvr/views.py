@@ -7,14 +7,18 @@ The view needs authentication; the media source hands out URLs signed with
 ``async_sign_path``, which authorises them for a while.
 
 The first request for a clip downloads it from the recorder
-(``httpdl.cgi KIND=MP4``), remuxes the recorder's file(s) with PyAV into one
-fast-start MP4 (the recorder's MP4 has its index at the end, and a long
-period may come split into several files) and keeps it in the recorder's clip
-cache (``<cache>/ipro_nvr/<entry_id>/``, capped by the entry's option
-``clip_cache_size_mb``); ``web.FileResponse`` then serves it with HTTP Range
-support so the browser can seek. Requests for the same clip share one
-download. Removing the recorder deletes its clips
-(:func:`async_remove_entry_clips`).
+(``httpdl.cgi KIND=MP4``) and serves it while it is made: each file of the
+download (a long period may come split into several; the recorder's MP4 has
+its index at the end) is remuxed with PyAV, as soon as it is complete, into a
+fragmented MP4 that is sent chunked as it grows, so playback starts before
+the download ends. No Range then (the length is not known yet). The clip does
+not wait for the playback UID's logout, which waits for the recorder's pacing
+in the background. Afterwards the clip is remuxed once more into a fast-start
+MP4 and kept in the recorder's clip cache (``<cache>/ipro_nvr/<entry_id>/``,
+capped by the entry's option ``clip_cache_size_mb``), from where
+``web.FileResponse`` serves later requests with HTTP Range support so the
+browser can seek. Requests for the same clip share one download. Removing the
+recorder deletes its clips (:func:`async_remove_entry_clips`).
 """
 
 from __future__ import annotations
@@ -187,7 +191,7 @@ def _error(status: HTTPStatus, message: str, **headers: str) -> web.Response:
 
 
 class RecordingClipView(HomeAssistantView):
-    """Serves a recording clip as a fast-start MP4, with HTTP Range support."""
+    """Serves a recording clip: as it is made, then from the cache with HTTP Range support."""
 
     url = CLIP_URL + r"/{entry_id}/{channel:\d+}/{span}"
     name = f"api:{DOMAIN}:clip"
@@ -201,7 +205,7 @@ class RecordingClipView(HomeAssistantView):
     async def get(  # noqa: PLR0911 - one answer per outcome
         self, request: web.Request, entry_id: str, channel: str, span: str
     ) -> web.StreamResponse:
-        """Download (or take from the cache) and serve the clip."""
+        """Serve the clip from the cache, or while it is downloaded and made."""
         try:
             clip = ClipRef.parse(entry_id, channel, span.removesuffix(".mp4"))
         except ValueError as err:

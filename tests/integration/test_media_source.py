@@ -34,6 +34,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, TestClient
 
+from custom_components.ipro_nvr import views
 from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.clip_cache import CODEC_H264, CODEC_H265, ClipCache, ClipCaches
 from custom_components.ipro_nvr.const import (
@@ -296,6 +297,93 @@ async def test_split_recording_is_joined_into_one_clip(
     frames, duration = await asyncio.to_thread(_decode, data)
     assert frames == 240 * FPS
     assert duration == pytest.approx(240.0, abs=1 / FPS)
+
+
+def _complete_boxes(data: bytes | bytearray) -> tuple[list[str], int]:
+    """The complete top-level MP4 boxes at the start of ``data``, and where they end."""
+    kinds: list[str] = []
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if size < 8 or offset + size > len(data):
+            break
+        kinds.append(bytes(data[offset + 4 : offset + 8]).decode("latin-1"))
+        offset += size
+    return kinds, offset
+
+
+async def test_first_play_starts_before_the_download_ends(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A recording split in two files: the first one plays while the second is held back."""
+    gate = asyncio.Event()
+    opened: list[str] = []
+    open_file = views._ClipSink.open
+
+    async def held_open(sink: views._ClipSink, temp_name: str) -> None:
+        opened.append(temp_name)
+        if len(opened) == 2:
+            await gate.wait()  # the recorder's second file is late
+        await open_file(sink, temp_name)
+
+    monkeypatch.setattr(views._ClipSink, "open", held_open)
+    start = _utc_minutes_ago(240).replace(minute=28)  # the recorder splits at local :30
+    clip = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=4))
+    resolved = await async_resolve_media(hass, f"{PREFIX}/{clip.identifier}", None)
+    client = await hass_client_no_auth()
+    response = await client.get(resolved.url)
+    assert response.status == 200, await response.text()
+    data = bytearray()
+    while "mdat" not in (kinds := _complete_boxes(data)[0]) or "moof" not in kinds:
+        chunk = await response.content.readany()
+        assert chunk, "the stream ended"
+        data += chunk
+    assert kinds[:2] == ["ftyp", "moov"]
+    assert len(opened) == 2
+    assert not clips._pending[clip.cache_name].clip.downloaded
+    assert clips.productions == 0
+    playable = bytes(data[: _complete_boxes(data)[1]])
+    frames, _duration = await asyncio.to_thread(_decode, playable)
+    assert 0 < frames <= 120 * FPS  # pictures of the first file
+
+    gate.set()
+    data += await response.read()
+    frames, duration = await asyncio.to_thread(_decode, bytes(data))
+    assert frames == 240 * FPS
+    assert duration == pytest.approx(240.0, abs=1 / FPS)
+    await clips.async_idle()
+    assert clips.productions == 1
+
+
+async def test_leaving_once_downloaded_still_caches_the_clip(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """A viewer who stops watching after the recorder sent everything: the clip is cached."""
+    start = _utc_minutes_ago(420)
+    clip = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=10))
+    resolved = await async_resolve_media(hass, f"{PREFIX}/{clip.identifier}", None)
+    client = await hass_client_no_auth()
+    response = await client.get(resolved.url)
+    assert response.status == 200, await response.text()
+    assert await response.content.readany()
+    production = clips._pending[clip.cache_name]
+    await _until(lambda: production.clip.downloaded, "the recorder sent everything")
+    response.close()  # the viewer goes
+    await clips.async_idle()
+    assert clips.productions == 1
+    assert _leftovers(clips.directory) == [clip.cache_name]
+    data = await _play(client, resolved.url, clips)
+    frames, _duration = await asyncio.to_thread(_decode, data)
+    assert frames == 600 * FPS
+    assert len(simulator.simulator.recordings.downloads) == 1
 
 
 async def test_concurrent_requests_share_one_download(
