@@ -46,11 +46,18 @@ CODEC_H265: Final = "hevc"
 
 # fMP4 that a browser plays while it is written: the index first, a fragment per keyframe.
 FRAGMENTED_MOVFLAGS: Final = "frag_keyframe+empty_moov+default_base_moof"
+# Readers of a growing clip hear of new bytes in steps of this much (and at
+# every pause of the writer): a wake-up per write of the muxer would cost.
+_ANNOUNCE_STEP: Final = 256 * 1024
 
 # Makes the clip: given a private work directory and the clip to write as it
 # goes (a fragmented MP4, see GrowingClip), returns the finished file to
 # cache (in the work directory).
 type ClipProducer = Callable[[Path, GrowingClip], Awaitable[Path]]
+
+
+class ClipStoppedError(RuntimeError):
+    """The clip's production stopped before it was finished (cancelled, or the entry went)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,9 @@ class GrowingClip:
     def fail(self, error: BaseException) -> None:
         """The production failed or was cancelled: readers get ``error``."""
         if not self._finished and self._error is None:
+            if isinstance(error, asyncio.CancelledError):
+                # Readers are other tasks: they get an error, not a cancellation.
+                error = ClipStoppedError("the clip's production was stopped")
             self._error = error
             self._notify()
 
@@ -145,7 +155,7 @@ class GrowingClip:
         """The production is over: close the descriptor once no reader holds it."""
         self._over = True
         if self._error is None and not self._finished:
-            self._error = RuntimeError("the clip was not finished")
+            self._error = ClipStoppedError("the clip was not finished")
         self._notify()
         self._close_if_unused()
 
@@ -201,6 +211,7 @@ class GrowingWriter:
         self._fd: int | None = fd
         self._clip = clip
         self._written = 0
+        self._announced = 0  # readers are woken in steps: each wake costs the loop
         self._abandoned = False
 
     def abandon(self) -> None:
@@ -216,11 +227,19 @@ class GrowingWriter:
             done = os.write(self._fd, view)
             view = view[done:]
         self._written += len(data)
-        self._clip._grow(self._written)  # noqa: SLF001 - its own writer
+        if not self._announced or self._written - self._announced >= _ANNOUNCE_STEP:
+            self.flush()
         return len(data)
 
+    def flush(self) -> None:
+        """Tell the readers about every byte written (the muxer waits for input next)."""
+        if self._written != self._announced:
+            self._announced = self._written
+            self._clip._grow(self._written)  # noqa: SLF001 - its own writer
+
     def close(self) -> None:
-        """Close the file (once the muxer is done with it)."""
+        """Close the file (once the muxer is done with it); every byte is announced."""
+        self.flush()
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
@@ -512,15 +531,21 @@ def remux_fragmented(next_input: Callable[[], Path | None], output: Any) -> None
     """Concatenate MP4 files into a fragmented MP4 written to ``output`` as it goes (blocking).
 
     ``next_input`` gives the next complete file, blocking until there is one,
-    and None after the last; ``output`` has a ``write(bytes)`` method only
-    (the muxer never seeks back, so every byte written is final). The index
+    and None after the last; ``output`` has ``write(bytes)`` and ``flush()``
+    (called before waiting for a file) and no ``seek``: the muxer never seeks
+    back, so every byte written is final. The index
     comes first (``empty_moov``) and a fragment follows every video keyframe:
     a browser plays the bytes while they are written. Same stream copy and
     ``hvc1`` tag as :func:`remux_faststart`.
     """
     import av
 
-    inputs = iter(next_input, None)
+    def flushed_next_input() -> Path | None:
+        # What is written so far is announced before waiting for the next file.
+        output.flush()
+        return next_input()
+
+    inputs = iter(flushed_next_input, None)
     with av.open(output, "w", format="mp4", options={"movflags": FRAGMENTED_MOVFLAGS}) as out:
         if not _concatenate(inputs, out):
             raise ValueError("nothing to remux")

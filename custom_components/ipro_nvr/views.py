@@ -61,6 +61,7 @@ from .api.spec import DOWNLOAD_MAX_SPAN_S
 from .clip_cache import (
     ClipCache,
     ClipCaches,
+    ClipStoppedError,
     GrowingClip,
     remux_faststart,
     remux_fragmented,
@@ -253,7 +254,7 @@ class RecordingClipView(HomeAssistantView):
         except NvrError as err:
             LOGGER.warning("Download of clip %s failed: %s", clip.identifier, err)
             return _error(HTTPStatus.BAD_GATEWAY, f"The download from the recorder failed: {err}")
-        except (av.FFmpegError, OSError, ValueError) as err:  # remuxing
+        except (av.FFmpegError, OSError, ValueError, ClipStoppedError) as err:  # remuxing
             LOGGER.warning("Clip %s could not be remuxed: %s", clip.identifier, err)
             return _error(HTTPStatus.BAD_GATEWAY, f"The recording could not be prepared: {err}")
 
@@ -284,7 +285,7 @@ async def _async_stream(request: web.Request, clip: GrowingClip) -> web.StreamRe
                 except ConnectionError:
                     return response  # the viewer went away
                 offset += len(data)
-        except (NvrError, av.FFmpegError, OSError, ValueError) as err:
+        except (NvrError, av.FFmpegError, OSError, ValueError, ClipStoppedError) as err:
             if not response.prepared:
                 raise  # answered with an error status
             # Too late for a status: cut the connection, the player sees a broken video.
