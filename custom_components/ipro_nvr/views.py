@@ -304,6 +304,7 @@ class _ClipSink(DirectorySink):
         super().__init__(directory)
         self._files = files
         self.received = asyncio.Event()
+        self.closed = asyncio.Event()  # received, or aborted: the sink writes no more
 
     async def finish(self, name: str) -> Path:
         path = await super().finish(name)
@@ -313,6 +314,11 @@ class _ClipSink(DirectorySink):
     async def complete(self, files: list[DownloadedFile]) -> None:
         self._files.put(None)
         self.received.set()
+        self.closed.set()
+
+    async def abort(self) -> None:
+        await super().abort()
+        self.closed.set()
 
 
 async def _async_make_clip(
@@ -343,6 +349,11 @@ async def _async_make_clip(
         await asyncio.shield(remux)
     except BaseException:
         download.cancel()
+        # Until the sink has removed its files (not until the logout, which may wait).
+        closed = asyncio.ensure_future(sink.closed.wait())
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([download, closed], return_when=asyncio.FIRST_COMPLETED)
+        closed.cancel()
         writer.abandon()
         files.put(None)  # the remuxing thread stops
         with contextlib.suppress(BaseException):

@@ -373,7 +373,15 @@ class DirectorySink:
         """Start a file under a temporary name of the sink's own."""
         if self._file is not None:
             raise RuntimeError("a file is already open")
-        self._file, self._temp_path = await asyncio.to_thread(self._create)
+        created = asyncio.get_running_loop().run_in_executor(None, self._create)
+        try:
+            self._file, self._temp_path = await asyncio.shield(created)
+        except asyncio.CancelledError:
+            # The thread creates the file anyway: know it, so that abort() removes it.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait([created])
+                self._file, self._temp_path = created.result()
+            raise
 
     def _create(self) -> tuple[IO[bytes], Path]:
         self.directory.mkdir(parents=True, exist_ok=True)
