@@ -88,8 +88,8 @@ class GrowingClip:
     """A clip being made, readable while it grows.
 
     A worker thread appends the clip's bytes (a fragmented MP4) through
-    :meth:`writer`; any number of readers in the event loop read them with
-    :meth:`read` as they arrive, until :meth:`finish` (all written) or
+    :meth:`writer`; any number of readers in the event loop read them
+    (:meth:`reading`) as they arrive, until :meth:`finish` (all written) or
     :meth:`fail`. Readers share one read-only file descriptor (``pread``), so
     they keep reading even after the work directory is deleted; it is closed
     once the production is over and the last reader released it.
