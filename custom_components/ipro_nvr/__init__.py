@@ -22,7 +22,7 @@ from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
 from .entity import recorder_device_info
 from .relay import StreamRelay
-from .repairs import async_setup_repairs
+from .repairs import async_remove_entry_repairs, async_setup_repairs
 from .services import async_setup_services
 from .views import async_remove_entry_clips, async_setup_clip_view
 
@@ -89,7 +89,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **recorder_device_info(entry)
     )
-    async_setup_repairs(hass, entry)
+    await async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -101,5 +101,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
-    """Delete the removed recorder's cached recording clips."""
+    """Delete the removed recorder's cached recording clips and its repair issues."""
     await async_remove_entry_clips(hass, entry.entry_id)
+    await async_remove_entry_repairs(hass, entry.entry_id)

@@ -3,10 +3,13 @@
 Each clip is one fast-start MP4 file in its cache's directory, named by its
 key. A clip is made by a *producer* (download from the recorder, then remux)
 into a private work directory; only a complete file is moved (atomically)
-into place, so a failed or cancelled production leaves nothing behind.
+into place, so a failed or cancelled production leaves nothing behind. While
+it is made, the producer also writes it as a fragmented MP4 into a
+:class:`GrowingClip`, which viewers read as it grows.
 
-Requests for a clip that is being made share that one production (a dict of
-tasks); it is cancelled only when every request waiting for it is gone.
+Requests for a clip that is being made share that one production; it is
+cancelled when every request waiting for it is gone while the recorder is
+still sending (once everything has arrived, the clip is finished anyway).
 After each new clip the least recently used ones are removed until the
 cache is within its size cap (the newest clip is always kept); lowering the
 cap evicts at once.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import contextlib
 from dataclasses import dataclass
 from functools import partial
@@ -41,8 +44,20 @@ _WORK_PREFIX: Final = ".work-"
 CODEC_H264: Final = "h264"
 CODEC_H265: Final = "hevc"
 
-# Makes the clip: given a private work directory, returns the finished file in it.
-type ClipProducer = Callable[[Path], Awaitable[Path]]
+# fMP4 that a browser plays while it is written: the index first, a fragment per keyframe.
+FRAGMENTED_MOVFLAGS: Final = "frag_keyframe+empty_moov+default_base_moof"
+# Readers of a growing clip hear of new bytes in steps of this much (and at
+# every pause of the writer): a wake-up per write of the muxer would cost.
+_ANNOUNCE_STEP: Final = 256 * 1024
+
+# Makes the clip: given a private work directory and the clip to write as it
+# goes (a fragmented MP4, see GrowingClip), returns the finished file to
+# cache (in the work directory).
+type ClipProducer = Callable[[Path, GrowingClip], Awaitable[Path]]
+
+
+class ClipStoppedError(RuntimeError):
+    """The clip's production stopped before it was finished (cancelled, or the entry went)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +80,176 @@ async def run_to_completion[T](func: Callable[..., T], *args: Any) -> T:
     except asyncio.CancelledError:
         with contextlib.suppress(BaseException):
             await asyncio.wait([future])
+            future.exception()  # retrieved: the caller is gone
         raise
+
+
+class GrowingClip:
+    """A clip being made, readable while it grows.
+
+    A worker thread appends the clip's bytes (a fragmented MP4) through
+    :meth:`writer`; any number of readers in the event loop read them
+    (:meth:`reading`) as they arrive, until :meth:`finish` (all written) or
+    :meth:`fail`. Readers share one read-only file descriptor (``pread``), so
+    they keep reading even after the work directory is deleted; it is closed
+    once the production is over and the last reader released it.
+
+    ``downloaded`` is set once the recorder sent everything: from then on the
+    clip is made to the end even when nobody watches any more.
+    """
+
+    def __init__(self) -> None:
+        """Initialise, empty: nothing readable before :meth:`writer` is called."""
+        self._loop = asyncio.get_running_loop()
+        self._fd: int | None = None
+        self._size = 0
+        self._finished = False
+        self._error: BaseException | None = None
+        self._changed = asyncio.Event()
+        self._readers = 0
+        self._over = False  # the production ended (however)
+        self.downloaded = False
+
+    @property
+    def size(self) -> int:
+        """Bytes readable so far."""
+        return self._size
+
+    @property
+    def finished(self) -> bool:
+        """Whether every byte of the clip is written."""
+        return self._finished
+
+    def writer(self, path: Path) -> GrowingWriter:
+        """Create ``path`` and return its appending writer (blocking: call in a thread)."""
+        out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            self._fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            os.close(out)
+            raise
+        return GrowingWriter(out, self)
+
+    def _grow(self, size: int) -> None:  # from the writer thread
+        self._loop.call_soon_threadsafe(self._set_size, size)
+
+    def _set_size(self, size: int) -> None:
+        self._size = max(self._size, size)
+        self._notify()
+
+    def finish(self) -> None:
+        """Every byte is written (after the writer's last write)."""
+        self._finished = True
+        self._notify()
+
+    def fail(self, error: BaseException) -> None:
+        """The production failed or was cancelled: readers get ``error``."""
+        if not self._finished and self._error is None:
+            if isinstance(error, asyncio.CancelledError):
+                # Readers are other tasks: they get an error, not a cancellation.
+                error = ClipStoppedError("the clip's production was stopped")
+            self._error = error
+            self._notify()
+
+    def end(self) -> None:
+        """The production is over: close the descriptor once no reader holds it."""
+        self._over = True
+        if self._error is None and not self._finished:
+            self._error = ClipStoppedError("the clip was not finished")
+        self._notify()
+        self._close_if_unused()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _close_if_unused(self) -> None:
+        if self._over and not self._readers and self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    async def wait_started(self) -> None:
+        """Wait for the first bytes; raise the production's error if it failed before."""
+        while not self._size and not self._finished:
+            if self._error is not None:
+                raise self._error
+            await self._changed.wait()
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Callable[[int, int], Awaitable[bytes]]]:
+        """Hold the clip open; yields ``read(offset, limit)``.
+
+        ``read`` waits until there are bytes at ``offset`` and returns up to
+        ``limit`` of them, ``b""`` at the end of a finished clip; it raises
+        the production's error when it failed before those bytes.
+        """
+        self._readers += 1
+        try:
+            yield self._read
+        finally:
+            self._readers -= 1
+            self._close_if_unused()
+
+    async def _read(self, offset: int, limit: int) -> bytes:
+        while offset >= self._size:
+            if self._finished:
+                return b""
+            if self._error is not None:
+                raise self._error
+            await self._changed.wait()
+        fd = self._fd
+        if fd is None:
+            raise RuntimeError("the clip is closed")
+        return await asyncio.to_thread(os.pread, fd, min(limit, self._size - offset), offset)
+
+
+class GrowingWriter:
+    """Appends to a :class:`GrowingClip` (a worker thread writes; no seek, on purpose)."""
+
+    def __init__(self, fd: int, clip: GrowingClip) -> None:
+        self._fd: int | None = fd
+        self._clip = clip
+        self._written = 0
+        self._announced = 0  # readers are woken in steps: each wake costs the loop
+        self._abandoned = False
+
+    def abandon(self) -> None:
+        """Make the next write fail: the muxer stops early (the clip is not wanted)."""
+        self._abandoned = True
+
+    def write(self, data: bytes) -> int:
+        """Append ``data`` (called by the muxer, in its thread)."""
+        if self._fd is None or self._abandoned:
+            raise OSError("the clip is no longer written")
+        view = memoryview(data)
+        while view:
+            done = os.write(self._fd, view)
+            view = view[done:]
+        self._written += len(data)
+        if not self._announced or self._written - self._announced >= _ANNOUNCE_STEP:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        """Tell the readers about every byte written (the muxer waits for input next)."""
+        if self._written != self._announced:
+            self._announced = self._written
+            self._clip._grow(self._written)  # noqa: SLF001 - its own writer
+
+    def close(self) -> None:
+        """Close the file (once the muxer is done with it); every byte is announced."""
+        self.flush()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+@dataclass(slots=True)
+class _Production:
+    task: asyncio.Task[Path]
+    clip: GrowingClip
+    waiters: int = 0
 
 
 class ClipCache:
@@ -79,8 +263,8 @@ class ClipCache:
         self._entries: OrderedDict[str, CachedClip] = OrderedDict()
         self._loaded = False
         self._load_lock = asyncio.Lock()
-        self._pending: dict[str, asyncio.Task[Path]] = {}
-        self._waiters: dict[str, int] = {}
+        self._pending: dict[str, _Production] = {}
+        self._stopping: set[asyncio.Task[Path]] = set()  # cancelled, not ended yet
         self.productions = 0  # clips made (not served from the cache)
 
     @property
@@ -128,8 +312,18 @@ class ClipCache:
         if self._loaded:
             await self._async_evict()
 
-    async def async_get(self, name: str, producer: ClipProducer) -> Path:
-        """Return the clip ``name`` (a safe base name ending in ``.mp4``), making it if needed."""
+    @contextlib.asynccontextmanager
+    async def async_open(
+        self, name: str, producer: ClipProducer
+    ) -> AsyncIterator[Path | GrowingClip]:
+        """The clip ``name`` (a safe base name ending in ``.mp4``): its file, or the clip in making.
+
+        A cached clip is its :class:`Path`. Otherwise the clip's production is
+        started, or joined when it runs already, and its :class:`GrowingClip`
+        is yielded to be read while it is made. Leaving the context while the
+        recorder still sends the clip, as the last one to wait for it, stops
+        its production (nothing of it is kept).
+        """
         if os.sep in name or not name.endswith(CLIP_SUFFIX) or name.startswith("."):
             raise ValueError(f"not a clip name: {name!r}")
         await self.async_load()
@@ -137,32 +331,48 @@ class ClipCache:
             self._entries.move_to_end(name)
             path = self.directory / name
             await asyncio.to_thread(_touch, path)
-            return path
-        task = self._pending.get(name)
-        if task is None:
-            task = asyncio.create_task(self._produce(name, producer), name=f"clip {name}")
-            self._pending[name] = task
-            self._waiters[name] = 0
-        self._waiters[name] += 1
+            yield path
+            return
+        production = self._pending.get(name)
+        if production is None:
+            clip = GrowingClip()
+            task = asyncio.create_task(self._produce(name, producer, clip), name=f"clip {name}")
+            task.add_done_callback(_retrieve)
+            production = self._pending[name] = _Production(task, clip)
+        production.waiters += 1
         try:
-            return await asyncio.shield(task)
+            yield production.clip
         finally:
-            self._waiters[name] -= 1
-            if not self._waiters[name]:
-                del self._waiters[name]
-                if not task.done():
-                    # Nobody wants it any more: stop the download, and wait
-                    # until its work directory is gone.
-                    task.cancel()
-                    await asyncio.wait([task])
+            production.waiters -= 1
+            task = production.task
+            if not production.waiters and not production.clip.downloaded and not task.done():
+                # Nobody wants it any more: stop the download, and wait
+                # until its work directory is gone.
+                # A viewer who comes now starts afresh, not on this one.
+                if self._pending.get(name) is production:
+                    del self._pending[name]
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
+                task.cancel()
+                await asyncio.wait([task])
 
-    async def _produce(self, name: str, producer: ClipProducer) -> Path:
+    async def async_get(self, name: str, producer: ClipProducer) -> Path:
+        """The file of the clip ``name`` in the cache, making it first if needed."""
+        async with self.async_open(name, producer) as clip:
+            if isinstance(clip, Path):
+                return clip
+            production = self._pending.get(name)
+            if production is None or production.clip is not clip:
+                raise RuntimeError(f"clip {name} is not being made")
+            return await asyncio.shield(production.task)
+
+    async def _produce(self, name: str, producer: ClipProducer, clip: GrowingClip) -> Path:
         try:
             work = Path(
                 await asyncio.to_thread(tempfile.mkdtemp, prefix=_WORK_PREFIX, dir=self.directory)
             )
             try:
-                made = await producer(work)
+                made = await producer(work, clip)
                 codec = await run_to_completion(probe_video_codec, made)
                 target = self.directory / name
                 # No await between the rename and the bookkeeping (cancellation).
@@ -175,9 +385,16 @@ class ClipCache:
             self._entries[name] = CachedClip(size, codec)
             self._entries.move_to_end(name)
             await self._async_evict()
+        except BaseException as err:
+            clip.fail(err)
+            raise
+        else:
             return target
         finally:
-            self._pending.pop(name, None)
+            clip.end()
+            production = self._pending.get(name)
+            if production is not None and production.clip is clip:
+                del self._pending[name]
 
     async def _async_evict(self) -> None:
         victims: list[Path] = []
@@ -189,9 +406,16 @@ class ClipCache:
         if victims:
             await asyncio.to_thread(_unlink_all, victims)
 
+    async def async_idle(self) -> None:
+        """Wait until no clip is being made (each ends cached, failed or cancelled)."""
+        while self._pending or self._stopping:
+            tasks = [production.task for production in self._pending.values()]
+            await asyncio.wait([*tasks, *self._stopping])
+
     async def async_clear(self) -> None:
         """Cancel productions in progress (their work is removed)."""
-        tasks = list(self._pending.values())
+        tasks = [production.task for production in self._pending.values()]
+        tasks += self._stopping
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -246,6 +470,12 @@ class ClipCaches:
             await cache.async_clear()
 
 
+def _retrieve(task: asyncio.Task[Path]) -> None:
+    # Waiters get the error through the GrowingClip; nobody may await the task.
+    if not task.cancelled():
+        task.exception()
+
+
 def _touch(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.utime(path)
@@ -294,30 +524,65 @@ def remux_faststart(inputs: list[Path], output: Path) -> None:
     if not inputs:
         raise ValueError("nothing to remux")
     with av.open(str(output), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        targets: dict[int, Any] = {}
-        offsets: dict[int, int] = {}
-        for number, source in enumerate(inputs):
-            with av.open(str(source)) as container:
-                streams = [s for s in container.streams if s.type in ("video", "audio")]
-                if number == 0:
-                    for stream in streams:
-                        target = out.add_stream_from_template(stream)
-                        if stream.codec_context.name == CODEC_H265:
-                            target.codec_context.codec_tag = "hvc1"
-                        targets[stream.index] = target
-                        offsets[stream.index] = 0
-                ends: dict[int, int] = {}
-                for packet in container.demux(*streams):
-                    index = packet.stream.index
-                    if packet.dts is None or index not in targets:
-                        continue
-                    shift = offsets[index]
-                    end = packet.dts + (packet.duration or 0)
-                    ends[index] = max(ends.get(index, end), end)
-                    packet.dts += shift
-                    if packet.pts is not None:
-                        packet.pts += shift
-                    packet.stream = targets[index]
-                    out.mux(packet)
-                for index, end in ends.items():
-                    offsets[index] += end
+        _concatenate(iter(inputs), out)
+
+
+def remux_fragmented(next_input: Callable[[], Path | None], output: Any) -> None:
+    """Concatenate MP4 files into a fragmented MP4 written to ``output`` as it goes (blocking).
+
+    ``next_input`` gives the next complete file, blocking until there is one,
+    and None after the last; ``output`` has ``write(bytes)`` and ``flush()``
+    (called before waiting for a file) and no ``seek``: the muxer never seeks
+    back, so every byte written is final. The index
+    comes first (``empty_moov``) and a fragment follows every video keyframe:
+    a browser plays the bytes while they are written. Same stream copy and
+    ``hvc1`` tag as :func:`remux_faststart`.
+    """
+    import av
+
+    def flushed_next_input() -> Path | None:
+        # What is written so far is announced before waiting for the next file.
+        output.flush()
+        return next_input()
+
+    inputs = iter(flushed_next_input, None)
+    with av.open(output, "w", format="mp4", options={"movflags": FRAGMENTED_MOVFLAGS}) as out:
+        if not _concatenate(inputs, out):
+            raise ValueError("nothing to remux")
+
+
+def _concatenate(inputs: Iterator[Path], out: Any) -> int:
+    """Mux the packets of every file of ``inputs`` into ``out``; return how many files."""
+    import av
+
+    targets: dict[int, Any] = {}
+    offsets: dict[int, int] = {}
+    count = 0
+    for number, source in enumerate(inputs):
+        count += 1
+        with av.open(str(source)) as container:
+            streams = [s for s in container.streams if s.type in ("video", "audio")]
+            if number == 0:
+                for stream in streams:
+                    target = out.add_stream_from_template(stream)
+                    if stream.codec_context.name == CODEC_H265:
+                        target.codec_context.codec_tag = "hvc1"
+                    targets[stream.index] = target
+                    offsets[stream.index] = 0
+            ends: dict[int, int] = {}
+            packet: av.Packet
+            for packet in container.demux(*streams):
+                index = packet.stream.index
+                if packet.dts is None or index not in targets:
+                    continue
+                shift = offsets[index]
+                end = packet.dts + (packet.duration or 0)
+                ends[index] = max(ends.get(index, end), end)
+                packet.dts += shift
+                if packet.pts is not None:
+                    packet.pts += shift
+                packet.stream = targets[index]
+                out.mux(packet)
+            for index, end in ends.items():
+                offsets[index] += end
+    return count

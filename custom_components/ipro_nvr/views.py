@@ -7,24 +7,30 @@ The view needs authentication; the media source hands out URLs signed with
 ``async_sign_path``, which authorises them for a while.
 
 The first request for a clip downloads it from the recorder
-(``httpdl.cgi KIND=MP4``), remuxes the recorder's file(s) with PyAV into one
-fast-start MP4 (the recorder's MP4 has its index at the end, and a long
-period may come split into several files) and keeps it in the recorder's clip
-cache (``<cache>/ipro_nvr/<entry_id>/``, capped by the entry's option
-``clip_cache_size_mb``); ``web.FileResponse`` then serves it with HTTP Range
-support so the browser can seek. Requests for the same clip share one
-download. Removing the recorder deletes its clips
-(:func:`async_remove_entry_clips`).
+(``httpdl.cgi KIND=MP4``) and serves it while it is made: each file of the
+download (a long period may come split into several; the recorder's MP4 has
+its index at the end) is remuxed with PyAV, as soon as it is complete, into a
+fragmented MP4 that is sent chunked as it grows, so playback starts before
+the download ends. No Range then (the length is not known yet). The clip does
+not wait for the playback UID's logout, which waits for the recorder's pacing
+in the background. Afterwards the clip is remuxed once more into a fast-start
+MP4 and kept in the recorder's clip cache (``<cache>/ipro_nvr/<entry_id>/``,
+capped by the entry's option ``clip_cache_size_mb``), from where
+``web.FileResponse`` serves later requests with HTTP Range support so the
+browser can seek. Requests for the same clip share one download. Removing the
+recorder deletes its clips (:func:`async_remove_entry_clips`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
 import datetime as dt
 from http import HTTPStatus
 from pathlib import Path
+import queue
 import re
 from typing import Any, Final
 
@@ -45,12 +51,22 @@ from .api import (
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
+    DownloadedFile,
     DownloadKind,
     NoRecordingError,
+    NvrClient,
     NvrError,
 )
 from .api.spec import DOWNLOAD_MAX_SPAN_S
-from .clip_cache import ClipCache, ClipCaches, remux_faststart, run_to_completion
+from .clip_cache import (
+    ClipCache,
+    ClipCaches,
+    ClipStoppedError,
+    GrowingClip,
+    remux_faststart,
+    remux_fragmented,
+    run_to_completion,
+)
 from .const import CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB, DOMAIN, LOGGER
 from .keyframe_snapshot import frame_to_jpeg
 
@@ -62,6 +78,7 @@ _MIB: Final = 1024 * 1024
 _SPAN_FORMAT: Final = "%Y%m%d%H%M"
 _SPAN: Final = re.compile(r"^(\d{12})-(\d{12})$")
 _RETRY_AFTER_S: Final = 10
+_STREAM_CHUNK: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +192,7 @@ def _error(status: HTTPStatus, message: str, **headers: str) -> web.Response:
 
 
 class RecordingClipView(HomeAssistantView):
-    """Serves a recording clip as a fast-start MP4, with HTTP Range support."""
+    """Serves a recording clip: as it is made, then from the cache with HTTP Range support."""
 
     url = CLIP_URL + r"/{entry_id}/{channel:\d+}/{span}"
     name = f"api:{DOMAIN}:clip"
@@ -189,7 +206,7 @@ class RecordingClipView(HomeAssistantView):
     async def get(  # noqa: PLR0911 - one answer per outcome
         self, request: web.Request, entry_id: str, channel: str, span: str
     ) -> web.StreamResponse:
-        """Download (or take from the cache) and serve the clip."""
+        """Serve the clip from the cache, or while it is downloaded and made."""
         try:
             clip = ClipRef.parse(entry_id, channel, span.removesuffix(".mp4"))
         except ValueError as err:
@@ -201,22 +218,22 @@ class RecordingClipView(HomeAssistantView):
             return _error(HTTPStatus.NOT_FOUND, "This period is not recorded yet")
         client = entry.runtime_data.client
 
-        async def produce(work: Path) -> Path:
-            files = await client.download(
-                clip.channel,
-                clip.start,
-                clip.end,
-                DownloadKind.MP4,
-                sink=DirectorySink(work / "download"),
-            )
-            inputs = [file.path for file in files if file.path is not None]
-            output = work / "clip.mp4"
-            await run_to_completion(remux_faststart, inputs, output)
-            return output
+        async def produce(work: Path, growing: GrowingClip) -> Path:
+            return await _async_make_clip(self.hass, client, clip, work, growing)
 
         try:
             cache = await async_clip_cache(self.hass, entry)
-            path = await cache.async_get(clip.cache_name, produce)
+            async with cache.async_open(clip.cache_name, produce) as found:
+                if isinstance(found, Path):
+                    return web.FileResponse(
+                        found,
+                        headers={
+                            "Content-Type": CLIP_MIME_TYPE,
+                            "Cache-Control": "private, max-age=3600",
+                        },
+                    )
+                await found.wait_started()
+                return await _async_stream(request, found)
         except NoRecordingError:
             return _error(
                 HTTPStatus.NOT_FOUND,
@@ -237,13 +254,139 @@ class RecordingClipView(HomeAssistantView):
         except NvrError as err:
             LOGGER.warning("Download of clip %s failed: %s", clip.identifier, err)
             return _error(HTTPStatus.BAD_GATEWAY, f"The download from the recorder failed: {err}")
-        except (av.FFmpegError, OSError) as err:  # remuxing
-            LOGGER.exception("Clip %s could not be remuxed", clip.identifier)
+        except (av.FFmpegError, OSError, ValueError, ClipStoppedError) as err:  # remuxing
+            LOGGER.warning("Clip %s could not be remuxed: %s", clip.identifier, err)
             return _error(HTTPStatus.BAD_GATEWAY, f"The recording could not be prepared: {err}")
-        return web.FileResponse(
-            path,
-            headers={"Content-Type": CLIP_MIME_TYPE, "Cache-Control": "private, max-age=3600"},
-        )
+
+
+async def _async_stream(request: web.Request, clip: GrowingClip) -> web.StreamResponse:
+    """Send a clip while it is made: a fragmented MP4, chunked, from its first byte.
+
+    No Range while the clip grows (its length is unknown): a browser plays a
+    fragmented MP4 as it arrives, and the next request for the clip gets the
+    cached file, which can be seeked. ``no-store``: the browser must not mix
+    these bytes with those of the cached file, which differ.
+    """
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": CLIP_MIME_TYPE,
+            "Cache-Control": "no-store",
+            "Accept-Ranges": "none",
+        }
+    )
+    async with clip.reading() as read:
+        offset = 0
+        try:
+            while data := await read(offset, _STREAM_CHUNK):
+                if not response.prepared:
+                    await response.prepare(request)
+                try:
+                    await response.write(data)
+                except ConnectionError:
+                    return response  # the viewer went away
+                offset += len(data)
+        except (NvrError, av.FFmpegError, OSError, ValueError, ClipStoppedError) as err:
+            if not response.prepared:
+                raise  # answered with an error status
+            # Too late for a status: cut the connection, the player sees a broken video.
+            LOGGER.warning("Clip stopped after %d bytes: %s", offset, err)
+            if request.transport is not None:
+                request.transport.close()
+            return response
+    await response.write_eof()
+    return response
+
+
+class _ClipSink(DirectorySink):
+    """Hands each file of the download to the remuxing thread as soon as it is complete."""
+
+    def __init__(self, directory: Path, files: queue.SimpleQueue[Path | None]) -> None:
+        super().__init__(directory)
+        self._files = files
+        self.received = asyncio.Event()
+        self.closed = asyncio.Event()  # received, or aborted: the sink writes no more
+
+    async def finish(self, name: str) -> Path:
+        path = await super().finish(name)
+        self._files.put(path)
+        return path
+
+    async def complete(self, files: list[DownloadedFile]) -> None:
+        self._files.put(None)
+        self.received.set()
+        self.closed.set()
+
+    async def abort(self) -> None:
+        await super().abort()
+        self.closed.set()
+
+
+async def _async_make_clip(
+    hass: HomeAssistant, client: NvrClient, clip: ClipRef, work: Path, growing: GrowingClip
+) -> Path:
+    """Download ``clip``, writing it to ``growing`` as it comes; return the file to cache.
+
+    Each file of the download is remuxed into the fragmented MP4 of
+    ``growing`` as soon as it is complete (the recorder's MP4 has its index at
+    the end), so a viewer starts while the rest still downloads. The clip
+    does not wait for the end of the download: the playback UID's logout
+    waits for the recorder's pacing, in the background. The cached file is a
+    fast-start MP4 made from the same files afterwards.
+    """
+    files: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+    sink = _ClipSink(work / "download", files)
+    writer = await asyncio.to_thread(growing.writer, work / "stream.mp4")
+    download = hass.async_create_background_task(
+        client.download(clip.channel, clip.start, clip.end, DownloadKind.MP4, sink=sink),
+        f"{DOMAIN} clip download {clip.channel}",
+    )
+    download.add_done_callback(_log_download_end)
+    remux = asyncio.ensure_future(run_to_completion(remux_fragmented, files.get, writer))
+    try:
+        await _async_received(sink, download, remux)
+        growing.downloaded = True
+        # Shielded: the thread must see the end of its input before it stops.
+        await asyncio.shield(remux)
+    except BaseException:
+        download.cancel()
+        # Until the sink has removed its files (not until the logout, which may wait).
+        closed = asyncio.ensure_future(sink.closed.wait())
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([download, closed], return_when=asyncio.FIRST_COMPLETED)
+        closed.cancel()
+        writer.abandon()
+        files.put(None)  # the remuxing thread stops
+        with contextlib.suppress(BaseException):
+            await remux
+        raise
+    finally:
+        writer.close()
+    growing.finish()
+    output = work / "clip.mp4"
+    await run_to_completion(remux_faststart, list(sink.completed), output)
+    return output
+
+
+async def _async_received(
+    sink: _ClipSink, download: asyncio.Future[Any], remux: asyncio.Future[None]
+) -> None:
+    """Wait until the recorder sent everything; raise what failed first."""
+    received = asyncio.ensure_future(sink.received.wait())
+    try:
+        await asyncio.wait([download, received, remux], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        received.cancel()
+    if remux.done():
+        remux.result()  # failed early: raises
+    if not sink.received.is_set():
+        await download  # raises the download's error
+        raise NoRecordingError("the recorder sent no file")
+
+
+def _log_download_end(task: asyncio.Task[list[DownloadedFile]]) -> None:
+    # The clip went on without waiting for this (logout); a late error is only logged.
+    if not task.cancelled() and (error := task.exception()) is not None:
+        LOGGER.debug("Clip download ended with: %s", error)
 
 
 def first_keyframe_jpeg(path: Path) -> bytes:

@@ -21,6 +21,7 @@ from custom_components.ipro_nvr.api import (
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
+    DownloadedFile,
     DownloadInterruptedError,
     DownloadKind,
     InvalidArgumentError,
@@ -111,6 +112,31 @@ async def test_mp4_download_decodes_with_the_right_duration(
     assert query.endswith("&KIND=MP4&CAM=1&PC=AS60")
     await _no_uids(simulator, nvr)
     assert simulator.journal.violations == []
+
+
+class _CompletionSink(DirectorySink):
+    """Notes what the recorder knew when the sink heard that the body had ended."""
+
+    def __init__(self, directory: Path, simulator: RunningSimulator) -> None:
+        super().__init__(directory)
+        self.simulator = simulator
+        self.heard: list[tuple[list[str], int]] = []
+
+    async def complete(self, files: list[DownloadedFile]) -> None:
+        logouts = len(self.simulator.journal.by_cgi(Cgi.LOGOUT))
+        self.heard.append(([f.name for f in files], logouts))
+
+
+async def test_the_sink_hears_of_the_end_before_the_logout(
+    simulator: RunningSimulator, nvr: NvrClient, tmp_path: Path
+) -> None:
+    """The files are usable before the playback UID's logout, which waits for the pacing."""
+    start = _minutes_ago(30)
+    sink = _CompletionSink(tmp_path, simulator)
+    files = await nvr.download(1, start, start + dt.timedelta(minutes=1), sink=sink)
+    assert sink.heard == [([f.name for f in files], 0)]
+    assert len(simulator.journal.by_cgi(Cgi.LOGOUT)) == 1
+    await _no_uids(simulator, nvr)
 
 
 @pytest.fixture

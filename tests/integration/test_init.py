@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 
@@ -14,7 +14,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ipro_nvr import repairs
-from custom_components.ipro_nvr.const import CONF_CHANNELS, DOMAIN, EVENT_NVR
+from custom_components.ipro_nvr.const import (
+    CAMERA_DISCONNECTED_REPAIR_AFTER,
+    CONF_CHANNELS,
+    DOMAIN,
+    EVENT_NVR,
+)
 from custom_components.ipro_nvr.diagnostics import async_get_config_entry_diagnostics
 from nvr_simulator.server import RunningSimulator
 
@@ -212,6 +217,118 @@ async def test_repairs_raise_and_clear(
     assert issues.async_get_issue(DOMAIN, f"{prefix}_disk_error_main-2") is None
     assert issues.async_get_issue(DOMAIN, f"{prefix}_camera_disconnected_4") is None
     await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_repairs_survive_a_reload_ignored_and_timed(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reload keeps an issue whose cause holds, and its ignored state; the timer of a
+    disconnected camera keeps its start across the reload."""
+    start = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    now = [start]
+    monkeypatch.setattr(repairs, "_utcnow", lambda: now[0])
+    simulator.simulator.add_error("MAIN-2 HDD ERROR")
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    issues = ir.async_get(hass)
+    disk_id = f"{config_entry.entry_id}_disk_error_main-2"
+    camera_id = f"{config_entry.entry_id}_camera_disconnected_4"
+    assert issues.async_get_issue(DOMAIN, disk_id) is not None
+    assert issues.async_get_issue(DOMAIN, camera_id) is None  # camera 4: not for long enough
+    issues.async_ignore(DOMAIN, disk_id, True)
+    removed: list[str] = []
+    hass.bus.async_listen(
+        ir.EVENT_REPAIRS_ISSUE_REGISTRY_UPDATED,
+        lambda e: removed.append(e.data["issue_id"]) if e.data["action"] == "remove" else None,
+    )
+
+    now[0] = start + CAMERA_DISCONNECTED_REPAIR_AFTER / 2
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    disk = issues.async_get_issue(DOMAIN, disk_id)
+    assert disk is not None
+    assert disk.dismissed_version is not None  # still ignored
+    assert removed == []
+    assert issues.async_get_issue(DOMAIN, camera_id) is None
+
+    # Counted from the first load, not from the reload.
+    now[0] = start + CAMERA_DISCONNECTED_REPAIR_AFTER + timedelta(seconds=1)
+    await config_entry.runtime_data.coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, camera_id) is not None
+
+    # The cause gone: the issue goes, at the first poll after a reload too.
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    simulator.simulator.add_error("MAIN-2 HDD RECOVERED")
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, disk_id) is None
+    assert issues.async_get_issue(DOMAIN, camera_id) is not None
+    await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_disconnection_time_survives_a_restart(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    simulator: RunningSimulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start of a camera's disconnection is stored, and read again after a restart."""
+    start = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    now = [start]
+    monkeypatch.setattr(repairs, "_utcnow", lambda: now[0])
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{config_entry.entry_id}.repairs"
+    assert hass_storage[key]["data"]["camera_error_since"] == {"4": start.isoformat()}
+    hass.data.pop(repairs._STORES)  # what a restart forgets
+
+    now[0] = start + CAMERA_DISCONNECTED_REPAIR_AFTER
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    camera_id = f"{config_entry.entry_id}_camera_disconnected_4"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, camera_id) is not None
+
+    # Camera 4 back: its time is forgotten.
+    simulator.simulator.channel_states[4] = 1
+    await config_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, camera_id) is None
+    assert hass_storage[key]["data"]["camera_error_since"] == {}
+    await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_removing_the_entry_removes_its_issues(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    simulator: RunningSimulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deleting the recorder deletes its issues (ignored ones too) and its stored times."""
+    monkeypatch.setattr(repairs, "CAMERA_DISCONNECTED_REPAIR_AFTER", timedelta(0))
+    simulator.simulator.add_error("MAIN-2 HDD ERROR")
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    issues = ir.async_get(hass)
+    ids = {i for d, i in issues.issues if d == DOMAIN}
+    assert ids == {
+        f"{config_entry.entry_id}_disk_error_main-2",
+        f"{config_entry.entry_id}_camera_disconnected_4",
+    }
+    issues.async_ignore(DOMAIN, f"{config_entry.entry_id}_disk_error_main-2", True)
+    assert await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [i for d, i in issues.issues if d == DOMAIN]
+    assert f"{DOMAIN}.{config_entry.entry_id}.repairs" not in hass_storage
 
 
 async def test_deselected_channel_device_is_removed(

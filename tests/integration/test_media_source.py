@@ -32,8 +32,9 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, TestClient
 
+from custom_components.ipro_nvr import views
 from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.clip_cache import CODEC_H264, CODEC_H265, ClipCache, ClipCaches
 from custom_components.ipro_nvr.const import (
@@ -114,6 +115,15 @@ def _decode(data: bytes) -> tuple[int, float]:
     last = frames[-1].time
     assert last is not None
     return len(frames), last + 1 / FPS
+
+
+async def _play(client: TestClient, url: str, cache: ClipCache) -> bytes:
+    """The whole clip at ``url``; returns once the clip's production is over (cached)."""
+    response = await client.get(url)
+    assert response.status == 200, await response.text()
+    data = await response.read()
+    await cache.async_idle()
+    return data
 
 
 def _leftovers(directory: Path) -> list[str]:
@@ -224,7 +234,8 @@ async def test_clip_plays_through_the_signed_view(
     loaded_entry: MockConfigEntry,
     clips: ClipCache,
 ) -> None:
-    """A 10-minute clip: signed URL, fast-start MP4, Range requests, full decode."""
+    """A 10-minute clip: signed URL; the first play streams a fragmented MP4 while it is
+    made; later plays get the cached fast-start MP4 with Range requests; full decodes."""
     start = _utc_minutes_ago(180).replace(minute=0)
     media_id = _clip_id(loaded_entry, 1, start, 10)
     resolved = await async_resolve_media(hass, media_id, None)
@@ -235,6 +246,19 @@ async def test_clip_plays_through_the_signed_view(
     unsigned = await client.get(resolved.url.split("?")[0])
     assert unsigned.status == 401
 
+    first = await client.get(resolved.url, headers={"Range": "bytes=0-"})
+    assert first.status == 200, await first.text()
+    assert first.headers["Content-Type"] == "video/mp4"
+    assert first.headers["Accept-Ranges"] == "none"  # its length is not known yet
+    assert first.headers["Cache-Control"] == "no-store"
+    streamed = await first.read()
+    # Fragmented: the index first, then fragments (moof + mdat).
+    assert 0 <= streamed.find(b"moov") < streamed.find(b"moof") < streamed.find(b"mdat")
+    frames, duration = await asyncio.to_thread(_decode, streamed)
+    assert frames == 600 * FPS
+    assert duration == pytest.approx(600.0, abs=1 / FPS)
+    await _until(lambda: clips.productions == 1, "the clip is cached")
+
     response = await client.get(resolved.url)
     assert response.status == 200, await response.text()
     assert response.headers["Content-Type"] == "video/mp4"
@@ -242,6 +266,7 @@ async def test_clip_plays_through_the_signed_view(
     data = await response.read()
     # Fast start: the index (moov) comes before the media data (mdat).
     assert 0 <= data.find(b"moov") < data.find(b"mdat")
+    assert b"moof" not in data[: data.find(b"mdat")]
 
     partial = await client.get(resolved.url, headers={"Range": "bytes=1000-1999"})
     assert partial.status == 206
@@ -276,6 +301,93 @@ async def test_split_recording_is_joined_into_one_clip(
     assert duration == pytest.approx(240.0, abs=1 / FPS)
 
 
+def _complete_boxes(data: bytes | bytearray) -> tuple[list[str], int]:
+    """The complete top-level MP4 boxes at the start of ``data``, and where they end."""
+    kinds: list[str] = []
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if size < 8 or offset + size > len(data):
+            break
+        kinds.append(bytes(data[offset + 4 : offset + 8]).decode("latin-1"))
+        offset += size
+    return kinds, offset
+
+
+async def test_first_play_starts_before_the_download_ends(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A recording split in two files: the first one plays while the second is held back."""
+    gate = asyncio.Event()
+    opened: list[str] = []
+    open_file = views._ClipSink.open
+
+    async def held_open(sink: views._ClipSink, temp_name: str) -> None:
+        opened.append(temp_name)
+        if len(opened) == 2:
+            await gate.wait()  # the recorder's second file is late
+        await open_file(sink, temp_name)
+
+    monkeypatch.setattr(views._ClipSink, "open", held_open)
+    start = _utc_minutes_ago(240).replace(minute=28)  # the recorder splits at local :30
+    clip = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=4))
+    resolved = await async_resolve_media(hass, f"{PREFIX}/{clip.identifier}", None)
+    client = await hass_client_no_auth()
+    response = await client.get(resolved.url)
+    assert response.status == 200, await response.text()
+    data = bytearray()
+    while "mdat" not in (kinds := _complete_boxes(data)[0]) or "moof" not in kinds:
+        chunk = await response.content.readany()
+        assert chunk, "the stream ended"
+        data += chunk
+    assert kinds[:2] == ["ftyp", "moov"]
+    assert len(opened) == 2
+    assert not clips._pending[clip.cache_name].clip.downloaded
+    assert clips.productions == 0
+    playable = bytes(data[: _complete_boxes(data)[1]])
+    frames, _duration = await asyncio.to_thread(_decode, playable)
+    assert 0 < frames <= 120 * FPS  # pictures of the first file
+
+    gate.set()
+    data += await response.read()
+    frames, duration = await asyncio.to_thread(_decode, bytes(data))
+    assert frames == 240 * FPS
+    assert duration == pytest.approx(240.0, abs=1 / FPS)
+    await clips.async_idle()
+    assert clips.productions == 1
+
+
+async def test_leaving_once_downloaded_still_caches_the_clip(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """A viewer who stops watching after the recorder sent everything: the clip is cached."""
+    start = _utc_minutes_ago(420)
+    clip = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=10))
+    resolved = await async_resolve_media(hass, f"{PREFIX}/{clip.identifier}", None)
+    client = await hass_client_no_auth()
+    response = await client.get(resolved.url)
+    assert response.status == 200, await response.text()
+    assert await response.content.readany()
+    production = clips._pending[clip.cache_name]
+    await _until(lambda: production.clip.downloaded, "the recorder sent everything")
+    response.close()  # the viewer goes
+    await clips.async_idle()
+    assert clips.productions == 1
+    assert _leftovers(clips.directory) == [clip.cache_name]
+    data = await _play(client, resolved.url, clips)
+    frames, _duration = await asyncio.to_thread(_decode, data)
+    assert frames == 600 * FPS
+    assert len(simulator.simulator.recordings.downloads) == 1
+
+
 async def test_concurrent_requests_share_one_download(
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
@@ -300,6 +412,7 @@ async def test_concurrent_requests_share_one_download(
     assert (first.status, second.status) == (200, 200)
     body = await first.read()
     assert body == await second.read()
+    await clips.async_idle()
     assert len(simulator.simulator.recordings.downloads) == 1
     assert clips.productions == 1
     # Played clips get a thumbnail (their first picture); others none.
@@ -341,21 +454,19 @@ async def test_cache_cap_evicts_the_least_recently_used(
     urls = [
         (await async_resolve_media(hass, _clip_id(loaded_entry, 1, s, 1), None)).url for s in starts
     ]
-    sizes = []
     for url in urls[:2]:
-        response = await client.get(url)
-        assert response.status == 200
-        sizes.append(len(await response.read()))
+        await _play(client, url, clips)
+    sizes = [clip.size for clip in clips._entries.values()]
     clips.max_bytes = sum(sizes) + sizes[0] // 2  # room for two clips, not three
-    assert (await client.get(urls[0])).status == 200  # clip 0 is now the most recent
-    assert (await client.get(urls[2])).status == 200  # clip 1 is evicted
+    await _play(client, urls[0], clips)  # clip 0 is now the most recent
+    await _play(client, urls[2], clips)  # clip 1 is evicted
     assert clips.total_bytes <= clips.max_bytes
     names = [
         ClipRef(loaded_entry.entry_id, 1, s, s + dt.timedelta(minutes=1)).cache_name for s in starts
     ]
     assert _leftovers(clips.directory) == sorted([names[0], names[2]])
     assert len(simulator.simulator.recordings.downloads) == 3
-    assert (await client.get(urls[1])).status == 200
+    await _play(client, urls[1], clips)
     assert len(simulator.simulator.recordings.downloads) == 4
 
 
@@ -422,16 +533,15 @@ async def test_client_going_away_mid_download_leaves_nothing(
     request.cancel()  # the client closes its connection
     with contextlib.suppress(asyncio.CancelledError):
         await request
-    await _until(lambda: not clips._pending, "the production stopped")
+    await clips.async_idle()
     await hass.async_block_till_done()
     assert not recordings.downloads[-1].completed
     assert _leftovers(clips.directory) == []
     assert clips.productions == 0
 
     simulator.config.download_part_bytes = 256 * 1024
-    response = await client.get(resolved.url)
-    assert response.status == 200, await response.text()
-    frames, _duration = await asyncio.to_thread(_decode, await response.read())
+    data = await _play(client, resolved.url, clips)
+    frames, _duration = await asyncio.to_thread(_decode, data)
     assert frames == 120 * FPS
     assert len(recordings.downloads) == 2
     assert _leftovers(clips.directory) == [
@@ -496,17 +606,18 @@ async def test_h265_clips_are_marked(
     client = await hass_client()
     start = (hour + dt.timedelta(minutes=10)).astimezone(dt.UTC)
     media_id = _clip_id(loaded_entry, H265_CHANNEL, start, 10)
-    response = await client.get((await async_resolve_media(hass, media_id, None)).url)
-    assert response.status == 200, await response.text()
-    data = await response.read()
-    assert 0 <= data.find(b"moov") < data.find(b"mdat")
-    assert b"hvc1" in data  # the sample entry Safari needs
-    assert b"hev1" not in data
-    with av.open(io.BytesIO(data), format="mp4") as container:
-        assert container.streams.video[0].codec_context.name == "hevc"
-    frames, duration = await asyncio.to_thread(_decode, data)
-    assert frames == 600 * FPS
-    assert duration == pytest.approx(600.0, abs=1 / FPS)
+    url = (await async_resolve_media(hass, media_id, None)).url
+    streamed = await _play(client, url, clips)  # fragmented, while it is made
+    cached = await _play(client, url, clips)  # fast start
+    for data in (streamed, cached):
+        assert 0 <= data.find(b"moov") < data.find(b"mdat")
+        assert b"hvc1" in data  # the sample entry Safari needs
+        assert b"hev1" not in data
+        with av.open(io.BytesIO(data), format="mp4") as container:
+            assert container.streams.video[0].codec_context.name == "hevc"
+        frames, duration = await asyncio.to_thread(_decode, data)
+        assert frames == 600 * FPS
+        assert duration == pytest.approx(600.0, abs=1 / FPS)
     name = ClipRef(loaded_entry.entry_id, H265_CHANNEL, start, start + dt.timedelta(minutes=10))
     info = clips.info(name.cache_name)
     assert info is not None
@@ -534,7 +645,7 @@ async def test_h265_clips_are_marked(
     # An H.264 clip of camera 1, played and cached.
     h264_start = (hour + dt.timedelta(minutes=20)).astimezone(dt.UTC)
     h264 = _clip_id(loaded_entry, 1, h264_start, 10)
-    assert (await client.get((await async_resolve_media(hass, h264, None)).url)).status == 200
+    await _play(client, (await async_resolve_media(hass, h264, None)).url, clips)
     h264_name = ClipRef(loaded_entry.entry_id, 1, h264_start, h264_start + dt.timedelta(minutes=10))
     h264_info = clips.info(h264_name.cache_name)
     assert h264_info is not None
@@ -578,7 +689,7 @@ async def test_cache_size_option_applies_at_once(
     client = await hass_client()
     start = _utc_minutes_ago(330)
     media_id = _clip_id(loaded_entry, 1, start, 1)
-    assert (await client.get((await async_resolve_media(hass, media_id, None)).url)).status == 200
+    await _play(client, (await async_resolve_media(hass, media_id, None)).url, cache)
     played = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=1)).cache_name
     assert _leftovers(cache.directory) == sorted([old.name, played])
 
@@ -597,7 +708,7 @@ async def test_cache_size_option_applies_at_once(
     await _set_options(hass, loaded_entry, **{CONF_CLIP_CACHE_SIZE: None})
     assert CONF_CLIP_CACHE_SIZE not in loaded_entry.options
     assert cache.max_bytes == DEFAULT_CLIP_CACHE_SIZE_MB * MIB
-    assert (await client.get((await async_resolve_media(hass, media_id, None)).url)).status == 200
+    await _play(client, (await async_resolve_media(hass, media_id, None)).url, cache)
     assert len(simulator.simulator.recordings.downloads) == 1  # still cached
 
 
@@ -620,7 +731,8 @@ async def test_removing_the_recorder_deletes_its_clips(
     client = await hass_client()
     start = _utc_minutes_ago(340)
     media_id = _clip_id(config_entry, 1, start, 1)
-    assert (await client.get((await async_resolve_media(hass, media_id, None)).url)).status == 200
+    url = (await async_resolve_media(hass, media_id, None)).url
+    await _play(client, url, await async_clip_cache(hass, config_entry))
     directory = caches.directory(config_entry.entry_id)
     assert len(_leftovers(directory)) == 1
 

@@ -294,6 +294,14 @@ class DownloadSink(Protocol):
     async def finish(self, name: str) -> Path | None:
         """Complete the open file, named ``name`` by the recorder; return where it is."""
 
+    async def complete(self, files: list[DownloadedFile]) -> None:
+        """The body ended well: ``files`` are all there is.
+
+        Called as soon as the recorder's last part is read, before the
+        download gives its connection and UID back (a logout waits for the
+        recorder's pacing): whoever waits for the files can go on at once.
+        """
+
     async def abort(self) -> None:
         """Drop the open file (and whatever else the sink promises to undo)."""
 
@@ -340,6 +348,8 @@ class DirectorySink:
     :func:`sanitize_file_name` of the recorder's name. A name already used
     gets ``-2``, ``-3``… before its extension unless ``overwrite`` (names are
     always unique within one download). File operations run in worker threads.
+    Subclasses may act on a finished file (:meth:`finish`) or on the end of
+    the download (:meth:`complete`) before the client's :meth:`download` returns.
     """
 
     def __init__(
@@ -363,7 +373,15 @@ class DirectorySink:
         """Start a file under a temporary name of the sink's own."""
         if self._file is not None:
             raise RuntimeError("a file is already open")
-        self._file, self._temp_path = await asyncio.to_thread(self._create)
+        created = asyncio.get_running_loop().run_in_executor(None, self._create)
+        try:
+            self._file, self._temp_path = await asyncio.shield(created)
+        except asyncio.CancelledError:
+            # The thread creates the file anyway: know it, so that abort() removes it.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait([created])
+                self._file, self._temp_path = created.result()
+            raise
 
     def _create(self) -> tuple[IO[bytes], Path]:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -405,6 +423,9 @@ class DirectorySink:
         self._used.add(candidate)
         return target
 
+    async def complete(self, files: list[DownloadedFile]) -> None:
+        """Nothing to do: every file is in place already."""
+
     async def abort(self) -> None:
         """Remove the file in progress and, unless ``keep_completed``, the completed ones.
 
@@ -438,6 +459,8 @@ async def receive_download(
 ) -> list[DownloadedFile]:
     """Read a download body arriving as ``chunks`` into ``sink``; return its files.
 
+    The sink's :meth:`~DownloadSink.complete` hears of the files first, as
+    soon as the body has ended well.
     On any error or cancellation the sink is aborted and the error raised;
     connection errors while reading become :class:`DownloadInterruptedError`.
     """
@@ -460,6 +483,7 @@ async def receive_download(
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as err:
             raise DownloadInterruptedError(f"the download was interrupted: {err}") from err
         parser.close()
+        await sink.complete(files)
     except BaseException:
         with contextlib.suppress(Exception):
             await sink.abort()
