@@ -75,6 +75,12 @@ class NvrClient:
             raise InvalidArgumentError(f"port={port!r} outside 1..{_MAX_PORT}")
         if not request_timeout > 0:
             raise InvalidArgumentError("request_timeout must be positive")
+        # One pacing queue per recorder: a scheduler given by the caller is
+        # shared with every other client of the recorder (its pacing then
+        # applies, not ``pacing``); closing this client closes only its handle.
+        self._scheduler = (
+            scheduler.share() if scheduler is not None else Scheduler(pacing, clock=clock)
+        )
         self._transport = Transport(
             host.strip(),
             username=username,
@@ -85,12 +91,7 @@ class NvrClient:
             ssl_context=ssl_context,
             session=session,
             request_timeout=request_timeout,
-        )
-        # One pacing queue per recorder: a scheduler given by the caller is
-        # shared with every other client of the recorder (its pacing then
-        # applies, not ``pacing``); closing this client closes only its handle.
-        self._scheduler = (
-            scheduler.share() if scheduler is not None else Scheduler(pacing, clock=clock)
+            on_send=self._scheduler.sent,
         )
         self._session = RecorderSession(
             self._transport, self._scheduler, uid_budget=uid_budget, clock=clock

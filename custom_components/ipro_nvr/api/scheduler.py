@@ -86,8 +86,8 @@ class Scheduler:
         refuse only the requests made through it.
         """
         handle = Scheduler(self._pacing, clock=self._clock)
-        handle._lanes = self._lanes  # noqa: SLF001 - same class
-        handle._sequence = self._sequence  # noqa: SLF001
+        handle._lanes = self._lanes
+        handle._sequence = self._sequence
         return handle
 
     @property
@@ -112,9 +112,7 @@ class Scheduler:
         if state.interval <= 0:
             return self._start(state)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        heapq.heappush(
-            state.queue, _Waiter((-int(priority), next(self._sequence)), future, self)
-        )
+        heapq.heappush(state.queue, _Waiter((-int(priority), next(self._sequence)), future, self))
         self._pump(lane)
         try:
             return await future
@@ -126,6 +124,22 @@ class Scheduler:
             self._drop(state, future)
             self._pump(lane)
             raise
+
+    def sent(self, lane: Lane) -> None:
+        """A request of ``lane`` is leaving now: count the lane's spacing from now.
+
+        A turn is granted before the request leaves; a Digest challenge round
+        trip (a client's first request, a stale nonce) or a new connection
+        delays its arrival at the recorder. Counting from the later moment
+        keeps the next request of the lane the full interval behind it.
+        """
+        state = self._lanes[lane]
+        now = self._clock()
+        if state.interval <= 0 or (state.last_start is not None and now <= state.last_start):
+            return
+        state.last_start = now
+        if state.queue:
+            self._pump(lane)  # re-arm the lane's timer for the later time
 
     def _start(self, state: _LaneState) -> float:
         now = self._clock()

@@ -35,7 +35,7 @@ some of those quote the full URL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import logging
 import ssl
 from typing import Any
@@ -56,6 +56,7 @@ from .errors import (
     UidError,
 )
 from .models import Uid
+from .spec import Lane
 from .urls import Request
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class Transport:
         ssl_context: ssl.SSLContext | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 10.0,
+        on_send: Callable[[Lane], None] | None = None,
     ) -> None:
         scheme = "https" if use_https else "http"
         try:
@@ -119,6 +121,10 @@ class Transport:
         self._own_session = session is None
         self._timeout = request_timeout
         self._closed = False
+        # Told as each HTTP request leaves, the second leg of a Digest exchange
+        # included: the pacing counts from when the recorder gets the command,
+        # not from when its turn was granted (see Scheduler.sent).
+        self._on_send = on_send
 
     @property
     def base_url(self) -> str:
@@ -182,8 +188,9 @@ class Transport:
         try:
             response = await self._client().get(
                 url,
-                # _no_resend first: it wraps both legs of the Digest exchange.
-                middlewares=(_no_resend, self._digest),
+                # _no_resend first: it wraps both legs of the Digest exchange,
+                # and the send mark last: it sees each leg leave.
+                middlewares=(_no_resend, self._digest, self._send_mark(request.lane)),
                 ssl=self._ssl,
                 timeout=timeouts,
                 allow_redirects=False,
@@ -241,6 +248,18 @@ class Transport:
                 f"{request.cgi}: the answer from {self._host} broke off: {self._scrub(err, uid)}"
             ) from None
         return b"".join(chunks)
+
+    def _send_mark(self, lane: Lane) -> aiohttp.ClientMiddlewareType:
+        on_send = self._on_send
+
+        async def mark(
+            request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+        ) -> aiohttp.ClientResponse:
+            if on_send is not None:
+                on_send(lane)
+            return await handler(request)
+
+        return mark
 
     def _scrub(self, err: BaseException, uid: Uid | None) -> str:
         """Describe ``err`` without the UID or the password."""
