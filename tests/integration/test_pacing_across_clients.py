@@ -22,6 +22,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import start_reauth_flow
 
+from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.const import DOMAIN
 from nvr_simulator.pacing import PacingJournal
@@ -138,3 +139,15 @@ async def test_every_client_shares_one_pacing_queue(
     await hass.async_block_till_done()
     _assert_paced(simulator.journal)
     assert simulator.uids.active_count() == 0
+
+
+async def test_one_scheduler_per_recorder_address(hass: HomeAssistant) -> None:
+    """Keyed by host (any case, blanks around) and port (the protocol's default if none)."""
+    https = {"host": "NVR.example", "port": None, "use_https": True}
+    same = {"host": " nvr.example ", "port": 443, "use_https": True}
+    other_port = {"host": "nvr.example", "port": 80, "use_https": False}
+    first = client_factory.recorder_scheduler(hass, https)
+    assert client_factory.recorder_scheduler(hass, same) is first
+    assert client_factory.recorder_scheduler(hass, other_port) is not first
+    assert first.pacing == client_factory.CLIENT_PACING
+    assert client_factory.recorder_key(https) == "nvr.example:443"
