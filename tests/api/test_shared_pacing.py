@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+import time
 
 import pytest
 
@@ -103,6 +104,21 @@ async def test_fail_waiting_keeps_other_handles_waiting() -> None:
     assert await closing.turn(Lane.COMMAND) - await queued >= PACING.command_interval
 
 
+async def test_spacing_counts_from_when_a_request_really_left() -> None:
+    """A request that left late (a Digest challenge first) pushes the next turn back."""
+    recorder = Scheduler(PACING)
+    first = await recorder.turn(Lane.COMMAND)
+    queued = asyncio.create_task(recorder.turn(Lane.COMMAND))  # timed for first + spacing
+    await asyncio.sleep(PACING.command_interval / 2)  # the challenge round trip
+    left = time.monotonic()
+    recorder.sent(Lane.COMMAND)
+    assert await queued - left >= PACING.command_interval
+    assert left - first >= PACING.command_interval / 2
+    # An earlier mark than the last start changes nothing; streams are never paced.
+    recorder.sent(Lane.STREAM)
+    assert recorder.snapshot()["stream"]["last_start_s_ago"] is None
+
+
 # -- clients sharing a recorder's scheduler -------------------------------------------
 
 
@@ -151,6 +167,26 @@ async def test_transport_never_resends_a_dropped_request(simulator: RunningSimul
         assert len(simulator.journal.by_cgi(Cgi.GETINFO)) == 1
         await asyncio.sleep(SIM_PACING.command_interval * 1.2)
         assert b"CAM_CONNECT" in await transport.fetch(urls.camera_connection_info())
+    finally:
+        await transport.close()
+
+
+async def test_transport_reports_each_leg_leaving(simulator: RunningSimulator) -> None:
+    """Both legs of the first Digest exchange are reported; later requests go preemptively."""
+    lanes: list[Lane] = []
+    transport = Transport(
+        simulator.host,
+        port=simulator.port,
+        username=simulator.config.username,
+        password=simulator.config.password,
+        on_send=lanes.append,
+    )
+    try:
+        await transport.fetch(urls.camera_connection_info())
+        assert lanes == [Lane.COMMAND, Lane.COMMAND]  # challenged, then answered
+        await asyncio.sleep(SIM_PACING.command_interval * 1.2)
+        await transport.fetch(urls.camera_connection_info())
+        assert lanes == [Lane.COMMAND] * 3
     finally:
         await transport.close()
 
