@@ -190,7 +190,7 @@ class Scheduler:
                     kept.append(waiter)
                 elif not waiter.future.done():
                     waiter.future.set_exception(ClientClosedError("the client is closed"))
-            # Removing entries keeps the heap a heap only after heapify.
+            # What is left of a heap is a heap again only after heapify.
             heapq.heapify(kept)
             state.queue = kept
             if not kept and state.timer is not None:
