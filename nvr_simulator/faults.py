@@ -38,9 +38,11 @@ class Faults:
     N matching requests (None: every one). ``applied`` counts the requests a
     fault was applied to.
 
-    Note: aiohttp's client silently retries an idempotent request once when the
-    server disconnects, so ``drop_connection`` with ``count=1`` is invisible to
-    it; use ``count=2`` (or None) to make the client see the drop.
+    Note: a plain aiohttp client silently resends an idempotent request once, at
+    once, when the server disconnects, so ``drop_connection`` with ``count=1`` is
+    invisible to it; use ``count=2`` (or None) to make it see the drop. The
+    integration's client never lets aiohttp resend (it would break the pacing):
+    it sends a dropped request again once, on its next paced turn.
     """
 
     drop_connection: bool = False

@@ -3,7 +3,8 @@
 Spec 1.3 asks for at least 3 s between commands and about 0.2 s between camera
 controls. The simulator answers every request anyway (a real recorder would
 only slow down) but records it here, so that every test can assert
-``journal.violations == []``. Lanes are independent (``spec.CGI_LANE``) and
+``journal.violations == []``. Lanes are independent (``spec.CGI_LANE``;
+``httpdl.cgi``, spec 6.3.2's "download command", is a command) and
 ``Lane.STREAM`` is never paced. The rule is per recorder, across all UIDs and
 clients (NOTES "Pacing": the stricter reading).
 """

@@ -22,7 +22,7 @@ from custom_components.ipro_nvr.api import (
     UidError,
     urls,
 )
-from custom_components.ipro_nvr.api.spec import Cgi
+from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from nvr_simulator import SimulatorConfig, run_simulator
 from nvr_simulator.server import RunningSimulator
 
@@ -122,13 +122,14 @@ async def test_malformed_body_without_uid(simulator: RunningSimulator, client: N
 async def test_dropped_connection(simulator: RunningSimulator, client: NvrClient) -> None:
     """The recorder closes the connection without answering: CannotConnectError.
 
-    aiohttp itself resends a GET once when the connection drops (for a stale
-    keep-alive connection), so the error comes when the second try drops too.
+    A dropped request goes once more on its next paced turn (never at once, as
+    aiohttp's own resend would), so the error comes when the second try drops too.
     """
     simulator.faults.drop_connection = True
     with pytest.raises(CannotConnectError):
         await client.get_disks()
     assert len(simulator.journal.by_cgi(Cgi.RECORDEDTIME)) == 2
+    assert [v for v in simulator.journal.violations if v.entry.lane is Lane.COMMAND] == []
     simulator.faults.clear()
     assert (await client.get_disks()).disks
 

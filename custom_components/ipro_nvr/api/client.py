@@ -42,7 +42,8 @@ def _stop(channel: int) -> Request:
 class NvrClient:
     """Talks to one recorder: status, disks, logs, camera control, any request of :mod:`.urls`.
 
-    Every request is paced per recorder (:mod:`.scheduler`), carries a UID
+    Every request is paced per recorder (:mod:`.scheduler`; pass the same
+    ``scheduler`` to every client of one recorder in a process), carries a UID
     when it needs one (:mod:`.session`), and fails with an exception of
     :mod:`.errors`. Use it as an async context manager, or call :meth:`close`:
     closing logs out every UID the client holds.
@@ -60,6 +61,7 @@ class NvrClient:
         ssl_context: ssl.SSLContext | None = None,
         session: aiohttp.ClientSession | None = None,
         pacing: PacingPolicy = SPEC_PACING,
+        scheduler: Scheduler | None = None,
         uid_budget: int = DEFAULT_UID_BUDGET,
         request_timeout: float = 10.0,
         default_tz: tzinfo = UTC,
@@ -73,6 +75,12 @@ class NvrClient:
             raise InvalidArgumentError(f"port={port!r} outside 1..{_MAX_PORT}")
         if not request_timeout > 0:
             raise InvalidArgumentError("request_timeout must be positive")
+        # One pacing queue per recorder: a scheduler given by the caller is
+        # shared with every other client of the recorder (its pacing then
+        # applies, not ``pacing``); closing this client closes only its handle.
+        self._scheduler = (
+            scheduler.share() if scheduler is not None else Scheduler(pacing, clock=clock)
+        )
         self._transport = Transport(
             host.strip(),
             username=username,
@@ -83,8 +91,8 @@ class NvrClient:
             ssl_context=ssl_context,
             session=session,
             request_timeout=request_timeout,
+            on_send=self._scheduler.sent,
         )
-        self._scheduler = Scheduler(pacing, clock=clock)
         self._session = RecorderSession(
             self._transport, self._scheduler, uid_budget=uid_budget, clock=clock
         )

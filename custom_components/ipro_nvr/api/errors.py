@@ -25,6 +25,10 @@ class CannotConnectError(NvrError):
     """The recorder could not be reached (DNS, TCP, TLS, connection dropped)."""
 
 
+class ConnectionDroppedError(CannotConnectError):
+    """The connection closed or reset before an answer: the request may have arrived."""
+
+
 class NvrTimeoutError(CannotConnectError):
     """The recorder did not answer in time."""
 

@@ -9,6 +9,11 @@ never waits. Within a lane, waiting requests are served by :class:`Priority`
 (a user's PTZ press before a keep-alive before a poll), first come first
 served within a priority.
 
+One scheduler stands for one recorder. Every client of that recorder in the
+process takes its turns from it through :meth:`Scheduler.share`: a handle on
+the same lanes whose ``fail_waiting`` and ``close`` concern only its own
+waiting requests, so one client closing never stalls or fails another's.
+
 The margin covers what happens between our start and the recorder's arrival
 time: a Digest challenge round trip, a TLS handshake, network jitter. The
 recorder must never see two requests of a lane closer than the interval.
@@ -46,6 +51,7 @@ class _Waiter:
     # Heap order: highest priority first, then arrival order.
     sort_key: tuple[int, int]
     future: asyncio.Future[float] = field(compare=False)
+    owner: Scheduler = field(compare=False)
 
 
 @dataclass(slots=True)
@@ -72,6 +78,18 @@ class Scheduler:
         self._sequence = itertools.count()
         self._closed = False
 
+    def share(self) -> Scheduler:
+        """A handle on the same lanes for another client of the same recorder.
+
+        Its turns are paced together with every other handle's (one queue per
+        lane, one last start); its ``fail_waiting`` and ``close`` fail and
+        refuse only the requests made through it.
+        """
+        handle = Scheduler(self._pacing, clock=self._clock)
+        handle._lanes = self._lanes
+        handle._sequence = self._sequence
+        return handle
+
     @property
     def pacing(self) -> PacingPolicy:
         """The pacing policy in force."""
@@ -94,7 +112,7 @@ class Scheduler:
         if state.interval <= 0:
             return self._start(state)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        heapq.heappush(state.queue, _Waiter((-int(priority), next(self._sequence)), future))
+        heapq.heappush(state.queue, _Waiter((-int(priority), next(self._sequence)), future, self))
         self._pump(lane)
         try:
             return await future
@@ -106,6 +124,22 @@ class Scheduler:
             self._drop(state, future)
             self._pump(lane)
             raise
+
+    def sent(self, lane: Lane) -> None:
+        """A request of ``lane`` is leaving now: count the lane's spacing from now.
+
+        A turn is granted before the request leaves; a Digest challenge round
+        trip (a client's first request, a stale nonce) or a new connection
+        delays its arrival at the recorder. Counting from the later moment
+        keeps the next request of the lane the full interval behind it.
+        """
+        state = self._lanes[lane]
+        now = self._clock()
+        if state.interval <= 0 or (state.last_start is not None and now <= state.last_start):
+            return
+        state.last_start = now
+        if state.queue:
+            self._pump(lane)  # re-arm the lane's timer for the later time
 
     def _start(self, state: _LaneState) -> float:
         now = self._clock()
@@ -125,7 +159,7 @@ class Scheduler:
             state.timer = None
         while state.queue and state.queue[0].future.done():
             heapq.heappop(state.queue)  # cancelled waiters
-        if not state.queue or self._closed:
+        if not state.queue:
             return
         now = self._clock()
         ready_at = (
@@ -144,16 +178,22 @@ class Scheduler:
         state.timer = asyncio.get_running_loop().call_later(delay, self._pump, lane)
 
     def fail_waiting(self) -> None:
-        """Fail every waiting request with :class:`ClientClosedError` (the client is closing).
+        """Fail every request waiting through this handle with :class:`ClientClosedError`.
 
-        New turns are still granted, so the closing client can log out its UIDs.
+        The client is closing. New turns are still granted, so it can log out
+        its UIDs; other handles' requests keep their places.
         """
         for state in self._lanes.values():
+            kept: list[_Waiter] = []
             for waiter in state.queue:
-                if not waiter.future.done():
+                if waiter.owner is not self:
+                    kept.append(waiter)
+                elif not waiter.future.done():
                     waiter.future.set_exception(ClientClosedError("the client is closed"))
-            state.queue.clear()
-            if state.timer is not None:
+            # What is left of a heap is a heap again only after heapify.
+            heapq.heapify(kept)
+            state.queue = kept
+            if not kept and state.timer is not None:
                 state.timer.cancel()
                 state.timer = None
 

@@ -44,6 +44,7 @@ import aiohttp
 from . import urls
 from .errors import (
     ClientClosedError,
+    ConnectionDroppedError,
     InvalidArgumentError,
     MalformedResponseError,
     NvrError,
@@ -581,11 +582,20 @@ class RecorderSession:
         *,
         shutdown: bool = False,
     ) -> bytes:
-        await self._scheduler.turn(request.lane, priority)
-        if self._closing and not shutdown:
-            raise ClientClosedError("the client is closed")
-        sent_at = self._clock()
-        body = await self._transport.fetch(request, uid)
+        for attempt in range(2):
+            await self._scheduler.turn(request.lane, priority)
+            if self._closing and not shutdown:
+                raise ClientClosedError("the client is closed")
+            sent_at = self._clock()
+            try:
+                body = await self._transport.fetch(request, uid)
+                break
+            except ConnectionDroppedError:
+                # A pooled connection the recorder had closed: sent once more,
+                # on a turn of its own (never at once, spec 1.3).
+                if attempt:
+                    raise
+                _LOGGER.debug("%s: connection dropped, sending again", request.describe())
         if slot is not None:
             # The recorder refreshed the UID when the command arrived, which was
             # after we sent it. A refused command refreshed nothing.

@@ -67,8 +67,8 @@ class Lane(StrEnum):
     COMMAND = "command"
     # PTZ, focus, iris, presets, AUX: about CAMERA_CONTROL_INTERVAL apart.
     CAMERA_CONTROL = "camera_control"
-    # Requests that fetch stream data (playback GOPs, audio, downloads) and the
-    # long-lived live body itself are not paced: the recorder expects them back to back.
+    # Requests that fetch stream data (playback GOPs, audio) and the long-lived
+    # live body itself are not paced: the recorder expects them back to back.
     STREAM = "stream"
 
 
@@ -87,7 +87,9 @@ CGI_LANE: Final[dict[Cgi, Lane]] = {
     Cgi.LOGLIST: Lane.COMMAND,
     Cgi.RECORDEDTIME: Lane.COMMAND,
     Cgi.GETINFO: Lane.COMMAND,
-    Cgi.HTTPDL: Lane.STREAM,
+    # Spec 6.3.2 calls it the "download command": each request is paced as
+    # one; the file data it answers with streams unpaced.
+    Cgi.HTTPDL: Lane.COMMAND,
 }
 
 

@@ -13,8 +13,18 @@ other non-200, UID request :class:`UidError` (the UID may be gone)
 404, 501                   :class:`NotSupportedError`
 other non-200              :class:`NvrError`
 no connection, TLS failure :class:`CannotConnectError`
+connection dropped         :class:`ConnectionDroppedError` (a CannotConnectError)
 no answer in time          :class:`NvrTimeoutError`
 =========================  ==========================================
+
+No request is ever sent twice here. aiohttp's client resends an idempotent
+request once, at once, when the connection drops before the answer
+(``ClientSession._request``: ``retry_persistent_connection`` on
+``ServerDisconnectedError``/``ClientOSError``, for a pooled keep-alive
+connection the server closed); that resend bypasses the recorder's pacing
+queue (spec 1.3). A per-request middleware turns those errors into one aiohttp
+does not retry, raised here as :class:`ConnectionDroppedError`; the session
+resends on its next paced turn if it wants to.
 
 Nothing secret reaches a log line or an exception message: request paths are
 logged with the UID masked, aiohttp's messages are scrubbed of the UID and the
@@ -25,7 +35,7 @@ some of those quote the full URL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import logging
 import ssl
 from typing import Any
@@ -36,6 +46,7 @@ from yarl import URL
 from .errors import (
     AuthenticationError,
     CannotConnectError,
+    ConnectionDroppedError,
     InvalidArgumentError,
     MalformedResponseError,
     NotSupportedError,
@@ -45,6 +56,7 @@ from .errors import (
     UidError,
 )
 from .models import Uid
+from .spec import Lane
 from .urls import Request
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +65,25 @@ _LOGGER = logging.getLogger(__name__)
 # bigger is not one of them and is not read to the end.
 MAX_TEXT_BODY = 4 * 1024 * 1024
 _NOT_SUPPORTED = frozenset({404, 501})
+
+
+class _DroppedError(aiohttp.ClientConnectionError):
+    """A dropped connection, in a form aiohttp's client does not resend by itself."""
+
+
+async def _no_resend(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Client middleware: let a connection dropped before the answer end the request.
+
+    Failures to connect are left as they are (aiohttp never resends those).
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+        raise _DroppedError(f"{type(err).__name__}: {err}") from err
 
 
 class Transport:
@@ -70,6 +101,7 @@ class Transport:
         ssl_context: ssl.SSLContext | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 10.0,
+        on_send: Callable[[Lane], None] | None = None,
     ) -> None:
         scheme = "https" if use_https else "http"
         try:
@@ -89,6 +121,10 @@ class Transport:
         self._own_session = session is None
         self._timeout = request_timeout
         self._closed = False
+        # Told as each HTTP request leaves, the second leg of a Digest exchange
+        # included: the pacing counts from when the recorder gets the command,
+        # not from when its turn was granted (see Scheduler.sent).
+        self._on_send = on_send
 
     @property
     def base_url(self) -> str:
@@ -152,7 +188,9 @@ class Transport:
         try:
             response = await self._client().get(
                 url,
-                middlewares=(self._digest,),
+                # _no_resend first: it wraps both legs of the Digest exchange,
+                # and the send mark last: it sees each leg leave.
+                middlewares=(_no_resend, self._digest, self._send_mark(request.lane)),
                 ssl=self._ssl,
                 timeout=timeouts,
                 allow_redirects=False,
@@ -162,6 +200,11 @@ class Transport:
         except TimeoutError:
             raise NvrTimeoutError(
                 f"{request.cgi}: no answer from {self._host} within {self._timeout:g} s"
+            ) from None
+        except _DroppedError as err:
+            raise ConnectionDroppedError(
+                f"{request.cgi}: {self._host} closed the connection without an answer "
+                f"({self._scrub(err, uid)})"
             ) from None
         except aiohttp.ClientConnectorCertificateError as err:
             raise CannotConnectError(
@@ -205,6 +248,18 @@ class Transport:
                 f"{request.cgi}: the answer from {self._host} broke off: {self._scrub(err, uid)}"
             ) from None
         return b"".join(chunks)
+
+    def _send_mark(self, lane: Lane) -> aiohttp.ClientMiddlewareType:
+        on_send = self._on_send
+
+        async def mark(
+            request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+        ) -> aiohttp.ClientResponse:
+            if on_send is not None:
+                on_send(lane)
+            return await handler(request)
+
+        return mark
 
     def _scrub(self, err: BaseException, uid: Uid | None) -> str:
         """Describe ``err`` without the UID or the password."""
