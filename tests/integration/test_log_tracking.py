@@ -66,6 +66,43 @@ def test_capped_list_dropping_old_entries_reports_no_ghosts() -> None:
     assert [e.text for e in new] == ["E10", "E11"]
 
 
+def test_a_short_list_does_not_make_the_missing_entries_new_later() -> None:
+    """A list that came back cut (the newest 3 of 40) then whole: only the real arrival fires."""
+    tracker = LogTracker.from_keys(None)
+    history = [_entry(m, f"E{m}") for m in range(40)]
+    tracker.update(history)
+    assert tracker.update(history[-3:]) == []
+    new = tracker.update([*history, _entry(45, "NEW")])
+    assert [e.text for e in new] == ["NEW"]
+    # The same through a restart: the memory is persisted, not only the last poll.
+    tracker.update(history[:5])
+    restored = LogTracker.from_keys(tracker.keys())
+    assert restored.update([*history, _entry(45, "NEW")]) == []
+
+
+def test_memory_is_bounded_oldest_sighting_first() -> None:
+    """Beyond its capacity the tracker forgets what it saw first, never what is listed now."""
+    tracker = LogTracker.from_keys(None, capacity=10)
+    for start in (0, 4, 8):
+        tracker.update([_entry(m, f"E{m}") for m in range(start, start + 4)])
+    keys = tracker.keys()
+    assert len(keys) == 10
+    assert not any(k.endswith(("|E0", "|E1")) for k in keys)
+    # A list longer than the capacity is remembered whole.
+    long_list = [_entry(m, f"L{m}") for m in range(30)]
+    tracker.update(long_list)
+    assert tracker.update(long_list) == []
+
+
+def test_keys_persisted_by_earlier_versions_are_read() -> None:
+    """The stored form (keys of the last poll, repeated per copy) is unchanged."""
+    old_format = ["2024-04-24T12:01:00+09:00|A", "2024-04-24T12:01:00+09:00|A"]
+    tracker = LogTracker.from_keys(old_format)
+    assert tracker.update([_entry(1, "A"), _entry(1, "A")]) == []
+    assert len(tracker.update([_entry(1, "A")] * 3)) == 1
+    assert tracker.keys() == [old_format[0]] * 3
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "channel"),
     [

@@ -7,7 +7,8 @@ The answer::
     ERROR_LOG="001","2021/11/14 14:10:00","0","CAM 3 COMMUNICATION ERROR","GMT+03:00","002"
     ,"2021/11/14 14:48:00","0","CAM 3 COMMUNICATION RECOVERED","GMT+03:00"
 
-(``EVENT_LOG_NO``/``EVENT_LOG`` for the event log). After ``ERROR_LOG=`` comes
+(``EVENT_LOG_NO``/``EVENT_LOG`` for the event log). The count is checked: a
+list with fewer entries than declared was cut short and is refused. After ``ERROR_LOG=`` comes
 a flat list of quoted fields, five per entry: number, local time, summer-time
 flag, text, zone. The list may wrap anywhere, even inside a quoted field (the
 spec's event example breaks a date in two), so its lines are joined before it
@@ -61,6 +62,13 @@ def parse_log_list(body: bytes, *, kind: LogKind | None = None) -> LogList:
         _entry(found_kind, fields[i : i + _FIELDS_PER_ENTRY], body)
         for i in range(0, len(fields), _FIELDS_PER_ENTRY)
     ]
+    # "Repeat above for number of logs" (spec 5.1): fewer entries than the count
+    # is a list cut short, at an entry boundary, which would otherwise pass for a
+    # complete one. More than the count loses nothing and is let through.
+    if declared is not None and len(entries) < declared:
+        raise MalformedResponseError(
+            f"{_WHAT}: cut short, {len(entries)} of {declared} entries listed", body=body
+        )
     # sorted() is stable: entries of the same second keep the recorder's order.
     entries.sort(key=lambda entry: entry.time)
     return LogList(
