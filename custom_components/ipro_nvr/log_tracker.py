@@ -14,7 +14,8 @@ recorder itself keeps), oldest sighting forgotten first, and persisted by the
 coordinator so a restart of Home Assistant replays nothing either.
 
 Two genuinely identical entries (same second, same text) share a key, so the
-memory counts keys: the most copies of a key ever listed at once.
+memory counts keys: the most copies of a key ever listed at once. Keys are
+64-bit digests of the content: 2000 of them take about 40 kB to store.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+import hashlib
 
 from .api import LogEntry
 
@@ -33,10 +35,19 @@ MEMORY_SIZE = 2000
 def entry_key(entry: LogEntry) -> str:
     """Return the identity of a log entry: its content, never its number.
 
-    The format is what earlier versions persisted; changing it would replay
-    every stored log once after an upgrade.
+    A short digest of the content, so that the persisted memory stays small
+    (it is written at every poll that finds something).
     """
-    return f"{entry.time.isoformat()}|{entry.text}"
+    return _digest(f"{entry.time.isoformat()}|{entry.text}")
+
+
+def _digest(content: str) -> str:
+    return hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
+
+
+def _stored_key(key: str) -> str:
+    # Earlier versions stored the content itself ("<time>|<text>"); a digest has no "|".
+    return _digest(key) if "|" in key else key
 
 
 @dataclass(slots=True)
@@ -60,7 +71,7 @@ class LogTracker:
         """
         if keys is None:
             return cls(seen=None, capacity=capacity)
-        return cls(seen=dict(Counter(keys)), capacity=capacity)
+        return cls(seen=dict(Counter(_stored_key(key) for key in keys)), capacity=capacity)
 
     def keys(self) -> list[str]:
         """Return the keys to persist, oldest sighting first, repeated per copy."""

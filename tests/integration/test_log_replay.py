@@ -61,12 +61,15 @@ async def test_reload_and_restart_replay_nothing(
     key = f"{DOMAIN}.{loaded_entry.entry_id}.log_position"
     sim = simulator.simulator
 
+    stored_before = copy.deepcopy(hass_storage[key]["data"])
     sim.add_event("SITE(VMD)-3")
     sim.add_error("CAM 5 COMMUNICATION ERROR")
     assert await _poll(hass, loaded_entry)
     assert sorted(fired) == [("error", "CAM 5 COMMUNICATION ERROR"), ("event", "SITE(VMD)-3")]
     # Written by the poll itself, not by a timer that a reload or a stop could outrun.
-    assert any(k.endswith("|SITE(VMD)-3") for k in hass_storage[key]["data"]["event"])
+    stored = hass_storage[key]["data"]
+    for log in ("event", "error"):
+        assert len(stored[log]) == len(stored_before[log]) + 1
 
     # A reload, twice, and polls after it: nothing replayed; a new entry fires once.
     for _ in range(2):

@@ -98,12 +98,13 @@ def test_memory_is_bounded_oldest_sighting_first() -> None:
 
 
 def test_keys_persisted_by_earlier_versions_are_read() -> None:
-    """The stored form (keys of the last poll, repeated per copy) is unchanged."""
+    """Earlier versions stored the content itself ("<time>|<text>"), repeated per copy."""
     old_format = ["2024-04-24T12:01:00+09:00|A", "2024-04-24T12:01:00+09:00|A"]
     tracker = LogTracker.from_keys(old_format)
     assert tracker.update([_entry(1, "A"), _entry(1, "A")]) == []
     assert len(tracker.update([_entry(1, "A")] * 3)) == 1
-    assert tracker.keys() == [old_format[0]] * 3
+    assert tracker.keys() == [entry_key(_entry(1, "A"))] * 3
+    assert len(entry_key(_entry(1, "A"))) == 16
 
 
 @pytest.mark.parametrize(
