@@ -7,6 +7,7 @@ and by what a reboot does (sessions gone, ``POWER ON``, clock set back).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from homeassistant.core import Event, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN, EVENT_NVR
 from custom_components.ipro_nvr.coordinator import NvrLogCoordinator
 from nvr_simulator.server import RunningSimulator
@@ -170,3 +172,32 @@ async def test_a_recorder_reboot_fires_only_what_it_wrote(
     # Same second: their order between the two logs is not defined.
     assert sorted(fired[1:]) == [("error", "POWER ON"), ("event", "SITE(VMD)-1")]
     assert simulator.journal.violations == []
+
+
+async def test_a_poll_caught_by_an_unload_fires_nothing_and_the_next_setup_fires_once(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Unloading while a log poll waits for the recorder: that poll fires nothing (its
+    entries are not remembered either), and the next setup fires the entry once."""
+    fired = _listen(hass)
+    simulator.simulator.add_event("SITE(VMD)-6")
+    simulator.faults.slow_response = 0.3
+    simulator.faults.only = {Cgi.LOGLIST}
+    logs = _logs(loaded_entry)
+    arrived = len(simulator.journal.entries)
+    poll = hass.async_create_task(logs.async_refresh())
+    async with asyncio.timeout(10):
+        # The log list request has reached the recorder, which is slow to answer.
+        while not any(  # noqa: ASYNC110 - polling the simulator's journal
+            e.cgi is Cgi.LOGLIST for e in simulator.journal.entries[arrived:]
+        ):
+            await asyncio.sleep(0.01)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await poll
+    await hass.async_block_till_done()
+    assert fired == []
+    simulator.faults.clear()
+    await _setup(hass, loaded_entry)
+    assert fired == [("event", "SITE(VMD)-6")]
+    assert await _poll(hass, loaded_entry)
+    assert len(fired) == 1
