@@ -8,11 +8,11 @@ The answer::
     ,"2021/11/14 14:48:00","0","CAM 3 COMMUNICATION RECOVERED","GMT+03:00"
 
 (``EVENT_LOG_NO``/``EVENT_LOG`` for the event log). The count is checked: a
-list with fewer entries than declared was cut short and is refused. After ``ERROR_LOG=`` comes
-a flat list of quoted fields, five per entry: number, local time, summer-time
-flag, text, zone. The list may wrap anywhere, even inside a quoted field (the
-spec's event example breaks a date in two), so its lines are joined before it
-is split into fields. The spec's tables print typographic quotes (“ ”), which
+list with fewer entries than declared was cut short and is refused. After
+``ERROR_LOG=`` comes a flat list of quoted fields, five per entry: number, local
+time, summer-time flag, text, zone. The list may wrap anywhere, even inside a
+quoted field (the spec's event example breaks a date in two), so its lines are
+joined before it is split into fields. The spec's tables print typographic quotes (“ ”), which
 are accepted as quotes. Entries are returned ordered by time, oldest first:
 the spec's two examples list in opposite orders, and numbers are positions.
 """
