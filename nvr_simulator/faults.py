@@ -38,6 +38,12 @@ class Faults:
     N matching requests (None: every one). ``applied`` counts the requests a
     fault was applied to.
 
+    Two switches shape the log lists of ``loglist.cgi`` instead (read by its
+    handler, on until cleared, not limited by ``only``/``count``):
+    ``log_list_cut`` lists at most that many entries while still declaring
+    them all (an answer cut at an entry boundary); ``log_number_offset`` numbers
+    entries from ``1 + offset`` (a recorder that renumbered its lists).
+
     Note: a plain aiohttp client silently resends an idempotent request once, at
     once, when the server disconnects, so ``drop_connection`` with ``count=1`` is
     invisible to it; use ``count=2`` (or None) to make it see the drop. The
@@ -52,6 +58,8 @@ class Faults:
     only: set[Cgi] | None = None
     count: int | None = None
     applied: int = 0
+    log_list_cut: int | None = None
+    log_number_offset: int = 0
     uids: UidTable | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -87,3 +95,5 @@ class Faults:
         self.busy = False
         self.only = None
         self.count = None
+        self.log_list_cut = None
+        self.log_number_offset = 0

@@ -124,7 +124,12 @@ async def log_list(ctx: CgiContext) -> web.StreamResponse:
     sim = ctx.simulator
     entries = sim.errors.entries if kind is LogKind.ERR else sim.events.entries[::-1]
     body = loglist_body(
-        kind, entries, utc_offset=sim.config.utc_offset, wrap_width=sim.config.log_wrap_width
+        kind,
+        entries,
+        utc_offset=sim.config.utc_offset,
+        wrap_width=sim.config.log_wrap_width,
+        cut=sim.faults.log_list_cut,
+        first_number=1 + sim.faults.log_number_offset,
     )
     return text_response(body)
 

@@ -89,11 +89,13 @@ def recordedtime_body(
     return CRLF.join(lines) + CRLF
 
 
-def log_fields(entries: Sequence[LogEntry], *, utc_offset: dt.timedelta) -> list[str]:
+def log_fields(
+    entries: Sequence[LogEntry], *, utc_offset: dt.timedelta, first_number: int = 1
+) -> list[str]:
     """Return the quoted fields of a log list, five per entry, numbered by position."""
     zone = zone_label(utc_offset)
     fields: list[str] = []
-    for number, entry in enumerate(entries, start=1):
+    for number, entry in enumerate(entries, start=first_number):
         local = to_local(entry.time, utc_offset, summer_time=entry.summer_time)
         fields += [
             f'"{number:03d}"',
@@ -122,13 +124,17 @@ def loglist_body(
     *,
     utc_offset: dt.timedelta,
     wrap_width: int,
+    cut: int | None = None,
+    first_number: int = 1,
 ) -> str:
     """Answer of ``loglist.cgi`` (spec 5.1); ``entries`` in the order to list them.
 
     As in the spec's examples there is no ``<HTML>`` frame, and the list ends
-    with an empty line.
+    with an empty line. ``cut`` lists only the first entries but declares all
+    (a fault); ``first_number`` is the number of the first entry.
     """
-    flat = ",".join(log_fields(entries, utc_offset=utc_offset))
+    listed = entries if cut is None else entries[: max(cut, 0)]
+    flat = ",".join(log_fields(listed, utc_offset=utc_offset, first_number=first_number))
     key = f"{kind.prefix}="
     # Breaks may fall anywhere in the list, but never inside the key itself.
     width = max(wrap_width, len(key) + 1) if wrap_width > 0 else 0

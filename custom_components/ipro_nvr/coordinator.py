@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -102,7 +103,15 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
 
 
 class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
-    """Polls both logs, finds new entries and fires ``ipro_nvr_event`` for each."""
+    """Polls both logs, finds new entries and fires ``ipro_nvr_event`` for each.
+
+    What has been seen is saved before the events for it are fired, at every
+    poll that saw something new: a reload or a restart of Home Assistant right
+    after a poll reads it back and replays nothing (an entry is fired at most
+    once, even if Home Assistant dies between the save and the event). A poll
+    still on its way when the entry unloads fires and saves nothing; the next
+    setup finds its entries new and fires them then.
+    """
 
     what = "logs"
 
@@ -120,6 +129,10 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         )
         self._trackers: dict[LogKind, LogTracker] = {}
         self._store_written = False
+        # Held while the trackers change, are saved and their events fired;
+        # shutdown takes it too, so no poll is half done when unloading ends.
+        self._tracking = asyncio.Lock()
+        self._closed = False
 
     async def _async_setup(self) -> None:
         stored = await self._store.async_load() or {}
@@ -132,24 +145,36 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         except NvrError as err:
             raise _translate_errors(err) from err
 
-        new = sorted(
-            (
-                NewLogEntry(entry, classify_log_text(entry.text))
-                for kind, log in ((LogKind.ERROR, error_log), (LogKind.EVENT, event_log))
-                for entry in self._trackers[kind].update(log.entries)
-            ),
-            key=lambda item: item.entry.time,
-        )
-        for item in new:
-            self.hass.bus.async_fire(EVENT_NVR, self._event_data(item))
-        if new or not self._store_written:
-            self._store.async_delay_save(self._persisted, 1)
-            self._store_written = True
+        async with self._tracking:
+            if self._closed:
+                # The entry unloaded while this poll was on its way: the next
+                # setup will see these entries as new and fire them.
+                return NvrLogs(error_log=error_log.entries, event_log=event_log.entries)
+            new = sorted(
+                (
+                    NewLogEntry(entry, classify_log_text(entry.text))
+                    for kind, log in ((LogKind.ERROR, error_log), (LogKind.EVENT, event_log))
+                    for entry in self._trackers[kind].update(log.entries)
+                ),
+                key=lambda item: item.entry.time,
+            )
+            if new or not self._store_written:
+                # Saved now, not later: a delayed save would be lost by a reload.
+                await self._store.async_save(self._persisted())
+                self._store_written = True
+            for item in new:
+                self.hass.bus.async_fire(EVENT_NVR, self._event_data(item))
         return NvrLogs(
             error_log=error_log.entries,
             event_log=event_log.entries,
             new_entries=tuple(new),
         )
+
+    async def async_shutdown(self) -> None:
+        """Stop polling; wait for a poll that is saving or firing to finish."""
+        await super().async_shutdown()
+        async with self._tracking:
+            self._closed = True
 
     def _persisted(self) -> dict[str, list[str]]:
         return {kind.value: tracker.keys() for kind, tracker in self._trackers.items()}

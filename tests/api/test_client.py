@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 import itertools
 import json
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +15,11 @@ from custom_components.ipro_nvr.api import (
     ChannelState,
     InvalidArgumentError,
     LogKind,
+    LogList,
     NvrClient,
     Priority,
     UidPurpose,
+    client as client_module,
     urls,
 )
 from custom_components.ipro_nvr.api.spec import CGI_LANE, Cgi, Lane
@@ -198,3 +201,29 @@ def test_base_url_and_default_ports() -> None:
 def test_every_cgi_has_a_lane() -> None:
     """The spec module gives each CGI a lane (the scheduler relies on it)."""
     assert set(CGI_LANE) == set(Cgi)
+
+
+async def test_a_log_list_beyond_any_real_size_is_parsed_off_the_event_loop(
+    simulator: RunningSimulator, client: NvrClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A normal log list is parsed in the loop; one over ``INLINE_PARSE_LIMIT`` (here
+    5000 entries, ~300 kB) in a worker thread, with the same result."""
+    parsed_in: list[bool] = []
+    real_parse = client_module.parse_log_list
+
+    def spy(body: bytes, *, kind: LogKind | None = None) -> LogList:
+        parsed_in.append(threading.current_thread() is threading.main_thread())
+        return real_parse(body, kind=kind)
+
+    monkeypatch.setattr(client_module, "parse_log_list", spy)
+    await client.get_event_log()
+    simulator.config.log_capacity = 5000
+    simulator.simulator.events.capacity = 5000
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    for i in range(5000):
+        simulator.simulator.add_event(f"SITE(VMD)-{i % 8 + 1}", base + timedelta(seconds=i))
+    events = await client.get_event_log()
+    assert len(events.entries) == events.declared_count == 5000
+    assert events.latest is not None
+    assert events.latest.time == base + timedelta(seconds=4999)
+    assert parsed_in == [True, False]

@@ -77,10 +77,19 @@ def test_empty_log() -> None:
     assert parse_log_list(b"EVENT_LOG_NO=0\r\n").kind is LogKind.EVENT
 
 
-def test_declared_count_is_kept_even_if_it_disagrees() -> None:
-    """A count that disagrees with the list is reported, not fatal."""
-    log = parse_log_list(ERROR_LOG.replace(b"ERROR_LOG_NO=2", b"ERROR_LOG_NO=5"))
-    assert log.declared_count == 5
+def test_fewer_entries_than_declared_is_a_list_cut_short() -> None:
+    """A list cut at an entry boundary parses field-wise, but the count gives it away."""
+    with pytest.raises(MalformedResponseError, match="cut short, 2 of 5"):
+        parse_log_list(ERROR_LOG.replace(b"ERROR_LOG_NO=2", b"ERROR_LOG_NO=5"))
+    cut = ERROR_LOG[: ERROR_LOG.index(b',"002"')] + b"\r\n"
+    with pytest.raises(MalformedResponseError, match="cut short, 1 of 2"):
+        parse_log_list(cut)
+
+
+def test_more_entries_than_declared_are_kept() -> None:
+    """A count lower than the list loses nothing: reported, not fatal."""
+    log = parse_log_list(ERROR_LOG.replace(b"ERROR_LOG_NO=2", b"ERROR_LOG_NO=1"))
+    assert log.declared_count == 1
     assert len(log.entries) == 2
 
 

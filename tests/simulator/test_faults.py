@@ -137,3 +137,24 @@ async def test_expire_uids(sim: RunningSimulator, client: aiohttp.ClientSession)
     for uid in uids:
         assert (await get(client, f"/cgi-bin/status.cgi?UID={uid}&PC=AS60"))[0] == 403
     assert sim.uids.active() == []
+
+
+async def test_log_list_cut_and_renumbered(
+    sim: RunningSimulator, client: aiohttp.ClientSession
+) -> None:
+    """``log_list_cut`` lists fewer entries than it declares; the offset renumbers them."""
+    uid = await login(client)
+    url = f"/cgi-bin/loglist.cgi?UID={uid}&KIND=ERR&HTML=as_errorlog.html"
+    total = len(sim.simulator.errors)
+    sim.faults.log_list_cut = 2
+    sim.faults.log_number_offset = 40
+    status, text = await get(client, url)
+    assert status == 200
+    flat = "".join(text.split("\r\n")[2:])
+    assert f"ERROR_LOG_NO={total}" in text
+    assert flat.count('","') == 2 * 5 - 1
+    assert flat.startswith('ERROR_LOG="041",')
+    assert '"042"' in flat
+    sim.faults.clear()
+    _, text = await get(client, url)
+    assert "".join(text.split("\r\n")[2:]).count('","') == total * 5 - 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 import ssl
 import time
@@ -32,6 +34,17 @@ DOWNLOAD_READ_TIMEOUT = 60.0
 # A download waits this long for a playback UID while the budget is spent
 # (a clip being played, live streams): a browser waits that long for a video.
 DOWNLOAD_UID_WAIT = 20.0
+# A full 1000-entry log list is under 100 kB and parses in milliseconds. A text
+# answer far larger than any real one is parsed in a worker thread instead, where
+# even a hostile one (up to the transport's limit) cannot hold up the event loop.
+INLINE_PARSE_LIMIT = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _LargeBody:
+    """A body left for a worker thread to parse (see ``INLINE_PARSE_LIMIT``)."""
+
+    body: bytes
 
 
 def _stop(channel: int) -> Request:
@@ -159,8 +172,8 @@ class NvrClient:
 
     async def get_camera_status(self, *, priority: Priority = Priority.NORMAL) -> CameraStatus:
         """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``)."""
-        return await self._session.request(
-            urls.camera_connection_info(), parse_camera_status, priority=priority
+        return await self._request_parsed(
+            urls.camera_connection_info(), parse_camera_status, priority
         )
 
     async def get_disks(self, *, priority: Priority = Priority.NORMAL) -> RecordedTime:
@@ -173,7 +186,7 @@ class NvrClient:
         def parse(body: bytes) -> RecordedTime:
             return parse_recorded_time(body, zone=zone)
 
-        return await self._session.request(urls.recorded_time(), parse, priority=priority)
+        return await self._request_parsed(urls.recorded_time(), parse, priority)
 
     async def get_error_log(self, *, priority: Priority = Priority.NORMAL) -> LogList:
         """The error log, oldest entry first."""
@@ -187,9 +200,26 @@ class NvrClient:
         def parse(body: bytes) -> LogList:
             return parse_log_list(body, kind=kind)
 
-        log = await self._session.request(urls.log_list(kind), parse, priority=priority)
+        log = await self._request_parsed(urls.log_list(kind), parse, priority)
         self._learn_zone(log)
         return log
+
+    async def _request_parsed[T](
+        self, request: Request, parse: Callable[[bytes], T], priority: Priority
+    ) -> T:
+        """Send ``request`` and parse its answer: in the loop when small, else in a thread.
+
+        A large body that turns out malformed is not retried after a new login as
+        a small one is (see ``RecorderSession.request``): it is no stale-UID page.
+        """
+
+        def parse_small(body: bytes) -> T | _LargeBody:
+            return _LargeBody(body) if len(body) > INLINE_PARSE_LIMIT else parse(body)
+
+        result = await self._session.request(request, parse_small, priority=priority)
+        if isinstance(result, _LargeBody):
+            return await asyncio.to_thread(parse, result.body)
+        return result
 
     def _learn_zone(self, log: LogList) -> None:
         latest = log.latest

@@ -82,7 +82,8 @@ DEFAULT_FALLBACK_NAME: Final = "recording"
 _TEMP_HEADERS: Final = (DOWNLOAD_TEMP_HEADER.lower(),)  # x-temp-filename, any case
 _PREV_HEADERS: Final = (DOWNLOAD_PREV_HEADER.lower(),)
 _STATUS_HEADERS: Final = (DOWNLOAD_STATUS_HEADER.lower(), "x-recdata-status")
-_FILENAME: Final = re.compile(r"^\s*filename\s*=\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+# Only the key: "(.*?)\s*$" for the value was quadratic in the blanks inside it.
+_FILENAME_KEY: Final = re.compile(r"filename\s*=", re.IGNORECASE)
 _QUOTES: Final = "\"'\u201c\u201d\u201e\u201f\u2033"
 _SAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_EXTENSION: Final = 16
@@ -159,9 +160,9 @@ def _recover_utf8(value: str) -> str:
 
 def parse_file_name(value: str) -> str:
     """Return the name in a header value such as ``filename = "x.tmp"`` ("" when empty)."""
-    text = _recover_utf8(value)
-    match = _FILENAME.match(text)
-    text = (match[1] if match else text).strip()
+    text = _recover_utf8(value).strip()
+    if match := _FILENAME_KEY.match(text):
+        text = text[match.end() :].strip()
     if text[:1] and text[0] in _QUOTES:
         text = text[1:]
     if text[-1:] and text[-1] in _QUOTES:

@@ -7,11 +7,12 @@ The answer::
     ERROR_LOG="001","2021/11/14 14:10:00","0","CAM 3 COMMUNICATION ERROR","GMT+03:00","002"
     ,"2021/11/14 14:48:00","0","CAM 3 COMMUNICATION RECOVERED","GMT+03:00"
 
-(``EVENT_LOG_NO``/``EVENT_LOG`` for the event log). After ``ERROR_LOG=`` comes
-a flat list of quoted fields, five per entry: number, local time, summer-time
-flag, text, zone. The list may wrap anywhere, even inside a quoted field (the
-spec's event example breaks a date in two), so its lines are joined before it
-is split into fields. The spec's tables print typographic quotes (“ ”), which
+(``EVENT_LOG_NO``/``EVENT_LOG`` for the event log). The count is checked: a
+list with fewer entries than declared was cut short and is refused. After
+``ERROR_LOG=`` comes a flat list of quoted fields, five per entry: number, local
+time, summer-time flag, text, zone. The list may wrap anywhere, even inside a
+quoted field (the spec's event example breaks a date in two), so its lines are
+joined before it is split into fields. The spec's tables print typographic quotes (“ ”), which
 are accepted as quotes. Entries are returned ordered by time, oldest first:
 the spec's two examples list in opposite orders, and numbers are positions.
 """
@@ -29,7 +30,9 @@ from .text import decode_text, is_tag_line, split_lines
 
 _WHAT = "log list"
 _PREFIX = {LogKind.ERROR: "ERROR_LOG", LogKind.EVENT: "EVENT_LOG"}
-_QUOTES = '"“”'  # typographic quotes are what the spec prints
+# Typographic quotes (“ ”) are what the spec prints; any of them opens or closes.
+_QUOTE = re.compile('["“”]')
+_NOT_SEPARATOR = re.compile(r"[^\s,]")
 _FIELDS_PER_ENTRY = 5
 _NUMBER = re.compile(r"^\d{1,6}$", re.ASCII)
 # The break of a wrapped line may fall where the space was: accept no space too.
@@ -61,6 +64,13 @@ def parse_log_list(body: bytes, *, kind: LogKind | None = None) -> LogList:
         _entry(found_kind, fields[i : i + _FIELDS_PER_ENTRY], body)
         for i in range(0, len(fields), _FIELDS_PER_ENTRY)
     ]
+    # "Repeat above for number of logs" (spec 5.1): fewer entries than the count
+    # is a list cut short, at an entry boundary, which would otherwise pass for a
+    # complete one. More than the count loses nothing and is let through.
+    if declared is not None and len(entries) < declared:
+        raise MalformedResponseError(
+            f"{_WHAT}: cut short, {len(entries)} of {declared} entries listed", body=body
+        )
     # sorted() is stable: entries of the same second keep the recorder's order.
     entries.sort(key=lambda entry: entry.time)
     return LogList(
@@ -103,27 +113,19 @@ def _read_header(lines: list[str], body: bytes) -> tuple[LogKind, int | None, in
 
 
 def _quoted_fields(text: str, body: bytes) -> list[str]:
-    """Split ``"a","b" ,"c"`` into its fields; anything outside quotes but commas is an error."""
-    fields: list[str] = []
-    position, end = 0, len(text)
-    while position < end:
-        char = text[position]
-        if char.isspace() or char == ",":
-            position += 1
-            continue
-        if char not in _QUOTES:
-            raise MalformedResponseError(f"{_WHAT}: text outside quotes", body=body)
-        close = _next_quote(text, position + 1)
-        if close < 0:
-            raise MalformedResponseError(f"{_WHAT}: unterminated quoted field", body=body)
-        fields.append(text[position + 1 : close])
-        position = close + 1
-    return fields
+    """Split ``"a","b" ,"c"`` into its fields; anything outside quotes but commas is an error.
 
-
-def _next_quote(text: str, start: int) -> int:
-    positions = [p for p in (text.find(q, start) for q in _QUOTES) if p >= 0]
-    return min(positions, default=-1)
+    One split at every quote, whichever of the three: the pieces alternate
+    outside, inside, outside... Linear in the text, whatever characters it holds
+    (a search per field for each kind of quote was not, once the text held a
+    character beyond Latin-1 and a quote kind was absent).
+    """
+    pieces = _QUOTE.split(text)
+    if len(pieces) % 2 == 0:
+        raise MalformedResponseError(f"{_WHAT}: unterminated quoted field", body=body)
+    if _NOT_SEPARATOR.search("".join(pieces[::2])):
+        raise MalformedResponseError(f"{_WHAT}: text outside quotes", body=body)
+    return pieces[1::2]
 
 
 def _entry(kind: LogKind, fields: list[str], body: bytes) -> LogEntry:

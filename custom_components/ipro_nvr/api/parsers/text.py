@@ -9,8 +9,6 @@ from custom_components.ipro_nvr.api.errors import MalformedResponseError
 # Control characters other than tab, CR and LF never occur in the recorder's
 # text answers; their presence means the body is not text at all.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# A line that is only an HTML tag, such as ``<HTML>`` or ``</HTML>``.
-_TAG_LINE = re.compile(r"^\s*</?\s*[A-Za-z][A-Za-z0-9]*[^<>]*>\s*$")
 
 
 def decode_text(body: bytes, what: str) -> str:
@@ -35,5 +33,17 @@ def split_lines(text: str) -> list[str]:
 
 
 def is_tag_line(line: str) -> bool:
-    """Whether ``line`` holds nothing but an HTML tag (the frame around some answers)."""
-    return _TAG_LINE.match(line) is not None
+    """Whether ``line`` holds nothing but an HTML tag (the frame around some answers).
+
+    That is: blanks, ``<``, an optional ``/``, blanks, an ASCII letter, anything
+    but ``<`` and ``>``, then ``>`` and blanks. Written with string methods, not a
+    regular expression: every step is linear in the line, however it is made.
+    """
+    text = line.strip()
+    if len(text) < 3 or text[0] != "<" or text[-1] != ">":
+        return False
+    inner = text[1:-1]
+    if "<" in inner or ">" in inner:
+        return False
+    first = inner.removeprefix("/").lstrip()[:1]
+    return first.isascii() and first.isalpha()
