@@ -463,6 +463,16 @@ def test_garbage_before_a_standard_part_is_a_resync() -> None:
         assert reader.stats.resyncs == 1
 
 
+def test_garbage_with_framing_inside_split_anywhere_counts_the_same() -> None:
+    # Blanks inside a stretch of garbage are garbage, wherever a chunk ends.
+    stream = multipart_part(b"one") + b"\x00\t \t\x00" + multipart_part(b"two")
+    for cut in range(len(stream) + 1):
+        reader = MultipartReader()
+        parts = _feed_all(reader, [stream[:cut], stream[cut:]])
+        assert (parts, reader.stats) == _reference(stream), cut
+        assert reader.stats.garbage_bytes == 5
+
+
 @given(
     pieces=st.lists(
         st.one_of(

@@ -184,6 +184,12 @@ class MultipartReader:
         self._scan = 0
         self._state = _State.SEEK
         self._garbage_pending = False
+        # The stretch between parts is counted as garbage from its first to its last
+        # byte that is not framing; it may arrive over several chunks, so the framing
+        # after its last garbage byte so far is held until the stretch goes on
+        # (then it was garbage) or a delimiter ends it (then it was framing).
+        self._stretch_has_garbage = False
+        self._stretch_framing = 0
         self._headers: list[tuple[str, str]] = []
         self._header_start = 0
         self._length: int | None = None
@@ -228,6 +234,7 @@ class MultipartReader:
         if self._state is not _State.SEEK:
             self.stats.truncated = True
         self._garbage_pending = False
+        self._end_stretch()
         self._buf.clear()
         self._pos = self._scan = 0
         self._state = _State.SEEK
@@ -278,17 +285,35 @@ class MultipartReader:
             pos = end
         if found:
             self._pos = self._scan = pos
+            self._end_stretch()
         return found
 
-    def _skip(self, end: int) -> None:
-        """Drop ``_buf[_pos:end]`` outside any part, counting what is not framing."""
+    def _skip(self, end: int, *, stretch_ends: bool) -> None:
+        """Drop ``_buf[_pos:end]`` outside any part, counting what is not framing.
+
+        ``stretch_ends``: a delimiter follows, so framing held back is framing.
+        """
         if end > self._pos:
-            skipped = bytes(self._buf[self._pos : end]).strip(_FRAMING)
-            if skipped:
-                self.stats.garbage_bytes += len(skipped)
+            skipped = bytes(self._buf[self._pos : end])
+            body = skipped.rstrip(_FRAMING)
+            if body:
+                if self._stretch_has_garbage:
+                    self.stats.garbage_bytes += self._stretch_framing + len(body)
+                else:
+                    self.stats.garbage_bytes += len(body.lstrip(_FRAMING))
+                self._stretch_has_garbage = True
+                self._stretch_framing = len(skipped) - len(body)
                 self._garbage_pending = True
+            elif self._stretch_has_garbage:
+                self._stretch_framing += len(skipped)
             self._pos = end
         self._scan = max(self._scan, self._pos)
+        if stretch_ends:
+            self._end_stretch()
+
+    def _end_stretch(self) -> None:
+        self._stretch_has_garbage = False
+        self._stretch_framing = 0
 
     def _seek(self) -> bool:
         """Find the next delimiter line; False when more data is needed."""
@@ -296,9 +321,9 @@ class MultipartReader:
         index = buf.find(self._delimiter, max(self._scan, self._pos))
         if index < 0:
             # Keep just enough to recognise a delimiter split across chunks.
-            self._skip(max(self._pos, len(buf) - len(self._delimiter) + 1))
+            self._skip(max(self._pos, len(buf) - len(self._delimiter) + 1), stretch_ends=False)
             return False
-        self._skip(index)
+        self._skip(index, stretch_ends=True)
         after = index + len(self._delimiter)
         newline = buf.find(b"\n", after)
         if newline < 0:
@@ -330,6 +355,7 @@ class MultipartReader:
         """Treat what was read as garbage and look for the next delimiter from ``resume``."""
         self.stats.garbage_bytes += max(resume - self._pos, 1)
         self._garbage_pending = True
+        self._end_stretch()
         self._pos = self._scan = resume
         self._state = _State.SEEK
 
