@@ -40,8 +40,8 @@ DASHBOARD_PATH = "cameras"
 DASHBOARD_WATCH = 60.0
 # How long a live video is watched for stalls once it plays.
 LIVE_WATCH = 20.0
-# A <video> counts as moving once it has played this far.
-MOVING = 0.3
+# A <video> counts as moving once its currentTime advances between two looks (a live
+# HLS stream starts at the live edge, so its first currentTime is not zero).
 
 # (hui-image elements anywhere) -> {entity: {"picture": bool, "broken": bool}}
 TILES_JS = """
@@ -206,6 +206,22 @@ class Run:
 
         ws.on("framesent", sent)
         ws.on("framereceived", received)
+
+    def _video_moves(self) -> Callable[[], Awaitable[bool]]:
+        """A check that is true once some <video>'s currentTime advanced since the last look."""
+        last: dict[int, float] = {}
+
+        async def moves() -> bool:
+            videos = await self.page.evaluate(VIDEOS_JS)
+            advanced = any(
+                v["t"] > 0 and 0 < last.get(i, 0.0) < v["t"] and not v["paused"]
+                for i, v in enumerate(videos)
+            )
+            last.clear()
+            last.update({i: v["t"] for i, v in enumerate(videos)})
+            return advanced
+
+        return moves
 
     # --- steps -------------------------------------------------------------------
 
@@ -428,11 +444,7 @@ class Run:
         started = time.monotonic()
         await self.page.locator("hui-picture-entity-card").nth(self.cameras.index(camera)).click()
 
-        async def moving() -> bool:
-            videos = await self.page.evaluate(VIDEOS_JS)
-            return any(v["t"] >= MOVING and not v["paused"] for v in videos)
-
-        first = await self.wait_for(moving, limit=90, interval=0.1)
+        first = await self.wait_for(self._video_moves(), limit=90, interval=0.1)
         self.report.add(f"live view {camera}: cold camera to moving picture", first, 6)
         if first is None:
             await self.screenshot("e2e-live-view.jpg")
@@ -531,11 +543,7 @@ class Run:
         started = time.monotonic()
         await self._items().first.click()
 
-        async def moving() -> bool:
-            videos = await self.page.evaluate(VIDEOS_JS)
-            return any(v["t"] >= MOVING for v in videos)
-
-        took = await self.wait_for(moving, limit=90)
+        took = await self.wait_for(self._video_moves(), limit=90)
         return None if took is None else time.monotonic() - started
 
     async def _close_player(self) -> None:
