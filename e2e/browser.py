@@ -359,7 +359,13 @@ class Run:
             if match and answer.status != 200:
                 proxy_errors[match.group(1)] = proxy_errors.get(match.group(1), 0) + 1
 
+        def failed(request: Any) -> None:
+            match = re.search(r"/api/camera_proxy/(camera\.[a-z0-9_]+)", request.url)
+            if match:
+                proxy_errors[match.group(1)] = proxy_errors.get(match.group(1), 0) + 1
+
         self.page.on("response", response)
+        self.page.on("requestfailed", failed)
         started = time.monotonic()
         await self.page.goto(f"{self.demo.url}/{DASHBOARD_URL}/{DASHBOARD_PATH}")
         while time.monotonic() - started < DASHBOARD_WATCH:
@@ -374,6 +380,7 @@ class Run:
                 break
             await asyncio.sleep(0.25)
         self.page.remove_listener("response", response)
+        self.page.remove_listener("requestfailed", failed)
 
         for camera in self.cameras:
             errors = proxy_errors.get(camera, 0)
@@ -392,8 +399,6 @@ class Run:
                 )
                 continue
             notes = [f"{errors} proxy errors"] if errors else []
-            if camera in broken:
-                notes.insert(0, "BROKEN tile seen")
             self.report.add(
                 f"dashboard tile {camera}: first picture",
                 first_picture.get(camera),
