@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         report.add("stop (simulator and Home Assistant)", demo.stop(), 5)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+            if workdir.exists():  # a late write raced the first removal
+                time.sleep(1)
+                shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"e2e: kept {workdir}")
     print()
