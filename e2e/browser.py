@@ -1,0 +1,612 @@
+"""Click through the demo in Debian's headless Chromium (Playwright); time what a person waits for.
+
+Every step starts from what a person does (a click, a submitted form) and stops at what
+they see (the frontend's state, a picture in an ``<img>``, a ``<video>`` whose
+``currentTime`` moves). Elements live in shadow roots; Playwright's CSS locators pierce
+open shadow roots and ``DEEP_QUERY`` walks them in the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import re
+import time
+from typing import Any
+
+import aiohttp
+from playwright.async_api import Browser, Page, WebSocket, async_playwright
+
+from . import hass_api
+from .demo import SIM_HOST, SIM_USER, Demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+DASHBOARD_URL = "ipro-cameras"  # a dashboard of its own (url paths need a hyphen)
+DASHBOARD_PATH = "cameras"
+# How long the dashboard is watched (the target is a picture in every tile within 30 s).
+DASHBOARD_WATCH = 60.0
+# How long a live video is watched for stalls once it plays.
+LIVE_WATCH = 20.0
+# A <video> counts as moving once its currentTime advances between two looks (a live
+# HLS stream starts at the live edge, so its first currentTime is not zero).
+
+# (hui-image elements anywhere) -> {entity: {"picture": bool, "broken": bool}}
+TILES_JS = """
+() => {
+  const tiles = {};
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'HUI-IMAGE' && el.shadowRoot) {
+        const img = el.shadowRoot.querySelector('img');
+        const key = el.entity || el.cameraImage || '?';
+        tiles[key] = {
+          picture: !!img && img.complete && img.naturalWidth > 0
+                   && getComputedStyle(img).display !== 'none',
+          broken: !!el.shadowRoot.querySelector('#brokenImage'),
+        };
+      }
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return tiles;
+}
+"""
+# The <video> elements anywhere -> [{currentTime, readyState, width, paused, error}]
+VIDEOS_JS = """
+() => {
+  const videos = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'VIDEO') {
+        videos.push({t: el.currentTime, ready: el.readyState, width: el.videoWidth,
+                     paused: el.paused, error: el.error ? el.error.code : null});
+      }
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return videos;
+}
+"""
+STATES_JS = "() => document.querySelector('home-assistant')?.hass?.states ?? {}"
+
+
+@dataclass
+class Row:
+    """One line of the timing table."""
+
+    what: str
+    seconds: float | None
+    target: float | None = None
+    note: str = ""
+    flag: str = ""  # a verdict the figure alone cannot give (BROKEN)
+
+    @property
+    def verdict(self) -> str:
+        """ok / SLOW / FAILED against the target (blank without one), or the flag."""
+        if self.flag:
+            return self.flag
+        if self.seconds is None:
+            return "FAILED"
+        if self.target is None:
+            return ""
+        return "ok" if self.seconds <= self.target else "SLOW"
+
+
+@dataclass
+class Report:
+    """Everything the run measured, and what went wrong."""
+
+    rows: list[Row] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        what: str,
+        seconds: float | None,
+        target: float | None = None,
+        note: str = "",
+        flag: str = "",
+    ) -> None:
+        """Add a row (and print it at once, for whoever watches the run)."""
+        row = Row(what, seconds, target, note, flag)
+        self.rows.append(row)
+        shown = "-" if seconds is None else f"{seconds:.1f} s"
+        print(f"  {what}: {shown} {row.verdict} {note}".rstrip(), flush=True)
+
+    @property
+    def missed(self) -> list[Row]:
+        """The rows that miss their target (slow, failed or broken)."""
+        return [row for row in self.rows if row.verdict not in ("", "ok")]
+
+    def table(self) -> str:
+        """The timing table as text."""
+        width = max(len(row.what) for row in self.rows)
+        lines = [f"{'what':<{width}}  {'seconds':>8}  {'target':>7}  verdict  note"]
+        for row in self.rows:
+            seconds = "-" if row.seconds is None else f"{row.seconds:8.1f}"
+            target = "" if row.target is None else f"<= {row.target:g}"
+            lines.append(
+                f"{row.what:<{width}}  {seconds:>8}  {target:>7}  {row.verdict:<7}  {row.note}"
+            )
+        return "\n".join(lines)
+
+
+class Run:
+    """One end-to-end run against a started, onboarded demo."""
+
+    def __init__(
+        self, demo: Demo, tokens: hass_api.Tokens, screenshots: Path, report: Report
+    ) -> None:
+        self.demo = demo
+        self.tokens = tokens
+        self.screenshots = screenshots
+        self.report = report
+        self.page: Page
+        self.cameras: list[str] = []
+        self.connected: list[str] = []
+        self.ptz_button: str | None = None
+        self._service_calls: dict[int, float] = {}
+        self._service_results: dict[int, tuple[float, bool]] = {}
+
+    # --- helpers -----------------------------------------------------------------
+
+    async def states(self) -> dict[str, Any]:
+        """The entity states the frontend holds right now."""
+        states: dict[str, Any] = await self.page.evaluate(STATES_JS)
+        return states
+
+    async def wait_for(
+        self, check: Callable[[], Awaitable[bool]], limit: float, interval: float = 0.1
+    ) -> float | None:
+        """Poll ``check`` until it is true; return the seconds it took, None after ``limit``."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if await check():
+                return time.monotonic() - started
+            await asyncio.sleep(interval)
+        return None
+
+    async def screenshot(self, name: str) -> Path:
+        """Save a JPEG of the page under the screenshots folder."""
+        path = self.screenshots / name
+        await self.page.screenshot(path=str(path), type="jpeg", quality=70)
+        print(f"  screenshot {path}", flush=True)
+        return path
+
+    def _watch_websocket(self, ws: WebSocket) -> None:
+        """Note when the frontend calls a service and when the answer comes back."""
+
+        def sent(payload: str | bytes) -> None:
+            for message in _messages(payload):
+                if message.get("type") == "call_service":
+                    self._service_calls[message["id"]] = time.monotonic()
+
+        def received(payload: str | bytes) -> None:
+            for message in _messages(payload):
+                if message.get("type") == "result" and message.get("id") in self._service_calls:
+                    self._service_results[message["id"]] = (
+                        time.monotonic(),
+                        bool(message.get("success")),
+                    )
+
+        ws.on("framesent", sent)
+        ws.on("framereceived", received)
+
+    def _video_moves(self) -> Callable[[], Awaitable[bool]]:
+        """A check that is true once some <video>'s currentTime advanced since the last look."""
+        last: dict[int, float] = {}
+
+        async def moves() -> bool:
+            videos = await self.page.evaluate(VIDEOS_JS)
+            advanced = any(
+                v["t"] > 0 and 0 < last.get(i, 0.0) < v["t"] and not v["paused"]
+                for i, v in enumerate(videos)
+            )
+            last.clear()
+            last.update({i: v["t"] for i, v in enumerate(videos)})
+            return advanced
+
+        return moves
+
+    # --- steps -------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Log in through the login form, as a person does."""
+        self.page.on("websocket", self._watch_websocket)
+        await self.page.goto(f"{self.demo.url}/")
+        await self.page.get_by_role("textbox", name="Username").fill(hass_api.USERNAME)
+        await self.page.get_by_role("textbox", name="Password").fill(hass_api.PASSWORD)
+        await self.page.keyboard.press("Enter")
+        await self.page.locator("ha-sidebar").wait_for(timeout=60_000)
+
+    async def add_integration(self) -> None:
+        """Settings > Add integration > i-PRO NVR, fill the form, submit; time the result."""
+        page = self.page
+        await page.goto(f"{self.demo.url}/config/integrations/dashboard")
+        await page.get_by_role("button", name="Add integration").click()
+        await page.wait_for_timeout(1500)  # the search field takes the focus
+        await page.keyboard.type("i-PRO")
+        await page.get_by_text("i-PRO NVR", exact=True).first.click()
+        await page.get_by_role("textbox", name="Host").fill(SIM_HOST)
+        await page.get_by_role("spinbutton", name="Port").fill(str(self.demo.sim_port))
+        await page.get_by_role("textbox", name="Username").fill(SIM_USER)
+        await page.get_by_role("textbox", name="Password").fill(self.demo.sim_password)
+        started = time.monotonic()
+        await page.get_by_role("button", name="Submit").click()
+
+        async def cameras_visible() -> bool:
+            states = await self.states()
+            cams = [e for e in states if e.startswith("camera.")]
+            return len(cams) >= self.demo.cameras
+
+        done = page.get_by_text(re.compile("Devices created|Success"))
+        await done.first.wait_for(timeout=180_000)
+        dialog = time.monotonic() - started
+        visible = await self.wait_for(cameras_visible, limit=120)
+        entities = None if visible is None else time.monotonic() - started
+        self.report.add("integration set up (dialog 'Devices created')", dialog)
+        self.report.add("  ... and its camera entities in the frontend", entities, 10)
+        await page.get_by_role("button", name=re.compile("finish", re.IGNORECASE)).first.click()
+
+        states = await self.states()
+        self.cameras = sorted((e for e in states if e.startswith("camera.")), key=_natural)
+
+    async def enable_ptz_button(self, ws: hass_api.HassWebsocket) -> None:
+        """Enable camera 1's *Pan left* button (disabled by default); wait for the reload."""
+        entries = await ws.call("config/entity_registry/list")
+        first = self.cameras[0].split(".", 1)[1]
+        buttons = [
+            e
+            for e in entries
+            if e["platform"] == "ipro_nvr"
+            and e["entity_id"].startswith(f"button.{first}_")
+            and "pan_left" in e["entity_id"]
+        ]
+        if not buttons:
+            self.report.problems.append("no Pan left button for the first camera")
+            return
+        self.ptz_button = buttons[0]["entity_id"]
+        answer = await ws.call(
+            "config/entity_registry/update", entity_id=self.ptz_button, disabled_by=None
+        )
+        delay = float(answer.get("reload_delay") or 0)
+        print(f"  enabled {self.ptz_button}; Home Assistant reloads the entry in {delay:.0f} s")
+
+        async def button_there() -> bool:
+            states = await self.states()
+            state = states.get(self.ptz_button or "", {}).get("state")
+            cams_back = all(
+                states.get(c, {}).get("state") not in (None, "unavailable")
+                for c in self.cameras
+                if c in self.connected or not self.connected
+            )
+            return state not in (None, "unavailable") and cams_back
+
+        took = await self.wait_for(button_there, limit=delay + 120, interval=0.5)
+        if took is None:
+            self.report.problems.append(f"{self.ptz_button} never became available")
+
+    async def save_dashboard(self, ws: hass_api.HassWebsocket) -> None:
+        """A dashboard view with every camera's picture and the PTZ button."""
+        tiles = [
+            {"type": "picture-entity", "entity": camera, "camera_view": "auto"}
+            for camera in self.cameras
+        ]
+        grid = {"type": "grid", "columns": 4, "square": False, "cards": tiles}
+        cards: list[dict[str, Any]] = [grid]
+        if self.ptz_button:
+            cards.append(
+                {
+                    "type": "tile",
+                    "entity": self.ptz_button,
+                    "name": "Pan left",
+                    "tap_action": {
+                        "action": "perform-action",
+                        "perform_action": "button.press",
+                        "target": {"entity_id": self.ptz_button},
+                    },
+                }
+            )
+        config = {
+            "title": "i-PRO NVR demo",
+            "views": [
+                {
+                    "title": "Cameras",
+                    "path": DASHBOARD_PATH,
+                    "type": "panel",
+                    "cards": [{"type": "vertical-stack", "cards": cards}],
+                }
+            ],
+        }
+        await ws.call(
+            "lovelace/dashboards/create",
+            url_path=DASHBOARD_URL,
+            title="Cameras",
+            icon="mdi:cctv",
+            show_in_sidebar=True,
+            require_admin=False,
+            mode="storage",
+        )
+        await ws.call("lovelace/config/save", url_path=DASHBOARD_URL, config=config)
+
+    async def dashboard(self) -> None:
+        """Open the dashboard; time each tile's first real picture; note any broken tile."""
+        states = await self.states()
+        self.connected = [
+            c for c in self.cameras if states.get(c, {}).get("state") != "unavailable"
+        ]
+        first_picture: dict[str, float] = {}
+        broken: set[str] = set()
+        proxy_errors: dict[str, int] = {}
+
+        def response(answer: Any) -> None:
+            match = re.search(r"/api/camera_proxy/(camera\.[a-z0-9_]+)", answer.url)
+            if match and answer.status != 200:
+                proxy_errors[match.group(1)] = proxy_errors.get(match.group(1), 0) + 1
+
+        def failed(request: Any) -> None:
+            match = re.search(r"/api/camera_proxy/(camera\.[a-z0-9_]+)", request.url)
+            if match:
+                proxy_errors[match.group(1)] = proxy_errors.get(match.group(1), 0) + 1
+
+        self.page.on("response", response)
+        self.page.on("requestfailed", failed)
+        started = time.monotonic()
+        await self.page.goto(f"{self.demo.url}/{DASHBOARD_URL}/{DASHBOARD_PATH}")
+        while time.monotonic() - started < DASHBOARD_WATCH:
+            tiles = await self.page.evaluate(TILES_JS)
+            now = time.monotonic() - started
+            for entity, tile in tiles.items():
+                if tile["picture"] and entity not in first_picture:
+                    first_picture[entity] = now
+                if tile["broken"]:
+                    broken.add(entity)
+            if set(self.connected) <= set(first_picture) and now > 10:
+                break
+            await asyncio.sleep(0.25)
+        self.page.remove_listener("response", response)
+        self.page.remove_listener("requestfailed", failed)
+
+        for camera in self.cameras:
+            errors = proxy_errors.get(camera, 0)
+            if camera not in self.connected:
+                # The target: the tile says the camera is unavailable.
+                states = await self.states()
+                unavailable = states.get(camera, {}).get("state") == "unavailable"
+                picture = "broken-image placeholder" if camera in broken else "no picture"
+                self.report.add(
+                    f"dashboard tile {camera} (disconnected)",
+                    None,
+                    note=f"says Unavailable, {picture}, {errors} proxy errors"
+                    if unavailable
+                    else "does not say Unavailable",
+                    flag="ok" if unavailable else "FAILED",
+                )
+                continue
+            notes = [f"{errors} proxy errors"] if errors else []
+            self.report.add(
+                f"dashboard tile {camera}: first picture",
+                first_picture.get(camera),
+                30,
+                ", ".join(notes),
+                flag="BROKEN" if camera in broken else "",
+            )
+        worst = max((first_picture.get(c, float("inf")) for c in self.connected), default=None)
+        broken_connected = sorted(broken & set(self.connected))
+        self.report.add(
+            "dashboard: a picture in every connected tile",
+            None if worst in (None, float("inf")) else worst,
+            30,
+            f"tiles ever broken: {len(broken_connected)} of {len(self.connected)}",
+            flag="BROKEN" if broken_connected else "",
+        )
+        await self.screenshot("e2e-dashboard.jpg")
+
+    async def press_ptz(self) -> None:
+        """Press the dashboard's Pan left button; time the service call's round trip."""
+        if not self.ptz_button:
+            self.report.add("PTZ button press round trip", None, note="no button")
+            return
+        before = set(self._service_calls)
+        started = time.monotonic()
+        await self.page.locator("hui-tile-card", has_text="Pan left").first.click()
+
+        async def answered() -> bool:
+            return any(i in self._service_results for i in set(self._service_calls) - before)
+
+        answer = await self.wait_for(answered, limit=30)
+        took = None if answer is None else time.monotonic() - started
+        ok = all(
+            self._service_results[i][1]
+            for i in set(self._service_calls) - before
+            if i in self._service_results
+        )
+        self.report.add(
+            "PTZ button press round trip",
+            took if ok else None,
+            note="" if ok else "service call failed",
+        )
+        del started
+
+    async def live_view(self) -> None:
+        """Click a tile, wait for its live video to move; note stalls while watching it."""
+        camera = self.connected[0] if self.connected else self.cameras[0]
+        started = time.monotonic()
+        await self.page.locator("hui-picture-entity-card").nth(self.cameras.index(camera)).click()
+
+        first = await self.wait_for(self._video_moves(), limit=90, interval=0.1)
+        self.report.add(f"live view {camera}: cold camera to moving picture", first, 6)
+        if first is None:
+            await self.screenshot("e2e-live-view.jpg")
+            self.report.problems.append(f"live video of {camera} never moved")
+            return
+        # Watch it: the longest time currentTime did not advance.
+        longest, last_t, last_change = 0.0, -1.0, time.monotonic()
+        watch_end = time.monotonic() + LIVE_WATCH
+        shot = False
+        while time.monotonic() < watch_end:
+            videos = await self.page.evaluate(VIDEOS_JS)
+            t = max((v["t"] for v in videos), default=0.0)
+            now = time.monotonic()
+            if t != last_t:
+                last_t, last_change = t, now
+            longest = max(longest, now - last_change)
+            if not shot and now - started > first + 3:
+                await self.screenshot("e2e-live-view.jpg")
+                shot = True
+            await asyncio.sleep(0.2)
+        self.report.add(f"live view {camera}: longest freeze in {LIVE_WATCH:.0f} s", longest)
+        await self.page.keyboard.press("Escape")
+
+    async def media(self) -> None:
+        """Media > i-PRO NVR > recorder > camera > day > hour > clip; then an event clip."""
+        page = self.page
+        await page.goto(f"{self.demo.url}/media-browser/browser")
+        await self._open("i-PRO NVR")
+        await self._open_first_card()  # the recorder
+        await self._open("Camera 2")
+        await self._open_first_card(skip=("Events",))  # newest day
+        await self._open_first_card()  # newest hour
+        await self.screenshot("e2e-media-browser.jpg")
+        clip = await self._first_card_title()
+        first = await self._play_first_card()
+        self.report.add(f"recording clip '{clip}' first play", first, 6)
+        await self._close_player()
+        again = await self._play_first_card()
+        self.report.add("  ... same clip again (from the cache)", again, 1)
+        await self._close_player()
+        await page.goto(f"{self.demo.url}/media-browser/browser")
+        await self._open("i-PRO NVR")
+        await self._open_first_card()
+        await self._open("Camera 2")
+        await self._open("Events")
+        event = await self._first_card_title()
+        took = await self._play_first_card()
+        self.report.add(f"event clip '{event}' first play", took, 6)
+        await self._close_player()
+
+    def _items(self) -> Any:
+        """The media browser's items (grid cards or list rows) in the current folder."""
+        return self.page.locator("ha-media-player-browse").locator(".child, ha-list-item")
+
+    async def _item_title(self, item: Any) -> str:
+        """An item's title (a grid card also holds a tooltip with the same text)."""
+        title = item.locator(".title")
+        text = await (title.first if await title.count() else item).inner_text()
+        return " ".join(str(text).split())
+
+    async def _enter(self, item: Any) -> None:
+        """Click a folder and wait until the browser shows its content."""
+        before = await self._first_card_title()
+        await item.click()
+
+        async def changed() -> bool:
+            first = self._items().first
+            return await first.count() > 0 and await self._item_title(first) != before
+
+        if await self.wait_for(changed, limit=30) is None:
+            raise RuntimeError(f"the media browser stayed at {before!r}")
+
+    async def _open(self, title: str) -> None:
+        await self._items().first.wait_for(timeout=30_000)
+        for index in range(await self._items().count()):
+            item = self._items().nth(index)
+            if await self._item_title(item) == title:
+                await self._enter(item)
+                return
+        raise RuntimeError(f"no {title!r} in the media browser")
+
+    async def _first_card_title(self) -> str:
+        await self._items().first.wait_for(timeout=30_000)
+        return await self._item_title(self._items().first)
+
+    async def _open_first_card(self, skip: tuple[str, ...] = ()) -> None:
+        await self._items().first.wait_for(timeout=30_000)
+        for index in range(await self._items().count()):
+            item = self._items().nth(index)
+            if await self._item_title(item) not in skip:
+                await self._enter(item)
+                return
+        raise RuntimeError("no item to open")
+
+    async def _play_first_card(self) -> float | None:
+        started = time.monotonic()
+        await self._items().first.click()
+
+        took = await self.wait_for(self._video_moves(), limit=90)
+        return None if took is None else time.monotonic() - started
+
+    async def _close_player(self) -> None:
+        await self.page.keyboard.press("Escape")
+        await self.page.wait_for_timeout(1000)
+
+    # --- the whole run ---------------------------------------------------------------
+
+    async def run(self, browser: Browser) -> None:
+        """Every step in order; a failed step is a problem in the report, the rest go on."""
+        self.page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+        await self.login()
+        await self.add_integration()
+
+        async with (
+            aiohttp.ClientSession() as session,
+            hass_api.HassWebsocket(session, self.demo.url, self.tokens.access_token) as ws,
+        ):
+            states = await self.states()
+            self.connected = [
+                c for c in self.cameras if states.get(c, {}).get("state") != "unavailable"
+            ]
+            await self.enable_ptz_button(ws)
+            await self.save_dashboard(ws)
+        for step in (self.dashboard, self.press_ptz, self.live_view, self.media):
+            try:
+                await step()
+            except Exception as err:  # noqa: BLE001 - one failed step must not hide the others
+                self.report.problems.append(f"{step.__name__}: {err}")
+                print(f"  {step.__name__} FAILED: {err}", flush=True)
+                await self.screenshot(f"e2e-failed-{step.__name__}.jpg")
+
+
+def _available(entities: list[str], states: dict[str, Any]) -> list[str]:
+    return [e for e in entities if states.get(e, {}).get("state") not in (None, "unavailable")]
+
+
+def _messages(payload: str | bytes) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return []
+    return [m for m in (data if isinstance(data, list) else [data]) if isinstance(m, dict)]
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+async def run_browser(
+    demo: Demo, tokens: hass_api.Tokens, screenshots: Path, report: Report
+) -> None:
+    """Launch Debian's Chromium (never a downloaded one) and run every step."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            await Run(demo, tokens, screenshots, report).run(browser)
+        finally:
+            await browser.close()
