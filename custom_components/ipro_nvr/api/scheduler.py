@@ -131,7 +131,7 @@ class Scheduler:
         state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future))
         self._pump(lane)
         try:
-            return await future
+            await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 # Granted in the same loop iteration as the cancellation: the
@@ -140,6 +140,12 @@ class Scheduler:
             self._drop(state, future)
             self._pump(lane)
             raise
+        # A busy event loop may resume the caller well after the grant: the
+        # request starts now, so the next one is spaced from now.
+        resumed = self._clock()
+        if state.last_start is None or resumed > state.last_start:
+            state.last_start = resumed
+        return resumed
 
     def _start(self, state: _LaneState) -> float:
         now = self._clock()

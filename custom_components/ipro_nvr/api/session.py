@@ -155,6 +155,11 @@ class Lease:
         """How many times the leased slot logged in."""
         return self._slot.generation
 
+    @property
+    def kept(self) -> bool:
+        """Whether the UID stays logged in after the lease (a kept UID)."""
+        return self._slot.kept
+
     def __repr__(self) -> str:
         return f"Lease({self.purpose}, channels={sorted(self.channels)})"
 
