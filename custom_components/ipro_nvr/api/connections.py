@@ -57,9 +57,9 @@ class CameraConnections:
         if self.on_suspect is not None:
             self.on_suspect(channel)
 
-    async def wait_until_startable(self, channel: int) -> None:
-        """Return once a live START of ``channel`` may be sent."""
-        while not self.may_start(channel):
+    async def wait_until_settled(self, channel: int) -> None:
+        """Return once a status has settled a suspect ``channel`` (at once if not suspect)."""
+        while channel in self._suspect:
             changed = self._changed
             await changed.wait()
 

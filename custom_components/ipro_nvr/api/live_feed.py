@@ -371,7 +371,7 @@ class LiveFeed:
                     self._give_up_disconnected()
                     return
                 # A 503 made the camera suspect: the next status settles it.
-                await self._connections.wait_until_startable(self.channel)
+                await self._connections.wait_until_settled(self.channel)
                 continue
             if self._told_disconnected:
                 _LOGGER.info("Camera %d is connected again: live stream resumes", self.channel)
@@ -387,12 +387,13 @@ class LiveFeed:
                     err.__cause__,
                 )
                 self._failing = True
-                await self._connections.wait_until_startable(self.channel)
-                if not self.camera_disconnected and not self._closed:
-                    _LOGGER.warning(
-                        "Live stream of camera %d: the recorder is busy (503); retrying",
-                        self.channel,
-                    )
+                await self._connections.wait_until_settled(self.channel)
+                if self.camera_disconnected:
+                    continue  # said so at the top of the loop, once
+                _LOGGER.warning(
+                    "Live stream of camera %d: the recorder is busy (503); retrying",
+                    self.channel,
+                )
             except (NvrError, MediaFormatError, aiohttp.ClientError, TimeoutError) as err:
                 if not self._failing:
                     _LOGGER.warning("Live stream of camera %d interrupted: %s", self.channel, err)
