@@ -15,12 +15,20 @@ from contextlib import suppress
 import logging
 
 import aiohttp
+from homeassistant.components.camera import async_get_image
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+import custom_components.ipro_nvr as integration
 from custom_components.ipro_nvr import relay as relay_module
 from custom_components.ipro_nvr.api import NvrClient, UidPurpose
 from custom_components.ipro_nvr.api.connections import CameraConnections
 from custom_components.ipro_nvr.api.spec import Cgi
+from custom_components.ipro_nvr.const import DOMAIN
 from custom_components.ipro_nvr.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
 
@@ -207,3 +215,79 @@ async def test_snapshot_is_the_last_good_picture_while_the_recorder_is_slow(
         simulator.faults.clear()
         await relay.async_stop()
         await client.close()
+
+
+def _camera_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def test_a_camera_that_drops_off_is_unavailable_and_not_retried(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Camera 4 (disconnected) gets no START, not even for a snapshot. Camera 1 drops
+    off while streaming: its refused START asks for a status, the entity turns
+    unavailable and nothing is retried until a poll says it is back."""
+    camera_4 = hass.states.get(_camera_id(hass, loaded_entry, 4))
+    assert camera_4 is not None
+    assert camera_4.state == STATE_UNAVAILABLE
+    with pytest.raises(HomeAssistantError):
+        await async_get_image(hass, _camera_id(hass, loaded_entry, 4))
+    assert _starts(simulator, 4) == []
+
+    relay = loaded_entry.runtime_data.relay
+    viewer = _Viewer(await relay.async_url(1))
+    try:
+        await _until(lambda: viewer.received > 10_000)
+        simulator.simulator.live.disconnect_camera(1)
+        await _until(lambda: len(_starts(simulator, 1)) == 2)  # refused with 503
+        await asyncio.wait_for(viewer.task, 20)  # the feed let its viewer go
+        await hass.async_block_till_done()
+        camera_1 = hass.states.get(_camera_id(hass, loaded_entry, 1))
+        assert camera_1 is not None
+        assert camera_1.state == STATE_UNAVAILABLE
+        assert not relay.feed(1).running
+        # Back: the next poll makes it available, and a viewer streams again.
+        simulator.simulator.channel_states[1] = 1
+        await loaded_entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        camera_1 = hass.states.get(_camera_id(hass, loaded_entry, 1))
+        assert camera_1 is not None
+        assert camera_1.state != STATE_UNAVAILABLE
+        viewer = _Viewer(await relay.async_url(1))
+        await _until(lambda: viewer.received > 10_000)
+    finally:
+        await viewer.stop()
+    assert len(_starts(simulator, 1)) == 3
+    assert simulator.journal.violations == []
+
+
+async def test_home_assistant_stop_lets_viewers_go_and_bounds_the_logouts(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On stop the relay ends its viewers at once (Home Assistant's stream workers are
+    not left reading) and paced logouts a recorder does not answer are given up."""
+    monkeypatch.setattr(integration, "CLOSE_WITHIN", 0.5)
+    relay = loaded_entry.runtime_data.relay
+    feed = relay.feed(1)
+    viewer = _Viewer(await relay.async_url(1))
+    await _until(lambda: viewer.received > 10_000)
+    # The recorder stops answering logouts: each would hold the stop for a minute.
+    simulator.faults.slow_response = 60.0
+    simulator.faults.only = {Cgi.LOGOUT}
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    # A guard against a hang, not a timing: unbounded, this waits for minutes.
+    async with asyncio.timeout(15):
+        await viewer.task
+        await hass.async_block_till_done()
+    assert not feed.running
+    assert loaded_entry.runtime_data.client.uids_in_use == 0
+    # Left to expire on the recorder by themselves (90 s).
+    assert simulator.uids.active_count() > 0
+    simulator.faults.clear()
