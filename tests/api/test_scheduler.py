@@ -153,3 +153,16 @@ async def test_raising_an_urgency_moves_a_waiting_request_up() -> None:
     urgency.raise_to(Priority.USER)
     await asyncio.gather(*tasks)
     assert order == ["running", "login", "normal"]
+
+
+async def test_the_next_start_is_spaced_from_the_previous_answer() -> None:
+    """An answer that came late (a new connection, a busy loop) moves the next start:
+    the recorder must see the interval, not only our side."""
+    scheduler = Scheduler(PACING)
+    first = await scheduler.turn(Lane.COMMAND, Priority.USER)
+    await asyncio.sleep(PACING.command_interval)  # the answer takes a whole interval
+    scheduler.finished(Lane.COMMAND)
+    answered = time.monotonic()
+    second = await scheduler.turn(Lane.COMMAND, Priority.USER)
+    assert second - first >= 2 * PACING.command_interval
+    assert second - answered >= PACING.command_interval

@@ -147,6 +147,22 @@ class Scheduler:
             state.last_start = resumed
         return resumed
 
+    def finished(self, lane: Lane) -> None:
+        """The request started last in ``lane`` has its answer (or failed): space from now.
+
+        The recorder saw that request by now at the latest, however late a busy
+        event loop or a new connection made it arrive; spacing the next start
+        from here keeps the interval at the recorder, not only at our end.
+        """
+        state = self._lanes[lane]
+        if state.interval <= 0:
+            return
+        now = self._clock()
+        if state.last_start is None or now > state.last_start:
+            state.last_start = now
+            if state.queue:
+                self._pump(lane)  # the armed timer counted from the earlier start
+
     def _start(self, state: _LaneState) -> float:
         now = self._clock()
         state.last_start = now

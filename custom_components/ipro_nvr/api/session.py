@@ -700,7 +700,10 @@ class RecorderSession:
         if self._closing and not shutdown:
             raise ClientClosedError("the client is closed")
         sent_at = self._clock()
-        body = await self._transport.fetch(request, uid)
+        try:
+            body = await self._transport.fetch(request, uid)
+        finally:
+            self._scheduler.finished(request.lane)
         if slot is not None:
             # The recorder refreshed the UID when the command arrived, which was
             # after we sent it. A refused command refreshed nothing.
@@ -718,7 +721,10 @@ class RecorderSession:
         if not request.needs_uid:
             await self._scheduler.turn(request.lane, priority)
             self._check_open()
-            return await self._transport.open_stream(request, None, read_timeout=read_timeout)
+            try:
+                return await self._transport.open_stream(request, None, read_timeout=read_timeout)
+            finally:
+                self._scheduler.finished(request.lane)
         slot = self._slot_of(lease)
         for attempt in range(2):
             uid = await self._current_uid(slot, priority)
@@ -726,9 +732,12 @@ class RecorderSession:
             self._check_open()
             sent_at = self._clock()
             try:
-                response = await self._transport.open_stream(
-                    request, uid, read_timeout=read_timeout
-                )
+                try:
+                    response = await self._transport.open_stream(
+                        request, uid, read_timeout=read_timeout
+                    )
+                finally:
+                    self._scheduler.finished(request.lane)
             except UidError as err:
                 if attempt or not renew_refused:
                     raise
