@@ -22,7 +22,7 @@ from .const import (
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
-from .entity import recorder_device_info
+from .entity import recorder_device_info, selected_channels
 from .relay import StreamRelay
 from .repairs import async_setup_repairs
 from .services import async_setup_services
@@ -52,6 +52,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 # for the video streams of every camera, one for the JPEG streams of snapshots
 # and MJPEG (spec 1.3: a UID never carries two streams of one camera).
 KEPT_LIVE_UIDS = 2
+# After setup, fetch one picture of every selected camera in the background (a
+# START each, one at a time), so that a dashboard opened later has a picture in
+# every tile at once. Tests that count commands turn it off.
+PREFETCH_SNAPSHOTS = True
 # How long closing may wait for paced logouts (Home Assistant stopping, an
 # unload); UIDs left expire on the recorder within 90 s.
 CLOSE_WITHIN = 3.0
@@ -114,6 +118,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if PREFETCH_SNAPSHOTS:
+        # A first picture of every camera, so no dashboard tile waits for one.
+        entry.async_create_background_task(
+            hass,
+            relay.async_prefetch_snapshots(selected_channels(entry)),
+            "ipro_nvr first snapshots",
+        )
     return True
 
 

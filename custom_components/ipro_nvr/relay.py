@@ -21,7 +21,7 @@ dashboard never waits behind the recorder's paced queue (see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import aclosing
 import secrets
 from typing import Any
@@ -156,6 +156,22 @@ class StreamRelay:
             return await self._decoded(keyframe)
         latest = jpeg_feed.latest_jpeg()
         return latest[0] if latest is not None else None
+
+    async def async_prefetch_snapshots(self, channels: Iterable[int]) -> None:
+        """Fetch a first picture of each connected camera, one after the other.
+
+        Run once after setup: a dashboard opened later shows every tile at
+        once (the last good picture, then fresh ones), instead of waiting a
+        ``push.cgi`` START per camera, 3 s apart, beyond Home Assistant's
+        10 s. One camera at a time, so a person's request waits behind at
+        most one of them.
+        """
+        for channel in channels:
+            if self._stopped:
+                return
+            feed = self.jpeg_feed(channel)
+            if self.connections.may_start(channel) and feed.latest_jpeg() is None:
+                await feed.jpeg(wait=SNAPSHOT_FIRST_WAIT)
 
     def _live_keyframe(self, channel: int) -> AccessUnit | None:
         video = self._feeds.get(channel)

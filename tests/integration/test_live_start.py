@@ -291,3 +291,31 @@ async def test_home_assistant_stop_lets_viewers_go_and_bounds_the_logouts(
     # Left to expire on the recorder by themselves (90 s).
     assert simulator.uids.active_count() > 0
     simulator.faults.clear()
+
+
+async def test_first_snapshots_are_fetched_after_setup(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After setup every connected camera gets one JPEG START, one after the other (none
+    for the disconnected camera 4); a dashboard's snapshots then cost no command."""
+    monkeypatch.setattr(integration, "PREFETCH_SNAPSHOTS", True)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    relay = config_entry.runtime_data.relay
+    states = simulator.simulator.channel_states
+    connected = sorted(ch for ch, state in states.items() if state == 1)
+    assert 4 not in connected
+    await _until(lambda: all(relay.jpeg_feed(ch).latest_jpeg() for ch in connected), 60)
+    jpeg_starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "COMP=JPEG" in q]
+    assert sorted(int(q.split("CAM=")[1].split("&")[0]) for q in jpeg_starts) == connected
+    before = len(simulator.journal.entries)
+    for channel in connected:
+        assert await async_get_image(hass, _camera_id(hass, config_entry, channel))
+    assert [e.cgi for e in simulator.journal.entries[before:] if e.cgi is Cgi.PUSH] == []
+    assert _starts(simulator, 4) == []
+    assert simulator.journal.violations == []
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()

@@ -279,7 +279,7 @@ class LiveFeed:
         them: it always gets the newest. The first is the latest picture if
         it is still fresh, so a viewer joining a running feed starts at once.
         """
-        if self._closed:
+        if self._closed or self.camera_disconnected:
             return
         loop = asyncio.get_running_loop()
         self._snapshot_waiters += 1
@@ -290,7 +290,7 @@ class LiveFeed:
             if self._jpeg is not None and loop.time() - self._jpeg_at <= 2.0:
                 shown = self._jpeg
                 yield shown.data
-            while not self._closed:
+            while not self._closed and not self.camera_disconnected:
                 if self._jpeg is shown or self._jpeg is None:
                     await self._next_jpeg.wait()
                     continue
@@ -418,6 +418,8 @@ class LiveFeed:
         self._failing = True
         for subscriber in self._subscribers:
             subscriber.end()
+        arrived, self._next_jpeg = self._next_jpeg, asyncio.Event()
+        arrived.set()  # MJPEG viewers see the camera gone
         self._gop.clear()
 
     async def _stream_once(self) -> None:
