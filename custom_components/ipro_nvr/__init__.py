@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .api import UidPurpose
+from .api.connections import CameraConnections
 from .client_factory import create_client
 from .const import (
     CONF_EVENT_SCAN_INTERVAL,
@@ -20,7 +22,7 @@ from .const import (
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
-from .entity import recorder_device_info
+from .entity import recorder_device_info, selected_channels
 from .relay import StreamRelay
 from .repairs import async_remove_entry_repairs, async_setup_repairs
 from .services import async_setup_services
@@ -46,6 +48,18 @@ PLATFORMS: list[Platform] = [
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
+# Live UIDs kept logged in (and set up with hdrctl) while the entry runs: one
+# for the video streams of every camera, one for the JPEG streams of snapshots
+# and MJPEG (spec 1.3: a UID never carries two streams of one camera).
+KEPT_LIVE_UIDS = 2
+# After setup, fetch one picture of every selected camera in the background (a
+# START each, one at a time), so that a dashboard opened later has a picture in
+# every tile at once. Tests that count commands turn it off.
+PREFETCH_SNAPSHOTS = True
+# How long closing may wait for paced logouts (Home Assistant stopping, an
+# unload); UIDs left expire on the recorder within 90 s.
+CLOSE_WITHIN = 3.0
+
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the recording clip view, once for every recorder."""
@@ -57,15 +71,23 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
     """Connect to the recorder and set up its devices and entities."""
     client = create_client(hass, entry.data)
-    relay = StreamRelay.from_options(client, entry.options)
+    connections = CameraConnections()
+    relay = StreamRelay.from_options(client, entry.options, connections)
 
     async def _async_close() -> None:
-        # Streams first (their UIDs), then the client (every other UID); this
-        # also runs when setup fails, so nothing is left logged in.
+        # Streams first (their retries end, viewers are let go), then the
+        # client (every UID, within a bound); this also runs when setup fails,
+        # so nothing is left logged in.
         await relay.async_stop()
-        await client.close()
+        await client.close(within=CLOSE_WITHIN)
+
+    async def _async_stop(_event: Event) -> None:
+        # Entries are not unloaded when Home Assistant stops: end the streams
+        # now, or Home Assistant's stream workers wait on the relay for 30 s.
+        await _async_close()
 
     entry.async_on_unload(_async_close)
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
     status = NvrStatusCoordinator(
         hass,
         entry,
@@ -82,6 +104,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # disk times of the status poll (recordedtime.cgi has no zone) rely on.
     await logs.async_config_entry_first_refresh()
     await status.async_config_entry_first_refresh()
+    _connect_camera_connections(hass, entry, status, connections)
+    # After the first polls, so the entities are not kept waiting: the live UIDs
+    # log in and set up in the background; the first stream raises their priority.
+    client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
     entry.runtime_data = IproNvrRuntimeData(
         client=client, coordinator=status, log_coordinator=logs, relay=relay
     )
@@ -92,7 +118,42 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     await async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if PREFETCH_SNAPSHOTS:
+        # A first picture of every camera, so no dashboard tile waits for one.
+        entry.async_create_background_task(
+            hass,
+            relay.async_prefetch_snapshots(selected_channels(entry)),
+            "ipro_nvr first snapshots",
+        )
     return True
+
+
+def _connect_camera_connections(
+    hass: HomeAssistant,
+    entry: IproNvrConfigEntry,
+    status: NvrStatusCoordinator,
+    connections: CameraConnections,
+) -> None:
+    """Feed every successful status poll to the live feeds' gate, and let a refused
+    START ask for a fresh poll (it settles whether the camera or the recorder was the cause)."""
+    seen: list[object] = []
+
+    @callback
+    def _status_polled() -> None:
+        data = status.data
+        if status.last_update_success and data is not None and (not seen or seen[0] is not data):
+            seen[:] = [data]
+            connections.update(data.status)
+
+    @callback
+    def _start_refused(_channel: int) -> None:
+        entry.async_create_background_task(
+            hass, status.async_request_refresh(), "ipro_nvr status after a refused start"
+        )
+
+    _status_polled()
+    connections.on_suspect = _start_refused
+    entry.async_on_unload(status.async_add_listener(_status_polled))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:

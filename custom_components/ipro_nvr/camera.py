@@ -4,8 +4,11 @@ Live video goes through the entry's :class:`StreamRelay`: ``stream_source``
 is its loopback MPEG-TS URL, which Home Assistant's stream component turns
 into HLS (and go2rtc into WebRTC). Snapshots come from the recorder's JPEG
 stream, and so does the MJPEG view: one recorder JPEG stream per camera
-serves every MJPEG viewer and the snapshots. The entity is also what the
-``ipro_nvr.*`` control actions target.
+serves every MJPEG viewer and the snapshots; a snapshot is the last good
+picture while a fresh one is on its way. While the recorder reports the camera
+disconnected the entity is unavailable and its stream is stopped: nothing is
+asked of the recorder for it until a status poll says it is back. The entity
+is also what the ``ipro_nvr.*`` control actions target.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from homeassistant.components.camera import (
     CameraEntityFeature,
     async_get_still_stream,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api import ChannelState
 from .camera_control import CameraControlEntity
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
@@ -68,6 +72,19 @@ class NvrCamera(CameraControlEntity, Camera):
             await self.stream.stop()
             self.stream = None
 
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Stop Home Assistant's stream of a camera the recorder cannot reach.
+
+        Its worker would otherwise keep re-reading the relay, which refuses
+        the camera until a status poll says it is back; a viewer opening the
+        camera later gets a new stream.
+        """
+        super()._handle_coordinator_update()
+        if self.channel_state is not ChannelState.NORMAL and self.stream is not None:
+            stream, self.stream = self.stream, None
+            self.hass.async_create_task(stream.stop(), eager_start=True)
+
     async def stream_source(self) -> str:
         """The relay's loopback URL of this camera's live video."""
         return await self._relay.async_url(self.channel)
@@ -75,7 +92,12 @@ class NvrCamera(CameraControlEntity, Camera):
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
-        """The latest picture of the recorder's JPEG stream of this camera."""
+        """The latest picture of the recorder's JPEG stream of this camera.
+
+        Served at once when fresh; else within about a second, the last good
+        one while a fresh one comes (never an error because the recorder's
+        queue is long); only the very first picture is waited for.
+        """
         return await self._relay.async_snapshot(self.channel)
 
     async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse:

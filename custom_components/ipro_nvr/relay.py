@@ -10,12 +10,18 @@ other local processes out (Home Assistant's stream component redacts an
 one :class:`LiveFeed` per camera holds the single recorder connection that
 every viewer shares. With audio on, each viewer's MPEG-TS also carries the
 camera's audio as AAC (G.711/G.726 transcoded, see :class:`TsMuxer`).
+
+A camera the recorder reports disconnected is refused at once (503): its feed
+sends nothing until a status poll says it is back. Snapshots are served from
+the last good picture when a fresh one is not there within a second, so a
+dashboard never waits behind the recorder's paced queue (see
+:meth:`StreamRelay.async_snapshot`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import aclosing
 import secrets
 from typing import Any
@@ -23,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from .api import NvrClient
+from .api.connections import CameraConnections
 from .api.live_feed import LiveFeed, TimedAudio
 from .api.media import AccessUnit
 from .api.urls import LiveCodec
@@ -38,6 +45,14 @@ from .keyframe_snapshot import keyframe_to_jpeg
 from .ts_muxer import TsMuxer
 
 RELAY_HOST = "127.0.0.1"
+# A snapshot waits this long for a fresh picture before it serves the last good
+# one; the fresh one keeps coming and is there for the next request.
+SNAPSHOT_STALE_WAIT = 1.0
+# With no picture at all yet, it waits for the first one, but returns before
+# Home Assistant gives up on the camera (10 s) so the request never hangs.
+SNAPSHOT_FIRST_WAIT = 8.0
+# A picture at most this old counts as fresh.
+SNAPSHOT_FRESH_AGE = 2.0
 
 
 class StreamRelay:
@@ -49,20 +64,28 @@ class StreamRelay:
         codec_for: Callable[[int], LiveCodec] | None = None,
         *,
         audio: bool = False,
+        connections: CameraConnections | None = None,
     ) -> None:
         """Prepare the relay; the server starts on the first URL asked for."""
         self._client = client
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
         self._audio = audio
+        self.connections = connections if connections is not None else CameraConnections()
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, LiveFeed] = {}
         self._jpeg_feeds: dict[int, LiveFeed] = {}
         self._runner: web.AppRunner | None = None
+        self._stopped = False
         self._port: int | None = None
         self._start_lock = asyncio.Lock()
 
     @classmethod
-    def from_options(cls, client: NvrClient, options: Mapping[str, Any]) -> StreamRelay:
+    def from_options(
+        cls,
+        client: NvrClient,
+        options: Mapping[str, Any],
+        connections: CameraConnections | None = None,
+    ) -> StreamRelay:
         """A relay with the live codec and audio chosen in a config entry's options."""
         codec = (
             LiveCodec.H265
@@ -73,41 +96,82 @@ class StreamRelay:
             client,
             lambda _channel: codec,
             audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
+            connections=connections,
         )
 
     def feed(self, channel: int) -> LiveFeed:
-        """The shared live feed of ``channel`` (created on first use)."""
+        """The shared live feed of ``channel`` (created on first use; closed once stopped)."""
         if (feed := self._feeds.get(channel)) is None:
             feed = self._feeds[channel] = LiveFeed(
-                self._client, channel, self._codec_for(channel), audio=self._audio
+                self._client,
+                channel,
+                self._codec_for(channel),
+                audio=self._audio,
+                connections=self.connections,
             )
+            if self._stopped:
+                feed.close_now()
         return feed
 
     def jpeg_feed(self, channel: int) -> LiveFeed:
         """The shared JPEG feed of ``channel`` for snapshots and MJPEG (created on first use)."""
         if (feed := self._jpeg_feeds.get(channel)) is None:
-            feed = self._jpeg_feeds[channel] = LiveFeed(self._client, channel, LiveCodec.JPEG)
+            feed = self._jpeg_feeds[channel] = LiveFeed(
+                self._client, channel, LiveCodec.JPEG, connections=self.connections
+            )
+            if self._stopped:
+                feed.close_now()
         return feed
 
-    async def async_snapshot(self, channel: int, *, wait: float = 10.0) -> bytes | None:
+    async def async_snapshot(
+        self,
+        channel: int,
+        *,
+        stale_wait: float = SNAPSHOT_STALE_WAIT,
+        first_wait: float = SNAPSHOT_FIRST_WAIT,
+    ) -> bytes | None:
         """A JPEG of ``channel`` from its JPEG feed, which stays open a while for the next.
 
-        When the JPEG stream fails and the camera's live video is being
-        watched, the keyframe of its current GOP is decoded instead. A
-        snapshot never starts the video stream on its own.
+        A fresh picture is served at once. Else the feed (re)starts and the
+        call waits ``stale_wait`` seconds for a fresh one, then serves the last
+        good picture while the fresh one keeps coming; with no picture yet it
+        waits up to ``first_wait``. When the JPEG stream fails and the
+        camera's live video is being watched, the keyframe of its current GOP
+        is decoded instead. A snapshot never starts the video stream on its
+        own, and nothing is started for a camera reported disconnected.
         """
         jpeg_feed = self.jpeg_feed(channel)
+        latest = jpeg_feed.latest_jpeg()
+        if jpeg_feed.camera_disconnected:
+            return latest[0] if latest is not None else None
         if jpeg_feed.failing and (keyframe := self._live_keyframe(channel)) is not None:
             jpeg_feed.keep_trying()  # the JPEG stream may come back
             return await self._decoded(keyframe)
-        picture = await jpeg_feed.jpeg(wait=wait)
-        if (
-            picture is None
-            and jpeg_feed.failing
-            and (keyframe := self._live_keyframe(channel)) is not None
-        ):
+        picture = await jpeg_feed.jpeg(
+            wait=stale_wait if latest is not None else first_wait, max_age=SNAPSHOT_FRESH_AGE
+        )
+        if picture is not None:
+            return picture
+        if jpeg_feed.failing and (keyframe := self._live_keyframe(channel)) is not None:
             return await self._decoded(keyframe)
-        return picture
+        latest = jpeg_feed.latest_jpeg()
+        return latest[0] if latest is not None else None
+
+    async def async_prefetch_snapshots(self, channels: Iterable[int]) -> None:
+        """Fetch a first picture of each connected camera, one after the other.
+
+        Run once after setup: a dashboard opened later shows every tile at
+        once (the last good picture, then fresh ones), instead of waiting a
+        ``push.cgi`` START per camera, 3 s apart, beyond Home Assistant's
+        10 s. One camera at a time, so a person's request waits behind at
+        most one of them.
+        """
+        for channel in channels:
+            if self._stopped:
+                return
+            feed = self.jpeg_feed(channel)
+            if self.connections.may_start(channel) and feed.latest_jpeg() is None:
+                await feed.jpeg(wait=SNAPSHOT_FIRST_WAIT)
 
     def _live_keyframe(self, channel: int) -> AccessUnit | None:
         video = self._feeds.get(channel)
@@ -126,13 +190,16 @@ class StreamRelay:
         return f"http://{RELAY_HOST}:{self._port}/{channel}.ts?auth={self._token}"
 
     async def async_stop(self) -> None:
-        """Stop serving and close every feed (their UIDs are logged out)."""
+        """Stop serving and close every feed: retries end, viewers are let go at once.
+
+        No STOP is sent for the streams: closing the client logs their UIDs out.
+        """
+        self._stopped = True
         runner, self._runner = self._runner, None
         feeds = [*self._feeds.values(), *self._jpeg_feeds.values()]
-        self._feeds, self._jpeg_feeds = {}, {}
-        # Feeds first: their subscribers end, so the server's handlers return.
-        for feed in feeds:
-            await feed.close()
+        # Feeds first: their subscribers end, so the server's handlers return
+        # (and Home Assistant's stream workers reading them see the end).
+        await asyncio.gather(*(feed.close() for feed in feeds))
         if runner is not None:
             await runner.cleanup()
 
@@ -150,6 +217,10 @@ class StreamRelay:
         if not secrets.compare_digest(request.query.get("auth", ""), self._token):
             raise web.HTTPNotFound
         channel = int(request.match_info["channel"])
+        if self._runner is None or self.connections.reported_disconnected(channel):
+            # Stopping, or the recorder cannot reach the camera: say so at once
+            # rather than hold the reader (Home Assistant's stream waits 30 s).
+            raise web.HTTPServiceUnavailable
         feed = self.feed(channel)
         response = web.StreamResponse(
             headers={"Content-Type": "video/mp2t", "Cache-Control": "no-store"}

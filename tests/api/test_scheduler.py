@@ -9,7 +9,7 @@ import time
 import pytest
 
 from custom_components.ipro_nvr.api import ClientClosedError, Priority
-from custom_components.ipro_nvr.api.scheduler import Scheduler
+from custom_components.ipro_nvr.api.scheduler import Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
 
 PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.01)
@@ -122,3 +122,47 @@ async def test_injected_clock_measures_the_spacing() -> None:
     assert 1000.0 <= first < 1001.0
     assert second - first >= PACING.command_interval
     assert scheduler.snapshot()["command"]["last_start_s_ago"] < PACING.command_interval
+
+
+async def test_a_waiting_poll_is_promoted_before_it_starves() -> None:
+    """People queued behind a poll all go first by priority, until the poll has waited
+    its promotion time (five spacings): then it is served before the rest."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    entries = [("first", Priority.USER), ("poll", Priority.BACKGROUND)]
+    entries += [(f"user{index}", Priority.USER) for index in range(10)]
+    await asyncio.gather(*await _queue(scheduler, Lane.COMMAND, entries, order))
+    # By priority alone it would be last; promoted, it goes before later arrivals.
+    assert order.index("poll") < len(order) - 3
+
+
+async def test_raising_an_urgency_moves_a_waiting_request_up() -> None:
+    """A background request someone starts waiting for is served as theirs."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    urgency = Urgency(Priority.BACKGROUND)
+
+    async def login() -> None:
+        await scheduler.turn(Lane.COMMAND, urgency)
+        order.append("login")
+
+    tasks = await _queue(scheduler, Lane.COMMAND, [("running", Priority.USER)], order)
+    tasks.append(asyncio.create_task(login()))
+    await asyncio.sleep(0)
+    tasks += await _queue(scheduler, Lane.COMMAND, [("normal", Priority.NORMAL)], order)
+    urgency.raise_to(Priority.USER)
+    await asyncio.gather(*tasks)
+    assert order == ["running", "login", "normal"]
+
+
+async def test_the_next_start_is_spaced_from_the_previous_answer() -> None:
+    """An answer that came late (a new connection, a busy loop) moves the next start:
+    the recorder must see the interval, not only our side."""
+    scheduler = Scheduler(PACING)
+    first = await scheduler.turn(Lane.COMMAND, Priority.USER)
+    await asyncio.sleep(PACING.command_interval)  # the answer takes a whole interval
+    scheduler.finished(Lane.COMMAND)
+    answered = time.monotonic()
+    second = await scheduler.turn(Lane.COMMAND, Priority.USER)
+    assert second - first >= 2 * PACING.command_interval
+    assert second - answered >= PACING.command_interval

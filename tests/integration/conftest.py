@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+import custom_components.ipro_nvr as integration
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.const import CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
@@ -19,8 +20,13 @@ from tests.conftest import TEST_PACING
 
 @pytest.fixture(autouse=True)
 def _integration_setup(enable_custom_integrations: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Load our custom integration and let it pace like the (scaled) simulator."""
+    """Load our custom integration and let it pace like the (scaled) simulator.
+
+    The first snapshots fetched after setup are off: tests count the commands
+    they cause themselves (``test_live_start`` turns them on).
+    """
     monkeypatch.setattr(client_factory, "CLIENT_PACING", TEST_PACING)
+    monkeypatch.setattr(integration, "PREFETCH_SNAPSHOTS", False)
 
 
 def entry_data(sim: RunningSimulator, **overrides: Any) -> dict[str, Any]:

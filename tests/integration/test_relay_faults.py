@@ -299,12 +299,12 @@ async def test_snapshot_falls_back_to_the_live_keyframe(
     relay = StreamRelay(client, lambda _channel: codec)
     try:
         # Nobody watches: no picture, and the snapshot did not start the video.
-        assert await relay.async_snapshot(2, wait=1.0) is None
-        assert relay.jpeg_feed(2).failing
+        assert await relay.async_snapshot(2, first_wait=1.0) is None
+        await _until(lambda: relay.jpeg_feed(2).failing)  # refused, after a re-login
         assert not any("COMP=H26" in q for q in simulator.journal.queries(Cgi.PUSH))
         viewer = _Viewer(await relay.async_url(2))
         await viewer.wait_for(20_000)
-        image = await relay.async_snapshot(2, wait=1.0)
+        image = await relay.async_snapshot(2, first_wait=1.0)
         await viewer.stop()
     finally:
         await relay.async_stop()

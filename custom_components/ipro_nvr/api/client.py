@@ -126,12 +126,21 @@ class NvrClient:
     ) -> None:
         await self.close()
 
-    async def close(self) -> None:
-        """Stop timed camera moves, log out every UID, close an own HTTP session."""
+    async def close(self, *, within: float | None = None) -> None:
+        """Stop timed camera moves, log out every UID, close an own HTTP session.
+
+        ``within``: give up the paced logouts after that many seconds (Home
+        Assistant stopping); UIDs left expire on the recorder by themselves.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
         try:
-            # Before the logout: a camera in a timed move gets its stop.
-            await self._control.close()
-            await self._session.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    # Before the logout: a camera in a timed move gets its stop.
+                    await self._control.close()
+            remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+            await self._session.close(within=remaining)
         finally:
             await self._transport.close()
 
@@ -292,6 +301,14 @@ class NvrClient:
         once; a body that is not text counts as a failure.
         """
         return await self._session.command(request, priority=priority)
+
+    def keep_uids(self, purpose: UidPurpose, count: int) -> None:
+        """Keep ``count`` stream UIDs logged in and set up ahead of use, in the background.
+
+        A live stream on one then starts with its ``push.cgi`` START alone
+        (see :meth:`RecorderSession.keep_uids`).
+        """
+        self._session.keep_uids(purpose, count)
 
     def lease(
         self,

@@ -2,11 +2,18 @@
 
 A :class:`LiveFeed` holds at most one ``push.cgi`` stream for its channel. It
 starts when the first subscriber arrives and stops a while after the last one
-left, so a dashboard that re-opens a stream does not pay for a new login and
-``push.cgi`` (three paced commands) each time. It reconnects with backoff when
-the recorder drops the stream, and rebases timestamps so that they keep growing
-across reconnects. New subscribers first get the current GOP (keyframe
-onwards), so their picture starts at once.
+left, so a dashboard that re-opens a stream does not pay for ``push.cgi``
+START and STOP (paced commands) each time. Its UID comes from a lease: a kept
+UID, logged in and set up (``hdrctl``) ahead, makes a start one command. It
+reconnects with backoff when the recorder drops the stream, and rebases
+timestamps so that they keep growing across reconnects. New subscribers first
+get the current GOP (keyframe onwards), so their picture starts at once.
+
+No START goes out for a camera the recorder reports disconnected
+(:class:`~.connections.CameraConnections`): the feed ends its viewers and
+waits for a status that says the camera is back. A START refused with 503
+holds the camera back until a fresh status says whether the camera or the
+recorder was the cause.
 
 With ``audio=True`` the feed also starts ``push.cgi ... COMP=AUDIO`` on the
 same UID once the video stream runs (the recorder accepts audio only after
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from contextlib import aclosing, suppress
+from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass
 import logging
 from typing import TYPE_CHECKING, Final
@@ -26,7 +33,8 @@ from typing import TYPE_CHECKING, Final
 import aiohttp
 
 from . import urls
-from .errors import NvrError
+from .connections import CameraConnections
+from .errors import NvrError, RecorderBusyError
 from .media import (
     AccessUnit,
     AudioCodec,
@@ -35,6 +43,7 @@ from .media import (
     MediaFormatError,
     iter_live_body,
 )
+from .scheduler import Priority
 from .session import Lease, UidPurpose
 from .urls import LiveCodec
 
@@ -67,6 +76,10 @@ _SAMPLES_PER_BYTE: Final = {
 # Audio whose running timestamp strays this far from the video clock's
 # estimate of "now" is re-anchored (a gap) or dropped (a burst running ahead).
 _AUDIO_MAX_DRIFT: Final = _CLOCK_RATE // 2
+
+
+class _StartRefusedError(NvrError):
+    """push.cgi START answered 503: the camera is unreachable or the recorder busy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +156,14 @@ class LiveFeed:
         audio: bool = False,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         backoff: tuple[float, ...] = DEFAULT_BACKOFF,
+        connections: CameraConnections | None = None,
     ) -> None:
         """Prepare the feed; nothing connects before the first subscriber."""
         self.client = client
         self.channel = channel
         self.codec = codec
+        self._connections = connections if connections is not None else CameraConnections()
+        self._told_disconnected = False
         # A refusal of the audio stream turns it off for this feed: the camera
         # probably has no microphone, and asking again costs paced commands.
         self.audio = audio and codec is not LiveCodec.JPEG
@@ -192,6 +208,17 @@ class LiveFeed:
         """Whether the last attempt to stream failed and no picture came since."""
         return self._failing
 
+    @property
+    def camera_disconnected(self) -> bool:
+        """Whether the recorder reports this feed's camera disconnected (no START is sent)."""
+        return self._connections.reported_disconnected(self.channel)
+
+    def latest_jpeg(self) -> tuple[bytes, float] | None:
+        """The last good picture of a JPEG feed and its age in seconds, kept across stops."""
+        if self._jpeg is None:
+            return None
+        return self._jpeg.data, asyncio.get_running_loop().time() - self._jpeg_at
+
     def latest_keyframe(self) -> AccessUnit | None:
         """The keyframe that starts the current GOP, while the feed streams."""
         first = self._gop[0] if self._gop else None
@@ -202,7 +229,7 @@ class LiveFeed:
 
         Audio frames come only from a feed with ``audio=True``.
         """
-        if self._closed:
+        if self._closed or self.camera_disconnected:
             return
         subscriber = _Subscriber(self._gop)
         self._subscribers.add(subscriber)
@@ -229,6 +256,8 @@ class LiveFeed:
         if self._jpeg is not None and loop.time() - self._jpeg_at <= max_age:
             self._keep_alive_for_snapshots()
             return self._jpeg.data
+        if self.camera_disconnected:
+            return None
         self._snapshot_waiters += 1
         self._cancel_idle_stop()
         self._ensure_running()
@@ -250,7 +279,7 @@ class LiveFeed:
         them: it always gets the newest. The first is the latest picture if
         it is still fresh, so a viewer joining a running feed starts at once.
         """
-        if self._closed:
+        if self._closed or self.camera_disconnected:
             return
         loop = asyncio.get_running_loop()
         self._snapshot_waiters += 1
@@ -261,7 +290,7 @@ class LiveFeed:
             if self._jpeg is not None and loop.time() - self._jpeg_at <= 2.0:
                 shown = self._jpeg
                 yield shown.data
-            while not self._closed:
+            while not self._closed and not self.camera_disconnected:
                 if self._jpeg is shown or self._jpeg is None:
                     await self._next_jpeg.wait()
                     continue
@@ -281,6 +310,12 @@ class LiveFeed:
     def _keep_alive_for_snapshots(self) -> None:
         if not self._subscribers and not self._snapshot_waiters:
             self._schedule_idle_stop()
+
+    def close_now(self) -> None:
+        """Mark a feed that never ran closed (its owner stopped): nothing will start."""
+        if self.running:
+            raise RuntimeError("a running feed is closed with close()")
+        self._closed = True
 
     async def close(self) -> None:
         """End every subscription and the recorder connection."""
@@ -325,15 +360,40 @@ class LiveFeed:
             with suppress(asyncio.CancelledError):
                 await task
         # A later start begins a new GOP; the old one would show a stale picture.
+        # The last JPEG stays: it is served, with its age, while a fresh one comes.
         self._gop.clear()
-        self._jpeg = None
 
     async def _run(self) -> None:
         attempt = 0
         while not self._closed:
+            if not self._connections.may_start(self.channel):
+                if self.camera_disconnected:
+                    self._give_up_disconnected()
+                    return
+                # A 503 made the camera suspect: the next status settles it.
+                await self._connections.wait_until_settled(self.channel)
+                continue
+            if self._told_disconnected:
+                _LOGGER.info("Camera %d is connected again: live stream resumes", self.channel)
+                self._told_disconnected = False
             received = self.stats.access_units
             try:
                 await self._stream_once()
+            except _StartRefusedError as err:
+                _LOGGER.debug(
+                    "Live START of camera %d refused (%s); waiting for the recorder's status"
+                    " to tell whether the camera or the recorder is the cause",
+                    self.channel,
+                    err.__cause__,
+                )
+                self._failing = True
+                await self._connections.wait_until_settled(self.channel)
+                if self.camera_disconnected:
+                    continue  # said so at the top of the loop, once
+                _LOGGER.warning(
+                    "Live stream of camera %d: the recorder is busy (503); retrying",
+                    self.channel,
+                )
             except (NvrError, MediaFormatError, aiohttp.ClientError, TimeoutError) as err:
                 if not self._failing:
                     _LOGGER.warning("Live stream of camera %d interrupted: %s", self.channel, err)
@@ -346,22 +406,38 @@ class LiveFeed:
             attempt += 1
             await asyncio.sleep(delay)
 
+    def _give_up_disconnected(self) -> None:
+        """The camera is reported disconnected: end the viewers, send nothing until it is back."""
+        if not self._told_disconnected:
+            _LOGGER.info(
+                "Camera %d is disconnected (the recorder reports it): no live stream"
+                " until a status poll says it is back",
+                self.channel,
+            )
+            self._told_disconnected = True
+        self._failing = True
+        for subscriber in self._subscribers:
+            subscriber.end()
+        arrived, self._next_jpeg = self._next_jpeg, asyncio.Event()
+        arrived.set()  # MJPEG viewers see the camera gone
+        self._gop.clear()
+
     async def _stream_once(self) -> None:
+        # The lease's UID is logged in and set up (hdrctl SCREEN=16X) by the
+        # session, once per login: on a kept UID the START is the only command.
         async with self.client.lease(UidPurpose.LIVE, channel=self.channel) as lease:
-            await self.client.send_on(lease, urls.live_setup())
             self.stats.connections += 1
             self._offset = None  # rebase on the first picture of this connection
             self._audio_next = None
             audio: asyncio.Task[None] | None = None
+            started = False
             try:
-                async with (
-                    self.client.stream(
-                        urls.live_start(self.channel, self.codec),
-                        lease=lease,
-                        read_timeout=READ_TIMEOUT,
-                    ) as response,
-                    aclosing(iter_live_body(response.content.iter_any())) as items,
-                ):
+                async with AsyncExitStack() as stack:
+                    response = await self._start(stack, lease)
+                    started = True
+                    items = await stack.enter_async_context(
+                        aclosing(iter_live_body(response.content.iter_any()))
+                    )
                     # The START was accepted: now the recorder takes audio on this UID.
                     if self.audio:
                         audio = asyncio.get_running_loop().create_task(
@@ -378,16 +454,37 @@ class LiveFeed:
                     with suppress(asyncio.CancelledError):
                         await audio
                 # Tell the recorder we are done with these streams (audio, then
-                # the video it depends on), unless we are being cancelled (the
-                # UID's logout ends them anyway).
+                # the video it depends on). Not after a refused START, which
+                # started nothing, nor when the feed closes or an idle stop
+                # cancels it on a UID about to be logged out (the logout ends
+                # them); a kept UID stays logged in, so it gets its STOP.
+                # Nobody waits for a STOP: it goes after the people waiting.
                 task = asyncio.current_task()
-                if task is None or not task.cancelling():
+                cancelled = task is not None and task.cancelling() > 0
+                if started and not self._closed and (lease.kept or not cancelled):
                     with suppress(NvrError, aiohttp.ClientError, TimeoutError):
                         if audio is not None:
                             await self.client.send_on(
-                                lease, urls.live_stop(self.channel, LiveCodec.AUDIO)
+                                lease,
+                                urls.live_stop(self.channel, LiveCodec.AUDIO),
+                                priority=Priority.NORMAL,
                             )
-                        await self.client.send_on(lease, urls.live_stop(self.channel, self.codec))
+                        await self.client.send_on(
+                            lease,
+                            urls.live_stop(self.channel, self.codec),
+                            priority=Priority.NORMAL,
+                        )
+
+    async def _start(self, stack: AsyncExitStack, lease: Lease) -> aiohttp.ClientResponse:
+        """``push.cgi`` START on the lease; a 503 makes the camera suspect."""
+        request = urls.live_start(self.channel, self.codec)
+        try:
+            return await stack.enter_async_context(
+                self.client.stream(request, lease=lease, read_timeout=READ_TIMEOUT)
+            )
+        except RecorderBusyError as err:
+            self._connections.suspect(self.channel)
+            raise _StartRefusedError(str(err)) from err
 
     async def _stream_audio(self, lease: Lease) -> None:
         """Read the audio stream beside the video until it fails or is cancelled.

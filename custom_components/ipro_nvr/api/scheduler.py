@@ -6,8 +6,17 @@ controls. The rule is applied per recorder, across every UID of the client
 its own: a request may *start* once the lane's interval (plus a small safety
 margin) has passed since the previous start in that lane; ``Lane.STREAM``
 never waits. Within a lane, waiting requests are served by :class:`Priority`
-(a user's PTZ press before a keep-alive before a poll), first come first
+(a person waiting before a keep-alive before a poll), first come first
 served within a priority.
+
+No request starves: one that has waited :data:`PROMOTE_AFTER` lane spacings
+(a keep-alive about 9 s, a poll about 15 s with the spec's 3 s) is served
+before anything that arrived after it, whatever its priority. A person's
+request thus waits at most a few intervals behind such a promoted one, and a
+keep-alive always gets through well inside the UID's lifetime.
+
+A request's priority may be raised while it waits (:class:`Urgency`): a
+background login that a person starts waiting for is served as theirs.
 
 One scheduler stands for one recorder. Every client of that recorder in the
 process takes its turns from it through :meth:`Scheduler.share`: a handle on
@@ -25,10 +34,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-import heapq
 import itertools
 import time
-from typing import Any
+from typing import Any, Final
 
 from .errors import ClientClosedError
 from .spec import Lane, PacingPolicy
@@ -42,16 +50,34 @@ class Priority(IntEnum):
     """Who is waiting for a request; higher values are served first."""
 
     BACKGROUND = 0  # polls
-    NORMAL = 1  # anything not on a user's behalf and not a poll
-    USER = 2  # a person is waiting: PTZ, stream start, config flow, keep-alive of a stream
+    NORMAL = 1  # keep-alives, logouts, stream stops: nobody waits, but they have deadlines
+    USER = 2  # a person is waiting: a stream or snapshot starting, a clip, PTZ, a config flow
 
 
-@dataclass(order=True, slots=True)
+# Lane spacings after which a waiting request is served before later arrivals.
+PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BACKGROUND: 5.0}
+
+
+class Urgency:
+    """A priority that may be raised while its request waits for its turn."""
+
+    __slots__ = ("priority",)
+
+    def __init__(self, priority: Priority) -> None:
+        self.priority = priority
+
+    def raise_to(self, priority: Priority) -> None:
+        """Serve the request at least at ``priority`` from now on."""
+        self.priority = max(self.priority, priority)
+
+
+@dataclass(slots=True)
 class _Waiter:
-    # Heap order: highest priority first, then arrival order.
-    sort_key: tuple[int, int]
-    future: asyncio.Future[float] = field(compare=False)
-    owner: Scheduler = field(compare=False)
+    urgency: Urgency
+    sequence: int  # arrival order
+    promote_at: float  # clock time after which it goes before later arrivals
+    future: asyncio.Future[float]
+    owner: Scheduler  # the handle it waits through
 
 
 @dataclass(slots=True)
@@ -78,6 +104,71 @@ class Scheduler:
         self._sequence = itertools.count()
         self._closed = False
 
+    @property
+    def pacing(self) -> PacingPolicy:
+        """The pacing policy in force."""
+        return self._pacing
+
+    @staticmethod
+    def spacing(interval: float) -> float:
+        """The gap actually kept after a start: the interval plus the safety margin."""
+        return interval + interval * MARGIN_RATIO + MARGIN_FIXED if interval > 0 else 0.0
+
+    async def turn(self, lane: Lane, priority: Priority | Urgency = Priority.NORMAL) -> float:
+        """Wait until a request in ``lane`` may start; return the start time.
+
+        The caller must send its request right away: the lane counts it as
+        started. A cancelled waiter leaves the queue without consuming a turn.
+        With an :class:`Urgency`, raising it later moves the waiting request up.
+        """
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        state = self._lanes[lane]
+        if state.interval <= 0:
+            return self._start(state)
+        urgency = priority if isinstance(priority, Urgency) else Urgency(priority)
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        promote = PROMOTE_AFTER.get(urgency.priority)
+        promote_at = (
+            float("inf")
+            if promote is None
+            else self._clock() + promote * self.spacing(state.interval)
+        )
+        state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future, self))
+        self._pump(lane)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                # Granted in the same loop iteration as the cancellation: the
+                # turn is spent (nothing was sent, so the lane only waits longer).
+                raise
+            self._drop(state, future)
+            self._pump(lane)
+            raise
+        # A busy event loop may resume the caller well after the grant: the
+        # request starts now, so the next one is spaced from now.
+        resumed = self._clock()
+        if state.last_start is None or resumed > state.last_start:
+            state.last_start = resumed
+        return resumed
+
+    def finished(self, lane: Lane) -> None:
+        """The request started last in ``lane`` has its answer (or failed): space from now.
+
+        The recorder saw that request by now at the latest, however late a busy
+        event loop or a new connection made it arrive; spacing the next start
+        from here keeps the interval at the recorder, not only at our end.
+        """
+        state = self._lanes[lane]
+        if state.interval <= 0:
+            return
+        now = self._clock()
+        if state.last_start is None or now > state.last_start:
+            state.last_start = now
+            if state.queue:
+                self._pump(lane)  # the armed timer counted from the earlier start
+
     def share(self) -> Scheduler:
         """A handle on the same lanes for another client of the same recorder.
 
@@ -90,41 +181,6 @@ class Scheduler:
         handle._sequence = self._sequence
         return handle
 
-    @property
-    def pacing(self) -> PacingPolicy:
-        """The pacing policy in force."""
-        return self._pacing
-
-    @staticmethod
-    def spacing(interval: float) -> float:
-        """The gap actually kept after a start: the interval plus the safety margin."""
-        return interval + interval * MARGIN_RATIO + MARGIN_FIXED if interval > 0 else 0.0
-
-    async def turn(self, lane: Lane, priority: Priority = Priority.NORMAL) -> float:
-        """Wait until a request in ``lane`` may start; return the start time.
-
-        The caller must send its request right away: the lane counts it as
-        started. A cancelled waiter leaves the queue without consuming a turn.
-        """
-        if self._closed:
-            raise ClientClosedError("the client is closed")
-        state = self._lanes[lane]
-        if state.interval <= 0:
-            return self._start(state)
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        heapq.heappush(state.queue, _Waiter((-int(priority), next(self._sequence)), future, self))
-        self._pump(lane)
-        try:
-            return await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                # Granted in the same loop iteration as the cancellation: the
-                # turn is spent (nothing was sent, so the lane only waits longer).
-                raise
-            self._drop(state, future)
-            self._pump(lane)
-            raise
-
     def sent(self, lane: Lane) -> None:
         """A request of ``lane`` is leaving now: count the lane's spacing from now.
 
@@ -133,13 +189,7 @@ class Scheduler:
         delays its arrival at the recorder. Counting from the later moment
         keeps the next request of the lane the full interval behind it.
         """
-        state = self._lanes[lane]
-        now = self._clock()
-        if state.interval <= 0 or (state.last_start is not None and now <= state.last_start):
-            return
-        state.last_start = now
-        if state.queue:
-            self._pump(lane)  # re-arm the lane's timer for the later time
+        self.finished(lane)
 
     def _start(self, state: _LaneState) -> float:
         now = self._clock()
@@ -149,7 +199,14 @@ class Scheduler:
 
     def _drop(self, state: _LaneState, future: asyncio.Future[float]) -> None:
         state.queue = [waiter for waiter in state.queue if waiter.future is not future]
-        heapq.heapify(state.queue)
+
+    @staticmethod
+    def _next(state: _LaneState, now: float) -> _Waiter:
+        """The waiter to serve: the earliest promoted one, else by priority, then arrival."""
+        promoted = [waiter for waiter in state.queue if waiter.promote_at <= now]
+        if promoted:
+            return min(promoted, key=lambda waiter: waiter.sequence)
+        return min(state.queue, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
 
     def _pump(self, lane: Lane) -> None:
         """Grant the lane's next turn if it is due, else arm a timer for when it is."""
@@ -157,8 +214,9 @@ class Scheduler:
         if state.timer is not None:
             state.timer.cancel()
             state.timer = None
-        while state.queue and state.queue[0].future.done():
-            heapq.heappop(state.queue)  # cancelled waiters
+        # Queues hold a handful of waiters: a scan is cheaper than keeping a heap
+        # whose priorities may change (Urgency, promotion).
+        state.queue = [waiter for waiter in state.queue if not waiter.future.done()]
         if not state.queue:
             return
         now = self._clock()
@@ -166,7 +224,8 @@ class Scheduler:
             now if state.last_start is None else state.last_start + self.spacing(state.interval)
         )
         if now >= ready_at:
-            waiter = heapq.heappop(state.queue)
+            waiter = self._next(state, now)
+            state.queue.remove(waiter)
             waiter.future.set_result(self._start(state))
             if state.queue:
                 self._arm(lane, self.spacing(state.interval))
@@ -190,8 +249,6 @@ class Scheduler:
                     kept.append(waiter)
                 elif not waiter.future.done():
                     waiter.future.set_exception(ClientClosedError("the client is closed"))
-            # What is left of a heap is a heap again only after heapify.
-            heapq.heapify(kept)
             state.queue = kept
             if not kept and state.timer is not None:
                 state.timer.cancel()

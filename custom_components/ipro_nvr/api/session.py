@@ -16,7 +16,14 @@ How the client uses UIDs (the *budget*, default 3, at most 16):
   purpose that does not carry camera 3 yet, logging in a new UID when none
   fits. When the budget is spent, :class:`UidBudgetExhaustedError` is raised at
   once (a caller that wants to wait can retry; a silent wait would hide a
-  stream left open). When a UID's last lease ends it is logged out.
+  stream left open). When a UID's last lease ends it is logged out;
+* **kept** UIDs (:meth:`RecorderSession.keep_uids`): stream UIDs logged in
+  ahead, in the background, and kept alive until the session closes, so that
+  starting a stream costs one command instead of three. Leases prefer them.
+
+A live UID is set up with ``hdrctl.cgi?SCREEN=16X`` once per login (spec
+2.2.1: login, ``hdrctl``, then any number of ``push.cgi`` START/STOP), right
+after the login and before any lease uses it; a re-login sets it up again.
 
 A UID is kept alive with ``status.cgi`` only when it would otherwise expire
 (idle for more than its lifetime minus a margin); one internal task sleeps until
@@ -53,7 +60,7 @@ from .errors import (
 )
 from .models import Uid
 from .parsers import check_acknowledgement, parse_login
-from .scheduler import Priority, Scheduler
+from .scheduler import Priority, Scheduler, Urgency
 from .spec import MAX_CHANNELS, MAX_STREAMS_PER_UID, MAX_UIDS, UID_LIFETIME
 from .transport import Transport
 from .urls import Request
@@ -74,6 +81,11 @@ class UidPurpose(StrEnum):
     PLAYBACK = "playback"
 
 
+def _setup_request(purpose: UidPurpose) -> Request | None:
+    """The command that readies a new UID of ``purpose``, sent once per login."""
+    return urls.live_setup() if purpose is UidPurpose.LIVE else None
+
+
 @dataclass(eq=False, slots=True)
 class _Slot:
     """One UID the client holds, or a place for one while it logs in."""
@@ -89,7 +101,20 @@ class _Slot:
     generation: int = 0
     # Its last lease ended and its logout is under way: not leasable, still counted.
     retiring: bool = False
+    # Kept logged in (and alive) while the session runs, with or without leases.
+    kept: bool = False
+    # The generation whose setup command (hdrctl SCREEN=16X for live) was sent.
+    prepared: int = 0
+    # The priority of the login or setup under way, which a requester raises.
+    urgency: Urgency | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def ready(self) -> bool:
+        """Logged in, and set up for its purpose on this login."""
+        return self.uid is not None and (
+            self.prepared == self.generation or _setup_request(self.purpose) is None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +155,11 @@ class Lease:
     def generation(self) -> int:
         """How many times the leased slot logged in."""
         return self._slot.generation
+
+    @property
+    def kept(self) -> bool:
+        """Whether the UID stays logged in after the lease (a kept UID)."""
+        return self._slot.kept
 
     def __repr__(self) -> str:
         return f"Lease({self.purpose}, channels={sorted(self.channels)})"
@@ -206,6 +236,34 @@ class RecorderSession:
         """Log in the shared command UID unless it is held already."""
         await self._command_uid(priority)
 
+    def keep_uids(self, purpose: UidPurpose, count: int) -> None:
+        """Keep ``count`` UIDs of ``purpose`` logged in, set up and alive until close.
+
+        They are logged in (and, for live, set up with ``hdrctl``) in the
+        background at :attr:`Priority.NORMAL`, one after the other; a stream
+        that needs one meanwhile raises that work to its own priority. A
+        failure is logged and left to the first lease, which logs in again.
+        """
+        self._check_open()
+        if purpose not in (UidPurpose.LIVE, UidPurpose.PLAYBACK):
+            raise InvalidArgumentError(f"kept UIDs are for live or playback, not {purpose}")
+        if len(self._stream_slots) + count + 1 > self._budget:
+            raise UidBudgetExhaustedError(
+                f"{count} kept {purpose} UIDs do not fit the budget of {self._budget}"
+            )
+        slots = [_Slot(purpose, kept=True) for _ in range(count)]
+        self._stream_slots[:0] = slots  # first in line for leases
+        self._spawn(self._warm(slots))
+
+    async def _warm(self, slots: list[_Slot]) -> None:
+        for slot in slots:
+            try:
+                await self._current_uid(slot, Priority.NORMAL)
+            except ClientClosedError:
+                return
+            except NvrError as err:
+                _LOGGER.debug("Could not log in a kept %s UID ahead of use: %s", slot.purpose, err)
+
     async def request[T](
         self,
         request: Request,
@@ -220,12 +278,22 @@ class RecorderSession:
         ``parse`` rejects (:class:`MalformedResponseError`) is retried once
         after a new login; the second failure is raised.
         """
+        return await self._request(request, parse, priority, self._slot_of(lease))
+
+    async def _request[T](
+        self,
+        request: Request,
+        parse: Callable[[bytes], T],
+        priority: Priority,
+        slot: _Slot,
+        *,
+        prepare: bool = True,
+    ) -> T:
         self._check_open()
         if not request.needs_uid:
             return parse(await self._send(request, None, priority))
-        slot = self._slot_of(lease)
         for attempt in range(2):
-            uid = await self._current_uid(slot, priority)
+            uid = await self._current_uid(slot, priority, prepare=prepare)
             try:
                 return parse(await self._send(request, uid, priority, slot))
             except (UidError, MalformedResponseError) as err:
@@ -327,7 +395,8 @@ class RecorderSession:
         self, purpose: UidPurpose, channels: frozenset[int], priority: Priority
     ) -> Lease:
         async with self._lease_lock:
-            for slot in self._stream_slots:
+            # A UID that is logged in and set up first: the stream starts with one command.
+            for slot in sorted(self._stream_slots, key=lambda slot: not slot.ready):
                 if (
                     slot.purpose is purpose
                     and not slot.retiring
@@ -366,7 +435,7 @@ class RecorderSession:
             slot.channels -= lease.channels
             slot.leases -= 1
             self._signal_room()
-            if slot.leases > 0 or slot.retiring:
+            if slot.leases > 0 or slot.retiring or slot.kept:
                 return
             slot.retiring = True
         # Shielded: a cancelled stream must still give its UID back.
@@ -430,9 +499,11 @@ class RecorderSession:
             if not self._in_service(slot):
                 continue  # its last lease ended while an earlier keep-alive was sent
             try:
-                # A stream's keep-alive has a hard deadline: it goes before polls.
-                await self.command(
-                    urls.keep_alive(), priority=Priority.USER, lease=self._lease_view(slot)
+                # Nobody waits for it, but it has a deadline: it goes before
+                # polls, after a person, and the scheduler promotes it before it
+                # can starve (a third of the lifetime is left for it).
+                await self._request(
+                    urls.keep_alive(), check_acknowledgement, Priority.NORMAL, slot, prepare=False
                 )
             except ClientClosedError:
                 raise
@@ -501,14 +572,35 @@ class RecorderSession:
 
     # -- close ----------------------------------------------------------------
 
-    async def close(self) -> None:
-        """Log out every UID and stop the keep-alive task; safe to call twice."""
+    async def close(self, *, within: float | None = None) -> None:
+        """Log out every UID and stop the keep-alive task; safe to call twice.
+
+        ``within``: give up the (paced) logouts after that many seconds, as
+        when Home Assistant stops; the UIDs left expire by themselves (90 s).
+        """
         if self._close_task is None:
             self._closing = True
-            self._close_task = asyncio.get_running_loop().create_task(self._shutdown())
+            self._close_task = asyncio.get_running_loop().create_task(self._shutdown(within))
         await asyncio.shield(self._close_task)
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self, within: float | None) -> None:
+        try:
+            async with asyncio.timeout(within):
+                await self._log_out_all()
+        except TimeoutError:
+            _LOGGER.debug(
+                "Closing within %s s: %d UID(s) left to expire by themselves",
+                within,
+                self.uids_in_use,
+            )
+            for task in set(self._background):
+                task.cancel()  # logins in flight: the UIDs they may bring expire too
+        for slot in self._slots():
+            slot.uid = None
+        self._unclaimed.clear()
+        self._scheduler.close()
+
+    async def _log_out_all(self) -> None:
         # Requests still waiting for their turn will never be sent.
         self._scheduler.fail_waiting()
         if self._keepalive_task is not None:
@@ -538,10 +630,6 @@ class RecorderSession:
                 failed += 1
         if failed:
             _LOGGER.warning("%d UID(s) could not be logged out; they expire by themselves", failed)
-        for slot in self._slots():
-            slot.uid = None
-        self._unclaimed.clear()
-        self._scheduler.close()
 
     # -- internals ------------------------------------------------------------
 
@@ -560,24 +648,51 @@ class RecorderSession:
             raise InvalidArgumentError("the lease was released")
         return slot
 
-    def _lease_view(self, slot: _Slot) -> Lease | None:
-        return None if slot is self._command else Lease(slot, frozenset())
-
     async def _command_uid(self, priority: Priority) -> Uid:
         return await self._current_uid(self._command, priority)
 
-    async def _current_uid(self, slot: _Slot, priority: Priority) -> Uid:
-        if slot.uid is not None:
+    async def _current_uid(self, slot: _Slot, priority: Priority, *, prepare: bool = True) -> Uid:
+        if slot.uid is not None and (slot.ready or not prepare):
             return slot.uid
+        if slot.urgency is not None:
+            slot.urgency.raise_to(priority)  # a login or setup under way: now ours too
         async with slot.lock:
             # Another request may have logged in while this one waited for the lock.
-            return slot.uid if slot.uid is not None else await self._login(priority, slot)
+            uid = slot.uid if slot.uid is not None else await self._login(priority, slot)
+            if prepare and not slot.ready:
+                uid = await self._prepare(slot, priority)
+            return uid
+
+    async def _prepare(self, slot: _Slot, priority: Priority) -> Uid:
+        """Send the slot's setup command for its current login (its lock held)."""
+        setup = _setup_request(slot.purpose)
+        for attempt in range(2):
+            uid = slot.uid if slot.uid is not None else await self._login(priority, slot)
+            if setup is None:
+                return uid
+            urgency = slot.urgency = Urgency(priority)
+            try:
+                check_acknowledgement(await self._send(setup, uid, urgency, slot))
+            except (UidError, MalformedResponseError) as err:
+                if attempt:
+                    raise
+                _LOGGER.info("%s failed (%s); logging in again", setup.cgi, err)
+                slot.uid = None
+                self._hold_unclaimed(uid, slot.last_used)
+                self._spawn(self._release_unclaimed(uid, Priority.BACKGROUND))
+                self.relogins += 1
+                continue
+            finally:
+                slot.urgency = None
+            slot.prepared = slot.generation
+            return uid
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
         self,
         request: Request,
         uid: Uid | None,
-        priority: Priority,
+        priority: Priority | Urgency,
         slot: _Slot | None = None,
         *,
         shutdown: bool = False,
@@ -596,6 +711,8 @@ class RecorderSession:
                 if attempt:
                     raise
                 _LOGGER.debug("%s: connection dropped, sending again", request.describe())
+            finally:
+                self._scheduler.finished(request.lane)
         if slot is not None:
             # The recorder refreshed the UID when the command arrived, which was
             # after we sent it. A refused command refreshed nothing.
@@ -613,7 +730,10 @@ class RecorderSession:
         if not request.needs_uid:
             await self._scheduler.turn(request.lane, priority)
             self._check_open()
-            return await self._transport.open_stream(request, None, read_timeout=read_timeout)
+            try:
+                return await self._transport.open_stream(request, None, read_timeout=read_timeout)
+            finally:
+                self._scheduler.finished(request.lane)
         slot = self._slot_of(lease)
         for attempt in range(2):
             uid = await self._current_uid(slot, priority)
@@ -621,9 +741,12 @@ class RecorderSession:
             self._check_open()
             sent_at = self._clock()
             try:
-                response = await self._transport.open_stream(
-                    request, uid, read_timeout=read_timeout
-                )
+                try:
+                    response = await self._transport.open_stream(
+                        request, uid, read_timeout=read_timeout
+                    )
+                finally:
+                    self._scheduler.finished(request.lane)
             except UidError as err:
                 if attempt or not renew_refused:
                     raise
@@ -650,17 +773,22 @@ class RecorderSession:
                     self._spawn(self._release_unclaimed(failed, Priority.BACKGROUND))
             self.relogins += 1
             await self._login(priority, slot)
+            if not slot.ready:
+                await self._prepare(slot, priority)
 
     async def _login(self, priority: Priority, slot: _Slot) -> Uid:
         """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
         self._check_open()
-        task = self._spawn(self._login_exchange(priority))
+        urgency = slot.urgency = Urgency(priority)
+        task = self._spawn(self._login_exchange(urgency))
         try:
             uid = await asyncio.shield(task)
         except asyncio.CancelledError:
             # The recorder may issue the UID anyway: the task releases it.
             task.add_done_callback(self._release_abandoned)
             raise
+        finally:
+            slot.urgency = None
         # Claim it: from unclaimed into the slot in one step, no await between,
         # so close() always finds it in one place or the other.
         self._forget(uid)
@@ -672,7 +800,7 @@ class RecorderSession:
         self._start_keepalive()
         return uid
 
-    async def _login_exchange(self, priority: Priority) -> Uid:
+    async def _login_exchange(self, priority: Priority | Urgency) -> Uid:
         body = await self._send(urls.login(), None, priority)
         uid = parse_login(body)
         # Listed before anyone can be cancelled, so close() will find it.
