@@ -25,6 +25,7 @@ from aiohttp import web
 from .api import NvrClient
 from .api.live_feed import LiveFeed, TimedAudio
 from .api.media import AccessUnit
+from .api.spec import MAX_CHANNELS
 from .api.urls import LiveCodec
 from .const import (
     CONF_LIVE_AUDIO,
@@ -109,6 +110,11 @@ class StreamRelay:
             return await self._decoded(keyframe)
         return picture
 
+    def retry_now(self) -> None:
+        """The recorder answers again: every failing feed retries now, not after its backoff."""
+        for feed in (*self._feeds.values(), *self._jpeg_feeds.values()):
+            feed.retry_now()
+
     def _live_keyframe(self, channel: int) -> AccessUnit | None:
         video = self._feeds.get(channel)
         return video.latest_keyframe() if video is not None else None
@@ -149,6 +155,8 @@ class StreamRelay:
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         if not secrets.compare_digest(request.query.get("auth", ""), self._token):
             raise web.HTTPNotFound
+        if channel_in_range(request.match_info["channel"]) is None:
+            raise web.HTTPNotFound  # no such camera: say so now, not with an endless empty body
         channel = int(request.match_info["channel"])
         feed = self.feed(channel)
         response = web.StreamResponse(
@@ -185,3 +193,14 @@ class StreamRelay:
                         muxer.transcoded_audio,
                     )
         return response
+
+
+def channel_in_range(text: str) -> int | None:
+    """The channel named by ``text`` (digits), None outside the spec's 1..128 (spec 5.3).
+
+    Checked on the text first: a path of 5000 digits is no int to convert.
+    """
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_CHANNELS)):
+        return None
+    channel = int(text)
+    return channel if 1 <= channel <= MAX_CHANNELS else None

@@ -28,7 +28,7 @@ from pathlib import Path
 import re
 from typing import Any, Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 import av
 from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
@@ -49,7 +49,7 @@ from .api import (
     NoRecordingError,
     NvrError,
 )
-from .api.spec import DOWNLOAD_MAX_SPAN_S
+from .api.spec import DOWNLOAD_MAX_SPAN_S, MAX_CHANNELS
 from .clip_cache import ClipCache, ClipCaches, remux_faststart, run_to_completion
 from .const import CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB, DOMAIN, LOGGER
 from .keyframe_snapshot import frame_to_jpeg
@@ -61,6 +61,8 @@ DATA_CLIP_CACHES: HassKey[ClipCaches] = HassKey(f"{DOMAIN}_clip_caches")
 _MIB: Final = 1024 * 1024
 _SPAN_FORMAT: Final = "%Y%m%d%H%M"
 _SPAN: Final = re.compile(r"^(\d{12})-(\d{12})$")
+# RFC 9110 14.1.2: a suffix range of length zero ("bytes=-0") is unsatisfiable.
+_EMPTY_SUFFIX_RANGE: Final = re.compile(r"^\s*bytes\s*=\s*-0+\s*$", re.IGNORECASE | re.ASCII)
 _RETRY_AFTER_S: Final = 10
 
 
@@ -105,6 +107,9 @@ class ClipRef:
         match = _SPAN.match(span)
         if match is None or not channel.isascii() or not channel.isdigit() or not entry_id:
             raise ValueError(f"not a clip: {entry_id}/{channel}/{span}")
+        # Spec 5.3: channels 1 to 128 (checked on the text: no int of 5000 digits).
+        if len(channel) > len(str(MAX_CHANNELS)) or not 1 <= int(channel) <= MAX_CHANNELS:
+            raise ValueError(f"channel {channel[:8]} is outside 1..{MAX_CHANNELS}")
         start = dt.datetime.strptime(match[1], _SPAN_FORMAT).replace(tzinfo=dt.UTC)
         end = dt.datetime.strptime(match[2], _SPAN_FORMAT).replace(tzinfo=dt.UTC)
         if not dt.timedelta(0) < end - start <= dt.timedelta(seconds=DOWNLOAD_MAX_SPAN_S):
@@ -186,6 +191,26 @@ class RecordingClipView(HomeAssistantView):
         self.hass = hass
         self.caches = caches
 
+    def _empty_suffix_range(self, request: web.Request, clip: ClipRef) -> web.Response | None:
+        """416 for ``Range: bytes=-0``, which no file satisfies (RFC 9110 14.1.2).
+
+        aiohttp's FileResponse reads it as "from byte 0" and sends the whole
+        file. With ``If-Range`` the file's validator decides, so it is left to
+        FileResponse. The length is given when the clip is cached (RFC 9110 15.5.17).
+        """
+        if hdrs.IF_RANGE in request.headers or not _EMPTY_SUFFIX_RANGE.match(
+            request.headers.get(hdrs.RANGE, "")
+        ):
+            return None
+        cache = self.caches.peek(clip.entry_id)
+        info = cache.info(clip.cache_name) if cache is not None else None
+        headers = {hdrs.CONTENT_RANGE: f"bytes */{info.size}"} if info is not None else {}
+        return _error(
+            HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+            "A range of zero bytes from the end selects nothing",
+            **headers,
+        )
+
     async def get(  # noqa: PLR0911 - one answer per outcome
         self, request: web.Request, entry_id: str, channel: str, span: str
     ) -> web.StreamResponse:
@@ -194,9 +219,14 @@ class RecordingClipView(HomeAssistantView):
             clip = ClipRef.parse(entry_id, channel, span.removesuffix(".mp4"))
         except ValueError as err:
             return _error(HTTPStatus.BAD_REQUEST, str(err))
+        if (unsatisfiable := self._empty_suffix_range(request, clip)) is not None:
+            return unsatisfiable
         entry = self.hass.config_entries.async_get_entry(clip.entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
             return _error(HTTPStatus.NOT_FOUND, "No such recorder (or it is not loaded)")
+        if clip.channel not in entry.runtime_data.coordinator.data.status.registered:
+            # The recorder would refuse it (its refusal reads like a lost UID: a 502).
+            return _error(HTTPStatus.NOT_FOUND, f"The recorder has no camera {clip.channel}")
         if clip.end > dt.datetime.now(dt.UTC):
             return _error(HTTPStatus.NOT_FOUND, "This period is not recorded yet")
         client = entry.runtime_data.client
