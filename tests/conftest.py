@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import hypothesis
 import pytest
 import pytest_socket
 
@@ -34,10 +33,3 @@ async def simulator(sim_config: SimulatorConfig) -> AsyncIterator[RunningSimulat
     """A simulated recorder on an ephemeral 127.0.0.1 port."""
     async with run_simulator(sim_config) as running:
         yield running
-
-
-# Hypothesis's default deadline (200 ms per example) is a wall-clock threshold: on a
-# loaded 2-core machine a property test failed on it with nothing wrong. Examples are
-# bounded by max_examples instead; timing belongs in benchmarks/.
-hypothesis.settings.register_profile("suite", deadline=None)
-hypothesis.settings.load_profile("suite")
