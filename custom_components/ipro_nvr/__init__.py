@@ -91,7 +91,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     )
     async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
-    _retry_live_after_good_polls(entry, relay, (status, logs))
+    # A poll that works shows the recorder answers again: failing live streams retry now.
+    entry.async_on_unload(relay.retry_after_good_polls(status, logs))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -104,22 +105,3 @@ async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> 
 async def async_remove_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
     """Delete the removed recorder's cached recording clips."""
     await async_remove_entry_clips(hass, entry.entry_id)
-
-
-def _retry_live_after_good_polls(
-    entry: IproNvrConfigEntry,
-    relay: StreamRelay,
-    coordinators: tuple[NvrStatusCoordinator | NvrLogCoordinator, ...],
-) -> None:
-    """A poll that worked shows the recorder answers again: failing live feeds retry now.
-
-    Without this a live stream that failed through a 503 storm would sit out
-    the rest of its backoff (up to 30 s) after the recorder recovered.
-    """
-    for coordinator in coordinators:
-        # A plain function is enough: coordinators call their listeners in the event loop.
-        def _polled(polled: NvrStatusCoordinator | NvrLogCoordinator = coordinator) -> None:
-            if polled.last_update_success:
-                relay.retry_now()
-
-        entry.async_on_unload(coordinator.async_add_listener(_polled))

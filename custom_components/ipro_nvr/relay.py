@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import aclosing
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -115,6 +115,29 @@ class StreamRelay:
         for feed in (*self._feeds.values(), *self._jpeg_feeds.values()):
             feed.retry_now()
 
+    def retry_after_good_polls(self, *pollers: Poller) -> Callable[[], None]:
+        """Call :meth:`retry_now` after every poll of ``pollers`` that works; returns the undo.
+
+        Without it a live stream that failed through a 503 storm would sit out
+        the rest of its backoff (up to 30 s) after the recorder recovered.
+        """
+
+        def _listen(poller: Poller) -> Callable[[], None]:
+            # Coordinators call their listeners in the event loop.
+            def _polled() -> None:
+                if poller.last_update_success:
+                    self.retry_now()
+
+            return poller.async_add_listener(_polled)
+
+        removers = [_listen(poller) for poller in pollers]
+
+        def _remove() -> None:
+            for remove in removers:
+                remove()
+
+        return _remove
+
     def _live_keyframe(self, channel: int) -> AccessUnit | None:
         video = self._feeds.get(channel)
         return video.latest_keyframe() if video is not None else None
@@ -204,3 +227,14 @@ def channel_in_range(text: str) -> int | None:
         return None
     channel = int(text)
     return channel if 1 <= channel <= MAX_CHANNELS else None
+
+
+class Poller(Protocol):
+    """What :meth:`StreamRelay.retry_after_good_polls` needs of a data update coordinator."""
+
+    @property
+    def last_update_success(self) -> bool:
+        """Whether the last poll worked."""
+
+    def async_add_listener(self, update_callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``update_callback`` after every poll; return the undo."""
