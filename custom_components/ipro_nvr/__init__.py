@@ -91,7 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     )
     async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
-    # A poll that works shows the recorder answers again: failing live streams retry now.
+    # A poll that works again shows the recorder is back: failing live streams retry now.
     entry.async_on_unload(relay.retry_after_good_polls(status, logs))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -116,16 +116,23 @@ class StreamRelay:
             feed.retry_now()
 
     def retry_after_good_polls(self, *pollers: Poller) -> Callable[[], None]:
-        """Call :meth:`retry_now` after every poll of ``pollers`` that works; returns the undo.
+        """Call :meth:`retry_now` when a poll of ``pollers`` works after one failed.
 
-        Without it a live stream that failed through a 503 storm would sit out
-        the rest of its backoff (up to 30 s) after the recorder recovered.
+        Without it a live stream that failed through an outage (a 503 storm)
+        would sit out the rest of its backoff (up to 30 s) after the recorder
+        recovered. Only the change from failing to working counts: a poll that
+        works while live starts keep being refused must not turn the feeds'
+        backoff into a retry at every poll. Returns the undo.
         """
 
         def _listen(poller: Poller) -> Callable[[], None]:
+            healthy = poller.last_update_success
+
             # Coordinators call their listeners in the event loop.
             def _polled() -> None:
-                if poller.last_update_success:
+                nonlocal healthy
+                was_healthy, healthy = healthy, poller.last_update_success
+                if healthy and not was_healthy:
                     self.retry_now()
 
             return poller.async_add_listener(_polled)

@@ -9,7 +9,7 @@ or for ``Range: bytes=-0``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import datetime as dt
 import logging
 from pathlib import Path
@@ -208,15 +208,15 @@ async def test_feed_retries_as_soon_as_told_after_a_503_storm(
     assert simulator.journal.violations == []
 
 
-async def test_good_poll_wakes_the_failing_live_feeds(
+async def test_good_poll_after_a_failed_one_wakes_the_failing_live_feeds(
     hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    """After a 503 storm, the first status poll that works restarts the live stream at once."""
+    """After a 503 storm, the first status poll that works again restarts the live stream."""
     relay = loaded_entry.runtime_data.relay
+    coordinator = loaded_entry.runtime_data.coordinator
     feed = relay.feed(1)
     feed._backoff = (0.05, 3600.0)  # an hour: only the poll can wake it
     simulator.faults.busy = True
-    simulator.faults.only = {Cgi.LOGIN, Cgi.PUSH, Cgi.HDRCTL}
     pictures = 0
 
     async def watch() -> None:
@@ -227,9 +227,51 @@ async def test_good_poll_wakes_the_failing_live_feeds(
     viewer = hass.async_create_background_task(watch(), "test viewer")
     try:
         await _until(lambda: feed.failing and simulator.faults.applied >= 2)
+        await coordinator.async_refresh()  # the storm: this poll fails
+        assert not coordinator.last_update_success
         simulator.faults.clear()
-        await loaded_entry.runtime_data.coordinator.async_refresh()
+        await coordinator.async_refresh()  # the recorder is back
+        assert coordinator.last_update_success
         await _until(lambda: pictures >= 5)
     finally:
         viewer.cancel()
     assert simulator.journal.violations == []
+
+
+class _Poller:
+    """Stands in for a coordinator: whether its last poll worked, and its listeners."""
+
+    def __init__(self) -> None:
+        self.last_update_success = True
+        self.listeners: list[Callable[[], None]] = []
+
+    def async_add_listener(self, update_callback: Callable[[], None]) -> Callable[[], None]:
+        self.listeners.append(update_callback)
+        return lambda: self.listeners.remove(update_callback)
+
+    def poll(self, *, works: bool) -> None:
+        self.last_update_success = works
+        for listener in list(self.listeners):
+            listener()
+
+
+async def test_only_a_recovery_wakes_the_feeds(
+    simulator: RunningSimulator, client: NvrClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polls that keep working do not cut the backoff short (no retry at every poll)."""
+    relay = StreamRelay(client)
+    woken: list[int] = []
+    monkeypatch.setattr(relay, "retry_now", lambda: woken.append(1))
+    poller = _Poller()
+    remove = relay.retry_after_good_polls(poller)
+    poller.poll(works=True)
+    poller.poll(works=True)
+    assert woken == []
+    poller.poll(works=False)
+    assert woken == []
+    poller.poll(works=True)
+    poller.poll(works=True)
+    assert woken == [1]
+    remove()
+    assert poller.listeners == []
+    await client.close()
