@@ -349,7 +349,7 @@ class LiveFeed:
             await self._wait_to_retry(delay)
 
     def retry_now(self) -> None:
-        """The recorder answers again (a status poll worked): end a reconnection wait now.
+        """The recorder answers again (a poll works after failing): end a reconnection wait now.
 
         Without it a feed that failed through a 503 storm would sit out the
         rest of its backoff (up to 30 s) after the recorder recovered. Only a
