@@ -117,6 +117,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     )
     await async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
+    # A poll that works again shows the recorder is back: failing live streams retry now.
+    entry.async_on_unload(relay.retry_after_good_polls(status, logs))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if PREFETCH_SNAPSHOTS:
         # A first picture of every camera, so no dashboard tile waits for one.

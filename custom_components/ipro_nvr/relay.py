@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import aclosing
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -32,6 +32,7 @@ from .api import NvrClient
 from .api.connections import CameraConnections
 from .api.live_feed import LiveFeed, TimedAudio
 from .api.media import AccessUnit
+from .api.spec import MAX_CHANNELS
 from .api.urls import LiveCodec
 from .const import (
     CONF_LIVE_AUDIO,
@@ -173,6 +174,41 @@ class StreamRelay:
             if self.connections.may_start(channel) and feed.latest_jpeg() is None:
                 await feed.jpeg(wait=SNAPSHOT_FIRST_WAIT)
 
+    def retry_now(self) -> None:
+        """The recorder answers again: every failing feed retries now, not after its backoff."""
+        for feed in (*self._feeds.values(), *self._jpeg_feeds.values()):
+            feed.retry_now()
+
+    def retry_after_good_polls(self, *pollers: Poller) -> Callable[[], None]:
+        """Call :meth:`retry_now` when a poll of ``pollers`` works after one failed.
+
+        Without it a live stream that failed through an outage (a 503 storm)
+        would sit out the rest of its backoff (up to 30 s) after the recorder
+        recovered. Only the change from failing to working counts: a poll that
+        works while live starts keep being refused must not turn the feeds'
+        backoff into a retry at every poll. Returns the undo.
+        """
+
+        def _listen(poller: Poller) -> Callable[[], None]:
+            healthy = poller.last_update_success
+
+            # Coordinators call their listeners in the event loop.
+            def _polled() -> None:
+                nonlocal healthy
+                was_healthy, healthy = healthy, poller.last_update_success
+                if healthy and not was_healthy:
+                    self.retry_now()
+
+            return poller.async_add_listener(_polled)
+
+        removers = [_listen(poller) for poller in pollers]
+
+        def _remove() -> None:
+            for remove in removers:
+                remove()
+
+        return _remove
+
     def _live_keyframe(self, channel: int) -> AccessUnit | None:
         video = self._feeds.get(channel)
         return video.latest_keyframe() if video is not None else None
@@ -216,6 +252,8 @@ class StreamRelay:
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         if not secrets.compare_digest(request.query.get("auth", ""), self._token):
             raise web.HTTPNotFound
+        if channel_in_range(request.match_info["channel"]) is None:
+            raise web.HTTPNotFound  # no such camera: say so now, not with an endless empty body
         channel = int(request.match_info["channel"])
         if self._runner is None or self.connections.reported_disconnected(channel):
             # Stopping, or the recorder cannot reach the camera: say so at once
@@ -256,3 +294,25 @@ class StreamRelay:
                         muxer.transcoded_audio,
                     )
         return response
+
+
+def channel_in_range(text: str) -> int | None:
+    """The channel named by ``text`` (digits), None outside the spec's 1..128 (spec 5.3).
+
+    Checked on the text first: a path of 5000 digits is no int to convert.
+    """
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_CHANNELS)):
+        return None
+    channel = int(text)
+    return channel if 1 <= channel <= MAX_CHANNELS else None
+
+
+class Poller(Protocol):
+    """What :meth:`StreamRelay.retry_after_good_polls` needs of a data update coordinator."""
+
+    @property
+    def last_update_success(self) -> bool:
+        """Whether the last poll worked."""
+
+    def async_add_listener(self, update_callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``update_callback`` after every poll; return the undo."""

@@ -34,7 +34,7 @@ import queue
 import re
 from typing import Any, Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 import av
 from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
@@ -77,6 +77,8 @@ DATA_CLIP_CACHES: HassKey[ClipCaches] = HassKey(f"{DOMAIN}_clip_caches")
 _MIB: Final = 1024 * 1024
 _SPAN_FORMAT: Final = "%Y%m%d%H%M"
 _SPAN: Final = re.compile(r"^(\d{12})-(\d{12})$")
+# RFC 9110 14.1.2: a suffix range of length zero ("bytes=-0") is unsatisfiable.
+_EMPTY_SUFFIX_RANGE: Final = re.compile(r"^\s*bytes\s*=\s*-0+\s*$", re.IGNORECASE | re.ASCII)
 _RETRY_AFTER_S: Final = 10
 _STREAM_CHUNK: Final = 256 * 1024
 
@@ -203,6 +205,26 @@ class RecordingClipView(HomeAssistantView):
         self.hass = hass
         self.caches = caches
 
+    def _empty_suffix_range(self, request: web.Request, clip: ClipRef) -> web.Response | None:
+        """416 for ``Range: bytes=-0``, which no file satisfies (RFC 9110 14.1.2).
+
+        aiohttp's FileResponse reads it as "from byte 0" and sends the whole
+        file. With ``If-Range`` the file's validator decides, so it is left to
+        FileResponse. The length is given when the clip is cached (RFC 9110 15.5.17).
+        """
+        if hdrs.IF_RANGE in request.headers or not _EMPTY_SUFFIX_RANGE.match(
+            request.headers.get(hdrs.RANGE, "")
+        ):
+            return None
+        cache = self.caches.peek(clip.entry_id)
+        info = cache.info(clip.cache_name) if cache is not None else None
+        headers = {hdrs.CONTENT_RANGE: f"bytes */{info.size}"} if info is not None else {}
+        return _error(
+            HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+            "A range of zero bytes from the end selects nothing",
+            **headers,
+        )
+
     async def get(  # noqa: PLR0911 - one answer per outcome
         self, request: web.Request, entry_id: str, channel: str, span: str
     ) -> web.StreamResponse:
@@ -211,9 +233,15 @@ class RecordingClipView(HomeAssistantView):
             clip = ClipRef.parse(entry_id, channel, span.removesuffix(".mp4"))
         except ValueError as err:
             return _error(HTTPStatus.BAD_REQUEST, str(err))
+        if (unsatisfiable := self._empty_suffix_range(request, clip)) is not None:
+            return unsatisfiable
         entry = self.hass.config_entries.async_get_entry(clip.entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
             return _error(HTTPStatus.NOT_FOUND, "No such recorder (or it is not loaded)")
+        if clip.channel not in entry.runtime_data.coordinator.data.status.registered:
+            # Channel 0, 129, or one without a camera: the recorder would refuse it with
+            # an answer that reads like a lost UID (a 502), or urls.download would.
+            return _error(HTTPStatus.NOT_FOUND, f"The recorder has no camera {clip.channel}")
         if clip.end > dt.datetime.now(dt.UTC):
             return _error(HTTPStatus.NOT_FOUND, "This period is not recorded yet")
         client = entry.runtime_data.client

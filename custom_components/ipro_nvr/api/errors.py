@@ -13,12 +13,34 @@ import re
 # this much is enough to recognise it and short enough for a log line.
 SNIPPET_LIMIT = 200
 
-_UID_VALUE = re.compile(r"(UID\s*=\s*)-?\d+", re.IGNORECASE)
+# The value after a key that names a session ID or a digest secret, however the
+# recorder spells it: ``UID=123``, ``uid:123``, ``"uid": "123"``, ``session_id=1``,
+# ``nonce="abc"`` (a key needs a ``=`` or ``:`` after it).
+_SECRET_VALUE = re.compile(
+    r"""((?:uid|session[_ -]?id|c?nonce|opaque)["']?[ \t]*[=:][ \t]*["']?)[^\s"'&,;<>]+""",
+    re.IGNORECASE | re.ASCII,
+)
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
+def redact(text: str) -> str:
+    """Return ``text`` with every UID, session ID and digest nonce value replaced by ``***``.
+
+    Everything the recorder sends may end up in an error message and so in a
+    log line; this is the one place its secrets are taken out.
+    """
+    return _SECRET_VALUE.sub(r"\1***", text)
+
+
 class NvrError(Exception):
-    """Base class of every error of the recorder client."""
+    """Base class of every error of the recorder client.
+
+    Text arguments are redacted (:func:`redact`): a message quoting the
+    recorder never carries a session ID or nonce into a log, ``str()`` or ``repr()``.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class CannotConnectError(NvrError):
@@ -102,12 +124,12 @@ def make_snippet(body: bytes | str) -> str:
     """Return a printable, secret-free excerpt of ``body`` for an error message.
 
     Non-printable characters become ``?`` so the snippet is safe in any log
-    line; ``UID=<digits>`` becomes ``UID=***`` because a login answer carries
-    a live session identifier.
+    line; ``UID=<digits>`` (any spelling, see :func:`redact`) becomes
+    ``UID=***`` because a login answer carries a live session identifier.
     """
     text = body.decode("latin-1") if isinstance(body, bytes) else body
     # Mask before truncating so that a cut cannot leave a partial UID behind.
-    text = _UID_VALUE.sub(r"\1***", text[: SNIPPET_LIMIT * 4])
+    text = redact(text[: SNIPPET_LIMIT * 4])
     text = _UNPRINTABLE.sub("?", text)
     if len(text) > SNIPPET_LIMIT:
         text = text[: SNIPPET_LIMIT - 3] + "..."

@@ -192,6 +192,8 @@ class LiveFeed:
         # the one current when it asked, so no viewer can clear another's wake-up.
         self._next_jpeg = asyncio.Event()
         self._snapshot_waiters = 0  # snapshot callers and MJPEG viewers
+        # Set by retry_now() to cut a reconnection wait short.
+        self._retry_now = asyncio.Event()
 
     @property
     def running(self) -> bool:
@@ -404,7 +406,26 @@ class LiveFeed:
                 attempt = 0  # it worked for a while: retry quickly
             delay = self._backoff[min(attempt, len(self._backoff) - 1)]
             attempt += 1
-            await asyncio.sleep(delay)
+            await self._wait_to_retry(delay)
+
+    def retry_now(self) -> None:
+        """The recorder answers again (a poll works after failing): end a reconnection wait now.
+
+        Without it a feed that failed through a 503 storm would sit out the
+        rest of its backoff (up to 30 s) after the recorder recovered. Only a
+        failing feed listens: a healthy one keeps its pace.
+        """
+        if self._failing:
+            self._retry_now.set()
+
+    async def _wait_to_retry(self, delay: float) -> None:
+        """Sleep ``delay`` seconds before the next attempt, or until :meth:`retry_now`."""
+        try:
+            async with asyncio.timeout(delay):
+                await self._retry_now.wait()
+        except TimeoutError:
+            pass
+        self._retry_now.clear()
 
     def _give_up_disconnected(self) -> None:
         """The camera is reported disconnected: end the viewers, send nothing until it is back."""

@@ -8,13 +8,19 @@ picture it falls in, and every picture after it is dropped until the next
 keyframe (H.264 IDR, H.265 IRAP), because its references are gone. A stream is
 also only taken up at a keyframe. Nothing here raises for damaged input: it is
 counted in :class:`DepacketizerStats`.
+
+A picture is held at most :data:`MAX_ACCESS_UNIT_SIZE` bytes: one that grows
+past it (a picture that never ends: no marker, no new timestamp) is dropped
+(:class:`~.errors.AccessUnitTooLargeError`, logged once per depacketizer) and
+the rest of its packets are skipped; the stream resumes at the next keyframe.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+import logging
+from typing import ClassVar, Final
 
 from .access_unit import (
     START_CODE,
@@ -24,9 +30,15 @@ from .access_unit import (
     is_keyframe_nal,
     nal_unit_type,
 )
-from .errors import MediaFormatError
+from .errors import AccessUnitTooLargeError, MediaFormatError
 from .rtp import RtpPacket, TimestampExtender, sequence_delta
 from .tlv import RecorderInfo, parse_recorder_info
+
+_LOGGER = logging.getLogger(__name__)
+
+# The largest picture held in reassembly. A 4K H.264 I-frame at a high bitrate
+# is 1-3 MiB; the multipart reader's part cap (a 4K JPEG) is the same 8 MiB.
+MAX_ACCESS_UNIT_SIZE: Final = 8 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -47,6 +59,8 @@ class DepacketizerStats:
     unsupported_payloads: int = 0
     # Header extensions whose recorder-information TLVs did not parse.
     bad_extensions: int = 0
+    # Pictures dropped for growing past the size cap (also in dropped_access_units).
+    oversize_access_units: int = 0
 
 
 class VideoDepacketizer(ABC):
@@ -55,8 +69,15 @@ class VideoDepacketizer(ABC):
     codec: ClassVar[VideoCodec]
     _PARAMETER_SET_TYPES: ClassVar[dict[int, str]]
 
-    def __init__(self, stats: DepacketizerStats | None = None) -> None:
+    def __init__(
+        self,
+        stats: DepacketizerStats | None = None,
+        *,
+        max_access_unit_size: int = MAX_ACCESS_UNIT_SIZE,
+    ) -> None:
         self.stats = stats if stats is not None else DepacketizerStats()
+        self.max_access_unit_size = max_access_unit_size
+        self._told_oversize = False
         self._clear()
 
     def _clear(self) -> None:
@@ -69,6 +90,9 @@ class VideoDepacketizer(ABC):
         self._extended = 0
         self._nals: list[bytes] = []
         self._corrupt = False
+        # Payload bytes of the picture being assembled; an oversize one is skipped to its end.
+        self._held = 0
+        self._oversize = False
         self._info: RecorderInfo | None = None
         # The NAL unit being reassembled from fragments: its type and pieces.
         self._fragment_type = -1
@@ -112,15 +136,39 @@ class VideoDepacketizer(ABC):
                 self._info = parse_recorder_info(packet.extension)
             except MediaFormatError:
                 stats.bad_extensions += 1
-        try:
-            self._unpack(packet.payload)
-        except MediaFormatError:
-            stats.malformed_payloads += 1
-            self._abandon_fragment()
-            self._corrupt = True
+        self._take_payload(packet.payload)
         if packet.marker:
             self._finish(done)
         return done
+
+    def _take_payload(self, payload: bytes) -> None:
+        """Unpack ``payload`` into the picture, unless the picture is past the size cap."""
+        self._held += len(payload)
+        if self._oversize:
+            return  # the rest of a dropped picture
+        if self._held > self.max_access_unit_size:
+            self._drop_oversize()
+            return
+        try:
+            self._unpack(payload)
+        except MediaFormatError:
+            self.stats.malformed_payloads += 1
+            self._abandon_fragment()
+            self._corrupt = True
+
+    def _drop_oversize(self) -> None:
+        """Let go of a picture past the cap; its packets are skipped until it ends."""
+        error = AccessUnitTooLargeError(self.codec, self._held, self.max_access_unit_size)
+        self.stats.oversize_access_units += 1
+        if not self._told_oversize:
+            self._told_oversize = True
+            _LOGGER.warning("%s: dropped; the stream resumes at the next keyframe", error)
+        else:
+            _LOGGER.debug("%s: dropped", error)
+        self._nals = []
+        self._fragments = None
+        self._corrupt = True
+        self._oversize = True
 
     def reset(self) -> None:
         """Forget everything but the stats: the next packet starts a new stream."""
@@ -179,6 +227,8 @@ class VideoDepacketizer(ABC):
         self._extended = self._extender.extend(timestamp)
         self._nals = []
         self._corrupt = corrupt
+        self._held = 0
+        self._oversize = False
         self._info = None
 
     def _finish(self, done: list[AccessUnit]) -> None:
@@ -216,4 +266,4 @@ class VideoDepacketizer(ABC):
         )
 
 
-__all__ = ["DepacketizerStats", "VideoDepacketizer"]
+__all__ = ["MAX_ACCESS_UNIT_SIZE", "DepacketizerStats", "VideoDepacketizer"]

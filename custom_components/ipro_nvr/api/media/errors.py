@@ -32,3 +32,28 @@ class PartTooLargeError(MediaFormatError):
         super().__init__(f"multipart part of {size} bytes exceeds the limit of {limit} bytes")
         self.size = size
         self.limit = limit
+
+
+class BoundaryError(MediaFormatError, ValueError):
+    """A multipart boundary the reader cannot use: empty, over 70 characters, not Latin-1.
+
+    The boundary comes from the recorder's ``Content-Type``, so this is bad
+    input (a typed error the caller reports), not a programming error; it is a
+    ``ValueError`` too for callers that pass their own boundary.
+    """
+
+    def __init__(self, boundary: str) -> None:
+        super().__init__(
+            f"multipart boundary of {len(boundary)} characters is unusable"
+            " (RFC 2046: 1 to 70 characters)",
+            boundary[:64].encode("latin-1", "replace"),
+        )
+
+
+class AccessUnitTooLargeError(MediaFormatError):
+    """A picture in reassembly grew past the depacketizer's cap (it never ended)."""
+
+    def __init__(self, codec: str, size: int, limit: int) -> None:
+        super().__init__(f"{codec} picture of {size}+ bytes exceeds the limit of {limit} bytes")
+        self.size = size
+        self.limit = limit

@@ -40,12 +40,14 @@ from typing import Final
 
 from custom_components.ipro_nvr.api.spec import MULTIPART_BOUNDARY
 
-from .errors import MediaFormatError, PartTooLargeError
+from .errors import BoundaryError, MediaFormatError, PartTooLargeError
 
 # A JPEG of a 4K camera is well under this; anything larger is not a live part.
 DEFAULT_MAX_PART_SIZE: Final = 8 * 1024 * 1024
 # The headers of one part (a few short lines in practice).
 DEFAULT_MAX_HEADER_SIZE: Final = 4096
+# RFC 2046 5.1.1: a boundary has 1 to 70 characters.
+MAX_BOUNDARY_LENGTH: Final = 70
 
 # A header line: a token, a colon, printable text (RFC 9110 field syntax, loosely).
 # No "[ \t]*" after the colon: the value class holds blanks too, and the two
@@ -171,9 +173,13 @@ class MultipartReader:
         max_part_size: int = DEFAULT_MAX_PART_SIZE,
         max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
     ) -> None:
-        if not boundary or len(boundary) > 70:
-            raise ValueError("a multipart boundary has 1 to 70 characters")
-        self._delimiter = b"--" + boundary.encode("latin-1")
+        # The boundary comes from the recorder's Content-Type: a bad one is bad input.
+        if not boundary or len(boundary) > MAX_BOUNDARY_LENGTH:
+            raise BoundaryError(boundary)
+        try:
+            self._delimiter = b"--" + boundary.encode("latin-1")
+        except UnicodeEncodeError:
+            raise BoundaryError(boundary) from None
         # A part without Content-Length ends before a delimiter at the start of a line.
         self._line_delimiter = b"\n" + self._delimiter
         self._max_part = max_part_size

@@ -19,6 +19,9 @@ from custom_components.ipro_nvr.api.spec import UID_MAX_DIGITS
 from .text import decode_text
 
 _UID = re.compile(r"UID\s*=\s*(-?\d+)", re.IGNORECASE | re.ASCII)
+# A login answer exists to carry a session ID, so any long number in one may
+# be it, whatever key (if any) precedes it: an error quoting the answer hides them.
+_LONG_NUMBER = re.compile(rb"\d{6,}")
 
 
 def parse_login(body: bytes) -> Uid:
@@ -30,9 +33,13 @@ def parse_login(body: bytes) -> Uid:
             # "UID=-1" echoed back is the request, not an issued UID.
             continue
         if len(digits) > UID_MAX_DIGITS:
-            raise MalformedResponseError("login: UID longer than 19 digits", body=body)
+            raise MalformedResponseError("login: UID longer than 19 digits", body=_quotable(body))
         return Uid(digits)
-    raise MalformedResponseError("login: no UID in the answer", body=body)
+    raise MalformedResponseError("login: no UID in the answer", body=_quotable(body))
+
+
+def _quotable(body: bytes) -> bytes:
+    return _LONG_NUMBER.sub(b"***", body)
 
 
 def check_acknowledgement(body: bytes) -> None:
