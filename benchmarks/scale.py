@@ -163,7 +163,7 @@ async def _poll_figures(
 
 async def channels() -> None:
     print("1. Channels: Home Assistant set up against the recorder, then polls", flush=True)
-    client_factory.CLIENT_PACING = PACING  # type: ignore[misc]
+    client_factory.CLIENT_PACING = PACING
     for cameras in CHANNEL_COUNTS:
         sim = Simulator(cameras)
         try:

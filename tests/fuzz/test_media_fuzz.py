@@ -12,6 +12,7 @@ fixes).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 from hypothesis import example, given, strategies as st
@@ -36,7 +37,6 @@ from custom_components.ipro_nvr.api.media import (
 )
 from custom_components.ipro_nvr.api.media.access_unit import START_CODE
 from custom_components.ipro_nvr.api.media.jpeg import SOI
-from tests.media.helpers import achunks
 
 from .budget import fuzz_settings
 from .strategies import (
@@ -138,6 +138,11 @@ def test_live_depacketizer_never_raises(parts: list[tuple[str, bytes]]) -> None:
     assert live.stats.parts == len(parts)
 
 
+async def _chunks(chunks: list[bytes]) -> AsyncGenerator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
 @fuzz_settings()
 @given(st.data())
 def test_live_body_raises_only_typed_errors(data: st.DataObject) -> None:
@@ -146,7 +151,7 @@ def test_live_body_raises_only_typed_errors(data: st.DataObject) -> None:
 
     async def run() -> None:
         try:
-            async with aclosing(achunks(chunks)) as source:
+            async with aclosing(_chunks(chunks)) as source:
                 async for _item in iter_live_body(source, max_part_size=MAX_PART):
                     pass
         except MediaFormatError:
