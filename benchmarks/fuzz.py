@@ -45,7 +45,10 @@ def main() -> None:
     os.environ[SCALE_VARIABLE] = str(args.scale)
     timer = _Timer()
     started = time.perf_counter()
-    code = pytest.main(["tests/fuzz", "-q", "-p", "no:randomly", "-o", "timeout=0"], [timer])
+    # hypothesis is imported already (for the budget's names): pytest may not rewrite it.
+    quiet = "ignore::pytest.PytestAssertRewriteWarning"
+    arguments = ["tests/fuzz", "-q", "-p", "no:randomly", "-o", "timeout=0", "-W", quiet]
+    code = pytest.main(arguments, [timer])
     total = time.perf_counter() - started
     print(f"\nFuzzing with {args.scale}x the suite's examples:")
     for name, seconds, outcome in timer.rows:
