@@ -173,6 +173,9 @@ class TsMuxer:
         self._origin: int | None = None
         self._audio_next = 0  # where the audio track continues (relative ticks)
         self.skipped_audio = 0  # frames the track cannot carry (other AAC rates, failures, late)
+        # Pictures FFmpeg refuses (no data, a timestamp not after the last one's): skipped.
+        self.skipped_video = 0
+        self._last_video: int | None = None
         self.transcoded_audio = 0  # G.711/G.726 frames transcoded to AAC
 
     def mux(self, unit: AccessUnit) -> bytes:
@@ -180,6 +183,10 @@ class TsMuxer:
         if self._origin is None:
             self._origin = unit.timestamp
         timestamp = unit.timestamp - self._origin
+        if self._last_video is not None and timestamp <= self._last_video:
+            # The feed's clock only grows; a picture that does not is damage.
+            self.skipped_video += 1
+            return b""
         if self._audio is not None:
             silence = silent_aac_frame()
             while self._audio_next + _SILENCE_SLACK <= timestamp:
@@ -189,7 +196,13 @@ class TsMuxer:
         packet.time_base = _TIME_BASE
         packet.pts = packet.dts = timestamp
         packet.is_keyframe = unit.keyframe
-        self._container.mux(packet)
+        try:
+            self._container.mux(packet)
+        except av.FFmpegError:
+            # A picture FFmpeg cannot take (an empty one): the viewer's stream goes on.
+            self.skipped_video += 1
+        else:
+            self._last_video = timestamp
         return self._sink.take()
 
     def mux_audio(self, audio: TimedAudio) -> bytes:
@@ -200,7 +213,7 @@ class TsMuxer:
             self.skipped_audio += 1
             return b""
         if frame.codec is AudioCodec.AAC_LC:
-            if frame.sample_rate != AAC_SAMPLE_RATE or frame.is_adts:
+            if frame.sample_rate != AAC_SAMPLE_RATE or frame.is_adts or not frame.data:
                 self.skipped_audio += 1
                 return b""
             self._mux_timed_audio(frame.data, audio.timestamp - self._origin)
@@ -238,8 +251,12 @@ class TsMuxer:
         packet.stream = self._audio
         packet.time_base = _TIME_BASE
         packet.pts = packet.dts = timestamp
-        self._container.mux(packet)
+        # The slot is used even when FFmpeg refuses the frame: the track moves on.
         self._audio_next = timestamp + _AAC_FRAME_TICKS
+        try:
+            self._container.mux(packet)
+        except av.FFmpegError:
+            self.skipped_audio += 1
 
     def close(self) -> bytes:
         """Flush the muxer (and the transcoder) and return the last bytes."""

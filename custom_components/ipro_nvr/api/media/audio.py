@@ -26,7 +26,8 @@ from custom_components.ipro_nvr.api.spec import (
 
 from .errors import MediaFormatError
 
-_RATE_IN_TYPE = re.compile(r"(\d+)k")
+# A rate in kHz as a content type names it ("48k"): a few ASCII digits, not zero.
+_RATE_IN_TYPE = re.compile(r"([1-9][0-9]{0,2})k")
 _ALAW_IN_TYPE = re.compile(r"^pcma$|a-?law|711-?a(?![a-z])")
 _NARROWBAND_RATE: Final = 8000
 _AAC_DEFAULT_RATE: Final = 48000

@@ -62,7 +62,9 @@ _HEADER_OR_BLANK = _TOKEN_START | frozenset(b"\r\n")
 _BLANK = b" \t\r\n"
 # Around a boundary these are framing, not garbage ("--" covers "----myboundary").
 _FRAMING = b" \t\r\n-"
-_BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*"?([^";,\s]+)"?', re.IGNORECASE)
+# Boundary characters are printable ASCII (RFC 2046 5.1.1); a header value
+# aiohttp decoded from other bytes must not reach the reader's latin-1 encoding.
+_BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*"?([!#-+\--:<-~]+)"?', re.IGNORECASE)
 # The part head exactly as the recorder (and the simulator) sends it, after the
 # CRLF that ends the previous body (if any); group 1 is the header block, 2 the
 # content type, 3 the length. The value classes are chosen so that the tolerant parser
