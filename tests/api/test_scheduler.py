@@ -12,7 +12,7 @@ from custom_components.ipro_nvr.api import ClientClosedError, Priority
 from custom_components.ipro_nvr.api.scheduler import Scheduler
 from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
 
-PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.01)
+PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.05)
 
 
 async def _take(
@@ -65,14 +65,15 @@ async def test_lanes_are_independent_and_streams_never_wait() -> None:
     commands = await _queue(
         scheduler, Lane.COMMAND, [(f"cmd{i}", Priority.BACKGROUND) for i in range(3)], order
     )
-    before = time.monotonic()
     await scheduler.turn(Lane.CAMERA_CONTROL, Priority.BACKGROUND)
     for _ in range(20):
         await scheduler.turn(Lane.STREAM, Priority.BACKGROUND)
-    assert time.monotonic() - before < PACING.command_interval / 2
+    # Granted while the command lane still holds two of its three: no wall clock needed.
     assert scheduler.queue_length(Lane.COMMAND) == 2
     snapshot = scheduler.snapshot()
+    assert snapshot["camera_control"]["started"] == 1
     assert snapshot["stream"]["started"] == 20
+    assert snapshot["command"]["started"] == 1
     assert snapshot["command"]["queued"] == 2
     await asyncio.gather(*commands)
     assert order == ["cmd0", "cmd1", "cmd2"]

@@ -30,7 +30,7 @@ import yaml
 from custom_components import ipro_nvr
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api import control
-from custom_components.ipro_nvr.api.spec import SPEC_PACING, Cgi, Lane
+from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.button import BUTTONS
 from custom_components.ipro_nvr.camera import NvrCamera
 from custom_components.ipro_nvr.const import CONF_PRESET_COUNT, CONF_PRESET_NAMES, DOMAIN
@@ -40,12 +40,13 @@ from nvr_simulator.context import CgiContext
 from nvr_simulator.handlers import direct_control
 from nvr_simulator.ptz import Position, PtzState
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import fast_pacing
 
 CAMERA = "camera.camera_1"
 STOP = "CH=1&PAN=0&TILT=0&ZOOM=0&PC=AS60"
-# Fifty times the spec's speed (the other integration tests run at twenty):
+# Commands at fifty times the spec's speed (the other integration tests run at twenty):
 # every test sets an entry up, whose polls cost commands 3 s apart in the spec.
-PACING = SPEC_PACING.scaled(0.02)
+PACING = fast_pacing(0.06)
 # Timed moves re-send their move this often here (1.5 s in production).
 REPEAT = 0.05
 
