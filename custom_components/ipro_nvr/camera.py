@@ -18,6 +18,7 @@ from homeassistant.components.camera import (
     CameraEntityFeature,
     async_get_still_stream,
 )
+from homeassistant.components.stream import Stream
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -40,6 +41,17 @@ async def async_setup_entry(
     async_add_channel_entities(
         entry, async_add_entities, lambda channel: [NvrCamera(coordinator, channel)]
     )
+
+
+async def async_stop_stream(stream: Stream) -> None:
+    """Stop ``stream`` with its outputs (HLS, recorder), each output's idle timer too.
+
+    ``Stream.stop`` alone drops the outputs but leaves their idle timers armed
+    (30 s); removing each output clears its timer, and the last one stops the stream.
+    """
+    for output in list(stream.outputs().values()):
+        await stream.remove_provider(output)
+    await stream.stop()
 
 
 class NvrCamera(CameraControlEntity, Camera):
@@ -65,7 +77,7 @@ class NvrCamera(CameraControlEntity, Camera):
         """
         await super().async_will_remove_from_hass()
         if self.stream is not None:
-            await self.stream.stop()
+            await async_stop_stream(self.stream)
             self.stream = None
 
     async def stream_source(self) -> str:

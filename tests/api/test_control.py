@@ -31,7 +31,7 @@ from .conftest import client_for
 
 STOP = "CH=1&PAN=0&TILT=0&ZOOM=0&PC=AS60"
 # Test holds re-send their move this often (the real interval is 1.5 s).
-REPEAT = 0.05
+REPEAT = 0.1
 
 type Call = Callable[[NvrClient], Awaitable[None]]
 
@@ -156,16 +156,17 @@ async def test_invalid_arguments_send_nothing(
 async def test_timed_move_repeats_then_stops(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
-    """A 0.3 s move is re-sent every REPEAT seconds and ends with one stop."""
+    """A 0.35 s move is re-sent every REPEAT seconds and ends with one stop."""
     started = time.monotonic()
-    await client.ptz_move(1, pan=-8, duration=0.3)
+    await client.ptz_move(1, pan=-8, duration=0.35)
     elapsed = time.monotonic() - started
     queries = _control_queries(simulator)
     move = "CH=1&PAN=-8&PC=AS60"
     assert queries[-1] == STOP
     assert set(queries[:-1]) == {move}
-    assert 4 <= len(queries) - 1 <= 8
-    assert 0.3 <= elapsed < 0.6
+    # At most every REPEAT seconds (timers never fire early), at least once again.
+    assert 2 <= len(queries) - 1 <= 4
+    assert elapsed >= 0.35
     assert simulator.simulator.ptz_state(1).pan_speed == 0
     assert simulator.journal.violations == []
 

@@ -48,7 +48,7 @@ STOP = "CH=1&PAN=0&TILT=0&ZOOM=0&PC=AS60"
 # every test sets an entry up, whose polls cost commands 3 s apart in the spec.
 PACING = fast_pacing(0.06)
 # Timed moves re-send their move this often here (1.5 s in production).
-REPEAT = 0.05
+REPEAT = 0.1
 
 
 @pytest.fixture
@@ -207,13 +207,14 @@ async def test_timed_move_repeats_then_stops(
 ) -> None:
     """A move with a duration is repeated while it lasts, then always stopped."""
     started = time.monotonic()
-    await _call(hass, "ptz_move", pan=-6, tilt=2, duration=0.3)
+    await _call(hass, "ptz_move", pan=-6, tilt=2, duration=0.35)
     elapsed = time.monotonic() - started
     queries = _control_queries(simulator)
     assert queries[-1] == STOP
     assert set(queries[:-1]) == {"CH=1&PAN=-6&TILT=2&PC=AS60"}
-    assert 4 <= len(queries) - 1 <= 8  # every REPEAT seconds for 0.3 s
-    assert 0.3 <= elapsed < 0.8
+    # Re-sent at most every REPEAT seconds while it lasts (fewer on a busy machine).
+    assert 2 <= len(queries) - 1 <= 4
+    assert elapsed >= 0.35
     assert (_ptz(simulator).pan_speed, _ptz(simulator).tilt_speed) == (0, 0)
     assert simulator.journal.violations == []
 

@@ -73,6 +73,7 @@ class NvrClient:
             raise InvalidArgumentError(f"port={port!r} outside 1..{_MAX_PORT}")
         if not request_timeout > 0:
             raise InvalidArgumentError("request_timeout must be positive")
+        self._scheduler = Scheduler(pacing, clock=clock)
         self._transport = Transport(
             host.strip(),
             username=username,
@@ -83,8 +84,8 @@ class NvrClient:
             ssl_context=ssl_context,
             session=session,
             request_timeout=request_timeout,
+            on_send=lambda request: self._scheduler.sent(request.lane),
         )
-        self._scheduler = Scheduler(pacing, clock=clock)
         self._session = RecorderSession(
             self._transport, self._scheduler, uid_budget=uid_budget, clock=clock
         )

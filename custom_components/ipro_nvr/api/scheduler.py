@@ -107,6 +107,21 @@ class Scheduler:
             self._pump(lane)
             raise
 
+    def sent(self, lane: Lane) -> None:
+        """A request of ``lane`` went out now: the lane's interval counts from here.
+
+        A turn is counted when it is granted, but the request may leave later: after a
+        busy event loop got to it, or as the resend answering a Digest challenge (a
+        round trip after the turn), and only that resend reaches the recorder's
+        handler. Counting from the later time keeps the gap the recorder sees.
+        """
+        state = self._lanes[lane]
+        if state.interval <= 0 or state.last_start is None:
+            return
+        state.last_start = max(state.last_start, self._clock())
+        if state.queue:
+            self._pump(lane)  # re-arm the timer from the new start
+
     def _start(self, state: _LaneState) -> float:
         now = self._clock()
         state.last_start = now

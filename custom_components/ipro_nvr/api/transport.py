@@ -25,12 +25,13 @@ some of those quote the full URL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import logging
 import ssl
 from typing import Any
 
 import aiohttp
+from aiohttp import ClientHandlerType, ClientMiddlewareType
 from yarl import URL
 
 from .errors import (
@@ -70,6 +71,7 @@ class Transport:
         ssl_context: ssl.SSLContext | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 10.0,
+        on_send: Callable[[Request], None] | None = None,
     ) -> None:
         scheme = "https" if use_https else "http"
         try:
@@ -89,6 +91,9 @@ class Transport:
         self._own_session = session is None
         self._timeout = request_timeout
         self._closed = False
+        # Told each time a request actually goes out: the first attempt, and the
+        # resend that answers a Digest challenge (the one the recorder acts on).
+        self._on_send = on_send
 
     @property
     def base_url(self) -> str:
@@ -152,7 +157,7 @@ class Transport:
         try:
             response = await self._client().get(
                 url,
-                middlewares=(self._digest,),
+                middlewares=(self._digest, self._sent_marker(request)),
                 ssl=self._ssl,
                 timeout=timeouts,
                 allow_redirects=False,
@@ -178,6 +183,18 @@ class Transport:
             _LOGGER.debug("%s answered %s", request.describe(), status)
             raise _status_error(request, status, self._host)
         return response
+
+    def _sent_marker(self, request: Request) -> ClientMiddlewareType:
+        """A middleware inside the Digest one: it sees every attempt as it goes out."""
+
+        async def mark_sent(
+            http_request: aiohttp.ClientRequest, handler: ClientHandlerType
+        ) -> aiohttp.ClientResponse:
+            if self._on_send is not None:
+                self._on_send(request)
+            return await handler(http_request)
+
+        return mark_sent
 
     async def _read_body(
         self, request: Request, uid: Uid | None, response: aiohttp.ClientResponse
