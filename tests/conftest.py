@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+import itertools
+import time
 
 import pytest
 import pytest_socket
 
-from custom_components.ipro_nvr.api.spec import PacingPolicy
+from custom_components.ipro_nvr.api import NvrClient
+from custom_components.ipro_nvr.api.scheduler import Scheduler
+from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
+from custom_components.ipro_nvr.api.urls import Request
 from nvr_simulator import SimulatorConfig, run_simulator
 from nvr_simulator.server import RunningSimulator
 
@@ -51,3 +57,40 @@ async def simulator(sim_config: SimulatorConfig) -> AsyncIterator[RunningSimulat
     """A simulated recorder on an ephemeral 127.0.0.1 port."""
     async with run_simulator(sim_config) as running:
         yield running
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One request as the client sent it: when (before the lane counted it) and what."""
+
+    time: float
+    request: Request
+
+
+def record_sends(client: NvrClient) -> list[Send]:
+    """Record every request ``client`` sends from now on, in the order it sends them.
+
+    The simulator journals arrivals, and in a test those carry the event loop's jitter
+    (client and simulator share one loop; on a loaded 2-core machine one arrival can
+    lag by tens of milliseconds). The client's own send order and times carry none:
+    burst tests assert order and spacing on these.
+    """
+    sends: list[Send] = []
+    transport = client._session._transport
+    told = transport._on_send
+
+    def spy(request: Request) -> None:
+        sends.append(Send(time.monotonic(), request))
+        if told is not None:
+            told(request)
+
+    transport._on_send = spy
+    return sends
+
+
+def assert_paced(sends: list[Send], lane: Lane, pacing: PacingPolicy) -> None:
+    """Consecutive sends of ``lane`` are at least its interval plus the margin apart."""
+    times = [send.time for send in sends if send.request.lane is lane]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps, "fewer than two requests in the lane"
+    assert min(gaps) >= Scheduler.spacing(pacing.interval(lane))

@@ -123,3 +123,26 @@ async def test_injected_clock_measures_the_spacing() -> None:
     assert 1000.0 <= first < 1001.0
     assert second - first >= PACING.command_interval
     assert scheduler.snapshot()["command"]["last_start_s_ago"] < PACING.command_interval
+
+
+async def test_a_request_sent_after_its_turn_moves_the_lane_on() -> None:
+    """The interval counts from when the request left (a Digest challenge's resend)."""
+    now = [1000.0]
+    scheduler = Scheduler(PACING, clock=lambda: now[0])
+    await scheduler.turn(Lane.COMMAND)
+    now[0] += 0.04  # the challenge round trip; the resend leaves now
+    scheduler.sent(Lane.COMMAND)
+    assert scheduler.snapshot()["command"]["last_start_s_ago"] == 0.0
+    scheduler.sent(Lane.STREAM)  # unpaced, never started: nothing to move
+    assert scheduler.snapshot()["stream"]["last_start_s_ago"] is None
+
+
+async def test_the_next_turn_waits_a_full_spacing_after_the_resend() -> None:
+    """On the real clock: the next request starts a full spacing after the resend."""
+    scheduler = Scheduler(PACING)
+    await scheduler.turn(Lane.COMMAND)
+    await asyncio.sleep(PACING.command_interval / 2)
+    resent = time.monotonic()
+    scheduler.sent(Lane.COMMAND)
+    second = await scheduler.turn(Lane.COMMAND)
+    assert second - resent >= Scheduler.spacing(PACING.command_interval)
