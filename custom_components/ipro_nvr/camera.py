@@ -18,7 +18,6 @@ from homeassistant.components.camera import (
     CameraEntityFeature,
     async_get_still_stream,
 )
-from homeassistant.components.stream import Stream
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -43,15 +42,18 @@ async def async_setup_entry(
     )
 
 
-async def async_stop_stream(stream: Stream) -> None:
-    """Stop ``stream`` with its outputs (HLS, recorder), each output's idle timer too.
+async def async_stop_stream(camera: Camera) -> None:
+    """Stop the camera's stream with its outputs (HLS, recorder) and their idle timers.
 
     ``Stream.stop`` alone drops the outputs but leaves their idle timers armed
     (30 s); removing each output clears its timer, and the last one stops the stream.
     """
+    if (stream := camera.stream) is None:
+        return
     for output in list(stream.outputs().values()):
         await stream.remove_provider(output)
     await stream.stop()
+    camera.stream = None
 
 
 class NvrCamera(CameraControlEntity, Camera):
@@ -76,9 +78,7 @@ class NvrCamera(CameraControlEntity, Camera):
         until it idles out. The new entity starts a fresh stream on demand.
         """
         await super().async_will_remove_from_hass()
-        if self.stream is not None:
-            await async_stop_stream(self.stream)
-            self.stream = None
+        await async_stop_stream(self)
 
     async def stream_source(self) -> str:
         """The relay's loopback URL of this camera's live video."""

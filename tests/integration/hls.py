@@ -34,5 +34,5 @@ async def capture_hls(
         ]
     finally:
         assert camera.stream is not None
-        await async_stop_stream(camera.stream)
+        await async_stop_stream(camera)
     return init + b"".join(media)
