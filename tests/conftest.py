@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import itertools
-import time
 
 import pytest
 import pytest_socket
 
-from custom_components.ipro_nvr.api import NvrClient
+from custom_components.ipro_nvr.api import NvrClient, Priority
 from custom_components.ipro_nvr.api.scheduler import Scheduler
 from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
 from custom_components.ipro_nvr.api.urls import Request
@@ -59,38 +58,50 @@ async def simulator(sim_config: SimulatorConfig) -> AsyncIterator[RunningSimulat
         yield running
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
-    """One request as the client sent it: when (before the lane counted it) and what."""
+@dataclass(slots=True)
+class Sends:
+    """What a client sent, in the order it sent it, and when each lane granted a turn."""
 
-    time: float
-    request: Request
+    requests: list[Request]
+    turns: dict[Lane, list[float]]
+
+    def queries(self, lane: Lane) -> list[str]:
+        """Queries (without UID) of the requests sent in ``lane``, in send order."""
+        return [request.query for request in self.requests if request.lane is lane]
 
 
-def record_sends(client: NvrClient) -> list[Send]:
-    """Record every request ``client`` sends from now on, in the order it sends them.
+def record_sends(client: NvrClient) -> Sends:
+    """Record what ``client`` sends from now on, and its lanes' turns.
 
     The simulator journals arrivals, and in a test those carry the event loop's jitter
     (client and simulator share one loop; on a loaded 2-core machine one arrival can
-    lag by tens of milliseconds). The client's own send order and times carry none:
-    burst tests assert order and spacing on these.
+    lag by tens of milliseconds). Burst tests assert the client's own decisions instead:
+    the order it sent requests in, and the times its scheduler granted their turns.
     """
-    sends: list[Send] = []
+    sends = Sends([], {lane: [] for lane in Lane})
     transport = client._session._transport
+    scheduler = client._scheduler
     told = transport._on_send
+    turn = scheduler.turn
 
-    def spy(request: Request) -> None:
-        sends.append(Send(time.monotonic(), request))
+    def on_send(request: Request) -> None:
+        sends.requests.append(request)
         if told is not None:
             told(request)
 
-    transport._on_send = spy
+    async def recorded_turn(lane: Lane, priority: Priority = Priority.NORMAL) -> float:
+        started = await turn(lane, priority)
+        sends.turns[lane].append(started)
+        return started
+
+    transport._on_send = on_send
+    scheduler.turn = recorded_turn  # type: ignore[method-assign]
     return sends
 
 
-def assert_paced(sends: list[Send], lane: Lane, pacing: PacingPolicy) -> None:
-    """Consecutive sends of ``lane`` are at least its interval plus the margin apart."""
-    times = [send.time for send in sends if send.request.lane is lane]
+def assert_paced(sends: Sends, lane: Lane, pacing: PacingPolicy) -> None:
+    """The lane's turns were granted at least its interval plus the margin apart."""
+    times = sorted(sends.turns[lane])
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps, "fewer than two requests in the lane"
     assert min(gaps) >= Scheduler.spacing(pacing.interval(lane))
