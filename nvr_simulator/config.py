@@ -64,9 +64,14 @@ class SimulatorConfig:
     # default is the widest, which does not fit a signed 64-bit integer.
     uid_digits: int = UID_MAX_DIGITS
     pacing: PacingPolicy = SPEC_PACING
-    # Tolerance when checking the pacing journal, in seconds (timer jitter); capped at
-    # a tenth of the lane's interval.
-    pacing_tolerance: float = 0.02
+    # Tolerance when checking the pacing journal, in seconds: timer and event-loop jitter
+    # between the client's send and the arrival here. Capped at half the lane's interval,
+    # so that requests sent without pacing are caught at any (test) speed.
+    pacing_tolerance: float = 0.03
+    # The answer to a command whose UID is unknown, expired or released. The spec defines
+    # none (NOTES "Invalid UID / errors"): 403 by default; 401 (with a fresh Digest
+    # challenge) as a recorder may answer a stale UID. The client re-logs in on either.
+    invalid_uid_status: int = 403
     utc_offset: dt.timedelta = dt.timedelta(hours=9)
     summer_time: bool = False
     clock: Callable[[], float] = time.monotonic

@@ -132,17 +132,21 @@ class RecordingFaults:
     """Fault switches of ``httpdl.cgi``.
 
     ``drop_after_bytes``: close the connection (mid-part) once that many bytes
-    of file data went out; ``rename``: rewrite every file name sent, temporary
-    and final (hostile names); ``applied`` counts the downloads cut.
+    of file data went out; ``hold_after_bytes``: stop sending once that many went
+    out, until the switch is turned off (a download still running when a test
+    acts); ``rename``: rewrite every file name sent, temporary and final (hostile
+    names); ``applied`` counts the downloads cut.
     """
 
     drop_after_bytes: int | None = None
+    hold_after_bytes: int | None = None
     rename: Callable[[str], str] | None = None
     applied: int = 0
 
     def clear(self) -> None:
         """Turn the switches off."""
         self.drop_after_bytes = None
+        self.hold_after_bytes = None
         self.rename = None
 
 
@@ -487,6 +491,12 @@ async def _serve(
                 return response
             await response.write(part)
             record.bytes_sent += data_bytes
+            while faults.hold_after_bytes is not None and (
+                record.bytes_sent >= faults.hold_after_bytes
+            ):
+                if ctx.simulator.closing.is_set():
+                    return response
+                await asyncio.sleep(0.01)  # held: the rest waits for the switch
         await response.write_eof()
         record.completed = True
     except ConnectionError:

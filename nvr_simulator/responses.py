@@ -6,7 +6,8 @@ for people reading logs; clients must go by the status code):
 
 * 400 a parameter is missing, repeated, malformed or out of range;
 * 401 Digest authentication missing or wrong (with ``WWW-Authenticate``);
-* 403 the command's UID is missing, unknown, expired, released or evicted;
+* 403 the command's UID is missing, unknown, expired, released or evicted (or 401 with a
+  challenge, when ``invalid_uid_status`` says so);
 * 404 unknown CGI; 405 method other than GET;
 * 501 a CGI of the spec the simulator does not implement yet;
 * 503 the ``busy`` fault.

@@ -130,10 +130,20 @@ class Simulator:
         try:
             uid = query.get("UID")
             if spec.needs_uid and not self.uids.touch(uid, now):
-                return error_response(403, f"UID {uid!r} is not valid (unknown or expired)")
+                return self._invalid_uid(uid)
             return await spec.handler(CgiContext(self, request, cgi, query, uid, now))
         except BadRequestError as exc:
             return error_response(400, str(exc))
+
+    def _invalid_uid(self, uid: str | None) -> web.Response:
+        """The answer to a command whose UID is not live (``config.invalid_uid_status``)."""
+        status = self.config.invalid_uid_status
+        response = error_response(status, f"UID {uid!r} is not valid (unknown or expired)")
+        if status == 401:
+            # A 401 comes with a fresh challenge, as from a recorder's web server.
+            for challenge in self.auth.challenges():
+                response.headers.add("WWW-Authenticate", challenge)
+        return response
 
     async def _apply_fault(
         self, action: FaultAction, request: web.Request

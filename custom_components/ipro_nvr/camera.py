@@ -46,6 +46,20 @@ async def async_setup_entry(
     )
 
 
+async def async_stop_stream(camera: Camera) -> None:
+    """Stop the camera's stream with its outputs (HLS, recorder) and their idle timers.
+
+    ``Stream.stop`` alone drops the outputs but leaves their idle timers armed
+    (30 s); removing each output clears its timer, and the last one stops the stream.
+    """
+    if (stream := camera.stream) is None:
+        return
+    for output in list(stream.outputs().values()):
+        await stream.remove_provider(output)
+    await stream.stop()
+    camera.stream = None
+
+
 class NvrCamera(CameraControlEntity, Camera):
     """The camera of one channel; unavailable while the recorder cannot reach it."""
 
@@ -68,9 +82,7 @@ class NvrCamera(CameraControlEntity, Camera):
         until it idles out. The new entity starts a fresh stream on demand.
         """
         await super().async_will_remove_from_hass()
-        if self.stream is not None:
-            await self.stream.stop()
-            self.stream = None
+        await async_stop_stream(self)
 
     @callback
     def _handle_coordinator_update(self) -> None:

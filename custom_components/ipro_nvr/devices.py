@@ -33,7 +33,8 @@ def async_setup_stale_device_removal(hass: HomeAssistant, entry: IproNvrConfigEn
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
             channel = _channel_of(entry, device)
             if channel is not None and channel not in wanted:
-                registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+                # The device is this entry's alone (its identifier carries the entry id).
+                registry.async_remove_device(device.id)
 
     _remove_stale()
     entry.async_on_unload(entry.runtime_data.coordinator.async_add_listener(_remove_stale))

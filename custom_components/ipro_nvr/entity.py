@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import CameraStatus, ChannelState
+from .compat import via_device_info
 from .const import CONF_CHANNELS, DOMAIN, MANUFACTURER
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def recorder_device_info(entry: IproNvrConfigEntry) -> DeviceInfo:
     )
 
 
-def channel_device_info(entry: IproNvrConfigEntry, channel: int) -> DeviceInfo:
+def channel_device_info(hass: HomeAssistant, entry: IproNvrConfigEntry, channel: int) -> DeviceInfo:
     """Device of one camera channel, connected through the recorder."""
     return DeviceInfo(
         identifiers={(DOMAIN, f"{entry.entry_id}_{channel}")},
@@ -39,7 +40,7 @@ def channel_device_info(entry: IproNvrConfigEntry, channel: int) -> DeviceInfo:
         translation_placeholders={"channel": str(channel)},
         manufacturer=MANUFACTURER,
         model="Camera channel",
-        via_device=(DOMAIN, entry.entry_id),
+        **via_device_info(hass, (DOMAIN, entry.entry_id), entry.entry_id),
     )
 
 
@@ -83,7 +84,7 @@ class NvrChannelEntity(CoordinatorEntity["NvrStatusCoordinator"]):
         entry = coordinator.config_entry
         self.channel = channel
         self._attr_unique_id = f"{entry.entry_id}_{channel}_{key}"
-        self._attr_device_info = channel_device_info(entry, channel)
+        self._attr_device_info = channel_device_info(coordinator.hass, entry, channel)
 
     @property
     def channel_state(self) -> ChannelState:
@@ -113,7 +114,7 @@ class NvrLogEntity(CoordinatorEntity["NvrLogCoordinator"]):
             self._attr_device_info = recorder_device_info(entry)
         else:
             self._attr_unique_id = f"{entry.entry_id}_{channel}_{key}"
-            self._attr_device_info = channel_device_info(entry, channel)
+            self._attr_device_info = channel_device_info(coordinator.hass, entry, channel)
 
 
 def async_add_channel_entities(

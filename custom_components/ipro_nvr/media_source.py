@@ -41,12 +41,12 @@ from homeassistant.components.media_source import (
 )
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 
 from .api import LogEntry
 from .api.log_events import classify_log_text
 from .api.recorder_time import aware_to_local, local_to_aware
 from .clip_cache import CODEC_H265, ClipCache
+from .compat import device_by_identifier
 from .const import CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC, DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
 from .entity import selected_channels
@@ -183,8 +183,8 @@ class _Recorder:
         return sorted(found, reverse=True)
 
     def channel_title(self, channel: int) -> str:
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, f"{self.entry.entry_id}_{channel}")}
+        device = device_by_identifier(
+            self.hass, (DOMAIN, f"{self.entry.entry_id}_{channel}"), self.entry.entry_id
         )
         if device is not None and (device.name_by_user or device.name):
             return str(device.name_by_user or device.name)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
@@ -35,6 +35,7 @@ from .api import (
     sanitize_file_name,
 )
 from .api.spec import DOWNLOAD_MAX_SPAN_S
+from .compat import device_by_identifier
 from .const import DOMAIN
 
 if TYPE_CHECKING:
@@ -81,8 +82,8 @@ def _folder(hass: HomeAssistant, entity: CameraControlEntity, requested: str | N
     if requested is None:
         entry = entity.coordinator.config_entry
         recorder = sanitize_file_name(entry.title, fallback="recorder")
-        device = dr.async_get(hass).async_get_device(
-            identifiers={(DOMAIN, f"{entry.entry_id}_{entity.channel}")}
+        device = device_by_identifier(
+            hass, (DOMAIN, f"{entry.entry_id}_{entity.channel}"), entry.entry_id
         )
         name = (device.name_by_user or device.name or "") if device is not None else ""
         camera = sanitize_file_name(name, fallback=f"camera_{entity.channel}")

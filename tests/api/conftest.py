@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.spec import SPEC_PACING, PacingPolicy
+from custom_components.ipro_nvr.api.spec import PacingPolicy
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import fast_pacing
 
-# Fifty times faster than the spec: 60 ms between commands, 4 ms between
-# camera controls. Simulator and client always share one policy.
-API_PACING: PacingPolicy = SPEC_PACING.scaled(0.02)
+# Commands fifty times faster than the spec (60 ms), camera controls 50 ms.
+# Simulator and client always share one policy.
+API_PACING: PacingPolicy = fast_pacing(0.06)
 PASSWORD = "test-password"
 
 type ClientFactory = Callable[..., NvrClient]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-import itertools
 import json
 import threading
 from zoneinfo import ZoneInfo
@@ -25,6 +24,7 @@ from custom_components.ipro_nvr.api import (
 from custom_components.ipro_nvr.api.spec import CGI_LANE, Cgi, Lane
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import assert_paced, record_sends
 
 from .conftest import API_PACING, client_for
 
@@ -97,6 +97,7 @@ async def test_burst_of_mixed_calls_keeps_every_pacing_rule(
 ) -> None:
     """Polls and camera controls fired together: every lane spaced by its interval."""
     await client.validate()  # Digest challenge and UID in place
+    sends = record_sends(client)
     simulator.journal.clear()
     controls = [
         urls.focus(1, "FAR"),
@@ -116,21 +117,16 @@ async def test_burst_of_mixed_calls_keeps_every_pacing_rule(
     assert len(results) == len(calls)
 
     entries = simulator.journal.entries
-    assert len(entries) == len(calls)
-    assert simulator.journal.violations == []
-    # Stricter than the simulator's tolerance: no gap below the interval at all.
+    assert len(entries) == len(calls) == len(sends.requests)
+    # On the client's own turns (arrivals carry the shared event loop's jitter):
+    # no gap below interval plus margin in either lane.
     for lane in (Lane.COMMAND, Lane.CAMERA_CONTROL):
-        times = [entry.time for entry in entries if entry.lane is lane]
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert gaps
-        assert min(gaps) >= API_PACING.interval(lane)
+        assert_paced(sends, lane, API_PACING)
     # The doubled CTRL arrived intact, and the camera moved.
     assert "CMD=FOCUS&CTRL=FAR&CTRL=START&PC=AS60" in simulator.journal.queries(Cgi.CAMCTL)[0]
     assert simulator.simulator.ptz_state(1).focus == "FAR"
-    # Camera control did not wait for the slow command lane.
-    last_control = max(e.time for e in entries if e.lane is Lane.CAMERA_CONTROL)
-    last_command = max(e.time for e in entries if e.lane is Lane.COMMAND)
-    assert last_control < last_command
+    # Camera control did not wait for the command lane: it started before the second command.
+    assert min(sends.turns[Lane.CAMERA_CONTROL]) < sorted(sends.turns[Lane.COMMAND])[1]
 
 
 async def test_user_request_overtakes_queued_polls(

@@ -26,12 +26,13 @@ from nvr_simulator.handlers import direct_control
 from nvr_simulator.ptz import Position
 from nvr_simulator.responses import error_response
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import assert_paced, record_sends
 
-from .conftest import client_for
+from .conftest import API_PACING, client_for
 
 STOP = "CH=1&PAN=0&TILT=0&ZOOM=0&PC=AS60"
 # Test holds re-send their move this often (the real interval is 1.5 s).
-REPEAT = 0.05
+REPEAT = 0.1
 
 type Call = Callable[[NvrClient], Awaitable[None]]
 
@@ -156,16 +157,17 @@ async def test_invalid_arguments_send_nothing(
 async def test_timed_move_repeats_then_stops(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
-    """A 0.3 s move is re-sent every REPEAT seconds and ends with one stop."""
+    """A 0.35 s move is re-sent every REPEAT seconds and ends with one stop."""
     started = time.monotonic()
-    await client.ptz_move(1, pan=-8, duration=0.3)
+    await client.ptz_move(1, pan=-8, duration=0.35)
     elapsed = time.monotonic() - started
     queries = _control_queries(simulator)
     move = "CH=1&PAN=-8&PC=AS60"
     assert queries[-1] == STOP
     assert set(queries[:-1]) == {move}
-    assert 4 <= len(queries) - 1 <= 8
-    assert 0.3 <= elapsed < 0.6
+    # At most every REPEAT seconds (timers never fire early), at least once again.
+    assert 2 <= len(queries) - 1 <= 4
+    assert elapsed >= 0.35
     assert simulator.simulator.ptz_state(1).pan_speed == 0
     assert simulator.journal.violations == []
 
@@ -251,15 +253,19 @@ async def test_another_command_ends_a_timed_move_first(
 async def test_holds_on_different_cameras_run_side_by_side(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
-    """Two cameras, two holds: both run to their end and both stop."""
+    """Two cameras, two holds: both run to their end, interleaved, and both stop."""
+    # The two share the camera-control lane: about 0.5 s gives each four turns.
     await asyncio.gather(
-        client.ptz_move(1, pan=2, duration=0.2), client.ptz_move(2, pan=-2, duration=0.2)
+        client.ptz_move(1, pan=2, duration=0.5), client.ptz_move(2, pan=-2, duration=0.5)
     )
     queries = _control_queries(simulator)
+    first, second = "CH=1&PAN=2&PC=AS60", "CH=2&PAN=-2&PC=AS60"
     assert queries.count(STOP) == 1
     assert queries.count(STOP.replace("CH=1", "CH=2")) == 1
-    assert queries.count("CH=1&PAN=2&PC=AS60") >= 3
-    assert queries.count("CH=2&PAN=-2&PC=AS60") >= 3
+    assert queries.count(first) >= 2
+    assert queries.count(second) >= 2
+    # Side by side: the second camera moved before the first one's hold was over.
+    assert queries.index(second) < len(queries) - 1 - queries[::-1].index(first)
     assert simulator.journal.violations == []
 
 
@@ -281,8 +287,13 @@ async def test_closing_the_client_stops_a_timed_move_before_logging_out(
 async def test_a_burst_keeps_its_order_and_the_pacing(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
-    """Twenty commands at once go out in the order they were given, 0.2 s (scaled) apart."""
+    """Twenty commands at once go out in the order they were given, 0.2 s (scaled) apart.
+
+    Order and gaps are the client's own (the simulator's arrival times share the event
+    loop with the client, and a loaded machine shifts single arrivals by tens of ms).
+    """
     await client.validate()
+    sends = record_sends(client)
     calls: list[Awaitable[Any]] = [
         client.ptz_move(1, pan=n - 10) if n % 2 else client.go_to_preset(1, n + 1)
         for n in range(20)
@@ -292,5 +303,7 @@ async def test_a_burst_keeps_its_order_and_the_pacing(
         f"CH=1&PAN={n - 10}&PC=AS60" if n % 2 else f"CH=1&CMD=PRESET&NO={n + 1}&PC=AS60"
         for n in range(20)
     ]
-    assert _control_queries(simulator) == expected
-    assert simulator.journal.violations == []
+    assert sends.queries(Lane.CAMERA_CONTROL) == expected
+    assert_paced(sends, Lane.CAMERA_CONTROL, API_PACING)
+    # The recorder got each of them once.
+    assert sorted(_control_queries(simulator)) == sorted(expected)

@@ -12,7 +12,7 @@ from custom_components.ipro_nvr.api import ClientClosedError, Priority
 from custom_components.ipro_nvr.api.scheduler import Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
 
-PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.01)
+PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.05)
 
 
 async def _take(
@@ -65,14 +65,15 @@ async def test_lanes_are_independent_and_streams_never_wait() -> None:
     commands = await _queue(
         scheduler, Lane.COMMAND, [(f"cmd{i}", Priority.BACKGROUND) for i in range(3)], order
     )
-    before = time.monotonic()
     await scheduler.turn(Lane.CAMERA_CONTROL, Priority.BACKGROUND)
     for _ in range(20):
         await scheduler.turn(Lane.STREAM, Priority.BACKGROUND)
-    assert time.monotonic() - before < PACING.command_interval / 2
+    # Granted while the command lane still holds two of its three: no wall clock needed.
     assert scheduler.queue_length(Lane.COMMAND) == 2
     snapshot = scheduler.snapshot()
+    assert snapshot["camera_control"]["started"] == 1
     assert snapshot["stream"]["started"] == 20
+    assert snapshot["command"]["started"] == 1
     assert snapshot["command"]["queued"] == 2
     await asyncio.gather(*commands)
     assert order == ["cmd0", "cmd1", "cmd2"]
@@ -166,3 +167,26 @@ async def test_the_next_start_is_spaced_from_the_previous_answer() -> None:
     second = await scheduler.turn(Lane.COMMAND, Priority.USER)
     assert second - first >= 2 * PACING.command_interval
     assert second - answered >= PACING.command_interval
+
+
+async def test_a_request_sent_after_its_turn_moves_the_lane_on() -> None:
+    """The interval counts from when the request left (a Digest challenge's resend)."""
+    now = [1000.0]
+    scheduler = Scheduler(PACING, clock=lambda: now[0])
+    await scheduler.turn(Lane.COMMAND)
+    now[0] += 0.04  # the challenge round trip; the resend leaves now
+    scheduler.sent(Lane.COMMAND)
+    assert scheduler.snapshot()["command"]["last_start_s_ago"] == 0.0
+    scheduler.sent(Lane.STREAM)  # unpaced, never started: nothing to move
+    assert scheduler.snapshot()["stream"]["last_start_s_ago"] is None
+
+
+async def test_the_next_turn_waits_a_full_spacing_after_the_resend() -> None:
+    """On the real clock: the next request starts a full spacing after the resend."""
+    scheduler = Scheduler(PACING)
+    await scheduler.turn(Lane.COMMAND)
+    await asyncio.sleep(PACING.command_interval / 2)
+    resent = time.monotonic()
+    scheduler.sent(Lane.COMMAND)
+    second = await scheduler.turn(Lane.COMMAND)
+    assert second - resent >= Scheduler.spacing(PACING.command_interval)

@@ -122,9 +122,10 @@ async def test_garbled_answer_renews_once_then_raises(
     simulator.faults.only = {Cgi.LOGLIST}
     simulator.faults.count = 1
     assert (await client.get_error_log()).entries
-    # Recovered on a new UID; the old one was logged out in the background.
-    for _ in range(50):
-        if simulator.uids.active_count() == 1:
+    # Recovered on a new UID; the old one was logged out in the background (the
+    # simulator counts it gone before the client has read the logout's answer).
+    for _ in range(250):
+        if simulator.uids.active_count() == client.uids_in_use == 1:
             break
         await asyncio.sleep(0.02)
     assert simulator.uids.active_count() == client.uids_in_use == 1

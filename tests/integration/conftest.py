@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+import logging
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
@@ -27,6 +28,33 @@ def _integration_setup(enable_custom_integrations: None, monkeypatch: pytest.Mon
     """
     monkeypatch.setattr(client_factory, "CLIENT_PACING", TEST_PACING)
     monkeypatch.setattr(integration, "PREFETCH_SNAPSHOTS", False)
+
+
+# Where Home Assistant reports deprecated use: the frame helper (report_usage) and the
+# deprecation helpers, which log through the calling module's logger.
+_REPORTERS = ("homeassistant.helpers.frame", "homeassistant.helpers.deprecation")
+
+
+def _reports_a_deprecation(record: logging.LogRecord) -> bool:
+    if record.levelno < logging.WARNING:
+        return False
+    message = record.getMessage()
+    about_us = DOMAIN in message or record.name.startswith(f"custom_components.{DOMAIN}")
+    return about_us and (
+        record.name in _REPORTERS or "deprecat" in message.lower() or "Detected that" in message
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_deprecation_reported(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test during which Home Assistant reported a deprecated use by this integration.
+
+    Autouse, so set up first and torn down last: the unload of the entry is covered too.
+    """
+    yield
+    records = [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]
+    reports = [record.getMessage() for record in records if _reports_a_deprecation(record)]
+    assert reports == [], "Home Assistant reported a deprecated use by the integration"
 
 
 def entry_data(sim: RunningSimulator, **overrides: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import re
 from homeassistant.components.camera import Camera
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.ipro_nvr.camera import async_stop_stream
+
 SEGMENT = re.compile(r"segment/(\d+)\.m4s$", re.MULTILINE)
 
 
@@ -32,5 +34,5 @@ async def capture_hls(
         ]
     finally:
         assert camera.stream is not None
-        await camera.stream.stop()
+        await async_stop_stream(camera)
     return init + b"".join(media)

@@ -30,7 +30,7 @@ import yaml
 from custom_components import ipro_nvr
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api import control
-from custom_components.ipro_nvr.api.spec import SPEC_PACING, Cgi, Lane
+from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.button import BUTTONS
 from custom_components.ipro_nvr.camera import NvrCamera
 from custom_components.ipro_nvr.const import CONF_PRESET_COUNT, CONF_PRESET_NAMES, DOMAIN
@@ -40,14 +40,15 @@ from nvr_simulator.context import CgiContext
 from nvr_simulator.handlers import direct_control
 from nvr_simulator.ptz import Position, PtzState
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import assert_paced, fast_pacing, record_sends
 
 CAMERA = "camera.camera_1"
 STOP = "CH=1&PAN=0&TILT=0&ZOOM=0&PC=AS60"
-# Fifty times the spec's speed (the other integration tests run at twenty):
+# Commands at fifty times the spec's speed (the other integration tests run at twenty):
 # every test sets an entry up, whose polls cost commands 3 s apart in the spec.
-PACING = SPEC_PACING.scaled(0.02)
+PACING = fast_pacing(0.06)
 # Timed moves re-send their move this often here (1.5 s in production).
-REPEAT = 0.05
+REPEAT = 0.1
 
 
 @pytest.fixture
@@ -206,13 +207,14 @@ async def test_timed_move_repeats_then_stops(
 ) -> None:
     """A move with a duration is repeated while it lasts, then always stopped."""
     started = time.monotonic()
-    await _call(hass, "ptz_move", pan=-6, tilt=2, duration=0.3)
+    await _call(hass, "ptz_move", pan=-6, tilt=2, duration=0.35)
     elapsed = time.monotonic() - started
     queries = _control_queries(simulator)
     assert queries[-1] == STOP
     assert set(queries[:-1]) == {"CH=1&PAN=-6&TILT=2&PC=AS60"}
-    assert 4 <= len(queries) - 1 <= 8  # every REPEAT seconds for 0.3 s
-    assert 0.3 <= elapsed < 0.8
+    # Re-sent at most every REPEAT seconds while it lasts (fewer on a busy machine).
+    assert 2 <= len(queries) - 1 <= 4
+    assert elapsed >= 0.35
     assert (_ptz(simulator).pan_speed, _ptz(simulator).tilt_speed) == (0, 0)
     assert simulator.journal.violations == []
 
@@ -398,17 +400,24 @@ async def test_buttons_send_the_spec_urls(
 async def test_a_burst_of_presses_keeps_order_and_pacing(
     hass: HomeAssistant, simulator: RunningSimulator, controls: MockConfigEntry
 ) -> None:
-    """Twenty presses at once: sent in the order pressed, never closer than the pacing."""
+    """Twenty presses at once: sent in the order pressed, never closer than the pacing.
+
+    Order and gaps are the client's own: its send order and its turn times (arrivals
+    at the simulator share the event loop with Home Assistant and carry its jitter).
+    """
     keys = [list(BUTTON_QUERIES)[n % len(BUTTON_QUERIES)] for n in range(20)]
     buttons = [_entity_id(hass, "button", controls, f"1_{key}") for key in keys]
+    sends = record_sends(controls.runtime_data.client)
     await asyncio.gather(
         *(
             hass.services.async_call("button", "press", {ATTR_ENTITY_ID: b}, blocking=True)
             for b in buttons
         )
     )
-    assert _control_queries(simulator) == [BUTTON_QUERIES[key] for key in keys]
-    assert simulator.journal.violations == []
+    pressed = [BUTTON_QUERIES[key] for key in keys]
+    assert sends.queries(Lane.CAMERA_CONTROL) == pressed
+    assert_paced(sends, Lane.CAMERA_CONTROL, PACING)
+    assert sorted(_control_queries(simulator)) == sorted(pressed)
 
 
 async def test_preset_select_moves_the_camera(

@@ -14,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ipro_nvr import repairs
+from custom_components.ipro_nvr.compat import device_by_identifier
 from custom_components.ipro_nvr.const import (
     CAMERA_DISCONNECTED_REPAIR_AFTER,
     CONF_CHANNELS,
@@ -43,7 +44,8 @@ async def test_setup_creates_recorder_and_channel_devices(
 ) -> None:
     """One recorder device, one device per registered channel, linked via the recorder."""
     devices = dr.async_get(hass)
-    recorder = devices.async_get_device(identifiers={(DOMAIN, loaded_entry.entry_id)})
+    entry_id = loaded_entry.entry_id
+    recorder = device_by_identifier(hass, (DOMAIN, entry_id), entry_id)
     assert recorder is not None
     assert recorder.manufacturer == "i-PRO"
     channels = [
@@ -53,7 +55,7 @@ async def test_setup_creates_recorder_and_channel_devices(
     ]
     assert len(channels) == simulator.config.cameras
     assert {d.via_device_id for d in channels} == {recorder.id}
-    camera3 = devices.async_get_device(identifiers={(DOMAIN, f"{loaded_entry.entry_id}_3")})
+    camera3 = device_by_identifier(hass, (DOMAIN, f"{entry_id}_3"), entry_id)
     assert camera3 is not None
     assert camera3.name == "Camera 3"
 
@@ -376,13 +378,12 @@ async def test_camera_registered_later_gets_its_device(
     hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
 ) -> None:
     """A camera added on the recorder appears at the next poll, without a reload."""
-    devices = dr.async_get(hass)
-    identifiers = {(DOMAIN, f"{loaded_entry.entry_id}_20")}
-    assert devices.async_get_device(identifiers=identifiers) is None
+    entry_id = loaded_entry.entry_id
+    assert device_by_identifier(hass, (DOMAIN, f"{entry_id}_20"), entry_id) is None
     simulator.simulator.channel_states[20] = 1
     await loaded_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert devices.async_get_device(identifiers=identifiers) is not None
+    assert device_by_identifier(hass, (DOMAIN, f"{entry_id}_20"), entry_id) is not None
     assert _state(hass, "binary_sensor", loaded_entry, "20_connected") == STATE_ON
 
 

@@ -520,12 +520,15 @@ async def test_client_going_away_mid_download_leaves_nothing(
     handler whose client went away, which cancels the (only) waiter of the
     production and so the download from the recorder.
     """
-    simulator.config.download_part_bytes = 1024  # many small parts: a slow download
+    simulator.config.download_part_bytes = 1024
+    # Held after the first part until the client is gone: the download is mid-way
+    # for sure, however fast the machine (it used to finish first now and then).
+    recordings = simulator.simulator.recordings
+    recordings.faults.hold_after_bytes = 1
     start = _utc_minutes_ago(400)
     resolved = await async_resolve_media(hass, _clip_id(loaded_entry, 1, start, 2), None)
     client = await hass_client_no_auth()
     request = asyncio.create_task(client.get(resolved.url))
-    recordings = simulator.simulator.recordings
     await _until(
         lambda: bool(recordings.downloads and recordings.downloads[-1].bytes_sent),
         "the download started",
@@ -535,6 +538,8 @@ async def test_client_going_away_mid_download_leaves_nothing(
         await request
     await clips.async_idle()
     await hass.async_block_till_done()
+    recordings.faults.hold_after_bytes = None
+    await _until(lambda: recordings.active == 0, "the recorder ended the cut download")
     assert not recordings.downloads[-1].completed
     assert _leftovers(clips.directory) == []
     assert clips.productions == 0

@@ -70,13 +70,18 @@ async def test_running_simulator_and_shutdown(
         assert not first.https
         assert first.client_ssl_context() is None
         assert first.cgi_url(Cgi.GETINFO, "FILE=2") == f"{first.url}/cgi-bin/as_getinfo.cgi?FILE=2"
-        middleware = aiohttp.DigestAuthMiddleware(USERNAME, PASSWORD)
-        async with aiohttp.ClientSession(middlewares=(middleware,)) as client:
-            async with client.get(first.cgi_url(Cgi.LOGIN, "UID=-1")) as response:
+        # One Digest middleware per recorder, as the client keeps one per transport: since
+        # aiohttp 3.14 a middleware answers challenges of its first request's origin only.
+        to_first = aiohttp.DigestAuthMiddleware(USERNAME, PASSWORD)
+        to_second = aiohttp.DigestAuthMiddleware(USERNAME, PASSWORD)
+        async with aiohttp.ClientSession() as client:
+            login = first.cgi_url(Cgi.LOGIN, "UID=-1")
+            async with client.get(login, middlewares=(to_first,)) as response:
                 assert response.status == 200
             # The UID belongs to the first recorder only.
             uid = first.uids.active()[0]
-            async with client.get(second.cgi_url(Cgi.STATUS, f"UID={uid}&PC=AS60")) as response:
+            status = second.cgi_url(Cgi.STATUS, f"UID={uid}&PC=AS60")
+            async with client.get(status, middlewares=(to_second,)) as response:
                 assert response.status == 403
         url = first.url
     assert first.simulator.closing.is_set()

@@ -7,9 +7,9 @@ lifetimes; it sends one request and says how it went, as a body or as one of the
 exceptions of :mod:`.errors`:
 
 =========================  ==========================================
-401                        :class:`AuthenticationError`
 503                        :class:`RecorderBusyError`
-other non-200, UID request :class:`UidError` (the UID may be gone)
+other non-200, UID request :class:`UidError` (the UID may be gone), 401 too
+401                        :class:`AuthenticationError`
 404, 501                   :class:`NotSupportedError`
 other non-200              :class:`NvrError`
 no connection, TLS failure :class:`CannotConnectError`
@@ -289,14 +289,16 @@ class Transport:
 
 def _status_error(request: Request, status: int, host: str) -> NvrError:
     where = f"{request.cgi} on {host}"
-    if status == 401:
-        return AuthenticationError(f"{where}: user name or password rejected (401)")
     if status == 503:
         return RecorderBusyError(f"{where}: the recorder is busy (503)")
     if request.needs_uid:
         # The spec defines no error answer: any refusal of a command carrying
-        # a UID may mean the UID is gone (NOTES "Invalid UID / errors").
+        # a UID may mean the UID is gone (NOTES "Invalid UID / errors"), a 401
+        # too (a recorder may refuse a stale UID that way). The session logs in
+        # again, and that login (no UID) tells whether the password is wrong.
         return UidError(f"{where}: refused with {status}; the UID may be gone", status=status)
+    if status == 401:
+        return AuthenticationError(f"{where}: user name or password rejected (401)")
     if status in _NOT_SUPPORTED:
         return NotSupportedError(f"{where}: not supported by this recorder ({status})")
     return NvrError(f"{where}: unexpected answer {status}")
