@@ -24,6 +24,13 @@ import pytest
 from e2e import hass_api
 from e2e.demo import REPO, Demo
 
+# scripts/develop runs Home Assistant from the checkout's .venv (scripts/setup makes it):
+# under another interpreter (scripts/test-newest's root) it would rebuild that venv.
+pytestmark = pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (REPO / ".venv").resolve(),
+    reason="the demo runs in the checkout's .venv, not in this interpreter's environment",
+)
+
 # Home Assistant takes 20-60 s to start on a busy two-core machine.
 START_TIMEOUT = 240
 MISSING_PACKAGE = re.compile(r"ModuleNotFoundError|No module named|Requirements for \S+ not found")
