@@ -114,11 +114,18 @@ async def test_range_of_zero_bytes_from_the_end_is_416(
     clip = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=1))
     resolved = await async_resolve_media(hass, f"media-source://{DOMAIN}/{clip.identifier}", None)
     client = await hass_client_no_auth()
-    whole = await client.get(resolved.url)
+    first = await client.get(resolved.url)  # made while it downloads, then cached
+    assert first.status == 200
+    await first.read()
+    cache = await async_clip_cache(hass, loaded_entry)
+    for _ in range(200):
+        if cache.cached(clip.cache_name) is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert cache.cached(clip.cache_name) is not None
+    whole = await client.get(resolved.url)  # the cached, fast-start file
     assert whole.status == 200
     data = await whole.read()
-    cache = await async_clip_cache(hass, loaded_entry)
-    assert cache.cached(clip.cache_name) is not None
     for value in ("bytes=-0", "bytes=-000"):
         response = await client.get(resolved.url, headers={"Range": value})
         assert response.status == 416, value

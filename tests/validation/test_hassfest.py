@@ -111,6 +111,30 @@ def _requirement_names(requirements: list[str]) -> set[str]:
     return {Requirement(req).name.lower() for req in requirements}
 
 
+def _installed_with(distribution: str) -> set[str]:
+    """``distribution``'s requirements, theirs and so on: what installing it brings.
+
+    Home Assistant's own list changes between releases (2026.10 no longer names
+    voluptuous, which comes through its other requirements), so the closure counts.
+    """
+    found: set[str] = set()
+    todo = [distribution]
+    while todo:
+        try:
+            requires = metadata.requires(todo.pop()) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for req in requires:
+            parsed = Requirement(req)
+            if parsed.marker is not None and not parsed.marker.evaluate({"extra": ""}):
+                continue
+            name = parsed.name.lower()
+            if name not in found:
+                found.add(name)
+                todo.append(name)
+    return found
+
+
 @cache
 def _core_requirements() -> dict[str, set[str]]:
     """Requirements of every Home Assistant component, by domain."""
@@ -133,7 +157,7 @@ def test_third_party_packages_are_installed_by_a_dependency(
     component: ``import av`` works because ``stream`` (which requires PyAV) is a
     dependency.
     """
-    core = _requirement_names(metadata.requires("homeassistant") or [])
+    core = _installed_with("homeassistant")
     ours = _requirement_names(manifest.get("requirements", []))
     listed = set(manifest.get("dependencies", [])) | set(manifest.get("after_dependencies", []))
     unprovided = {}

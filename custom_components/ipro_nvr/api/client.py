@@ -104,7 +104,7 @@ class NvrClient:
             ssl_context=ssl_context,
             session=session,
             request_timeout=request_timeout,
-            on_send=self._scheduler.sent,
+            on_send=lambda request: self._scheduler.sent(request.lane),
         )
         self._session = RecorderSession(
             self._transport, self._scheduler, uid_budget=uid_budget, clock=clock

@@ -56,7 +56,6 @@ from .errors import (
     UidError,
 )
 from .models import Uid
-from .spec import Lane
 from .urls import Request
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ class Transport:
         ssl_context: ssl.SSLContext | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 10.0,
-        on_send: Callable[[Lane], None] | None = None,
+        on_send: Callable[[Request], None] | None = None,
     ) -> None:
         scheme = "https" if use_https else "http"
         try:
@@ -190,7 +189,7 @@ class Transport:
                 url,
                 # _no_resend first: it wraps both legs of the Digest exchange,
                 # and the send mark last: it sees each leg leave.
-                middlewares=(_no_resend, self._digest, self._send_mark(request.lane)),
+                middlewares=(_no_resend, self._digest, self._send_mark(request)),
                 ssl=self._ssl,
                 timeout=timeouts,
                 allow_redirects=False,
@@ -249,14 +248,14 @@ class Transport:
             ) from None
         return b"".join(chunks)
 
-    def _send_mark(self, lane: Lane) -> aiohttp.ClientMiddlewareType:
+    def _send_mark(self, sending: Request) -> aiohttp.ClientMiddlewareType:
         on_send = self._on_send
 
         async def mark(
             request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
         ) -> aiohttp.ClientResponse:
             if on_send is not None:
-                on_send(lane)
+                on_send(sending)
             return await handler(request)
 
         return mark
