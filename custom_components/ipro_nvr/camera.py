@@ -29,6 +29,7 @@ from .camera_control import CameraControlEntity
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities
+from .placeholder_picture import async_placeholder_picture
 
 # Commands are paced by the client's scheduler, not by Home Assistant.
 PARALLEL_UPDATES = 0
@@ -110,7 +111,12 @@ class NvrCamera(CameraControlEntity, Camera):
         one while a fresh one comes (never an error because the recorder's
         queue is long); only the very first picture is waited for.
         """
-        return await self._relay.async_snapshot(self.channel)
+        picture = await self._relay.async_snapshot(self.channel)
+        if picture is None:
+            # No picture yet (its START still queued behind other cameras') or the
+            # camera is disconnected: a neutral frame, never a broken tile.
+            return await async_placeholder_picture(self.hass)
+        return picture
 
     async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse:
         """Serve the recorder's JPEG stream as MJPEG, a picture as soon as it arrives.

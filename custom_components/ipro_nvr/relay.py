@@ -51,7 +51,7 @@ RELAY_HOST = "127.0.0.1"
 SNAPSHOT_STALE_WAIT = 1.0
 # With no picture at all yet, it waits for the first one, but returns before
 # Home Assistant gives up on the camera (10 s) so the request never hangs.
-SNAPSHOT_FIRST_WAIT = 8.0
+SNAPSHOT_FIRST_WAIT = 5.0
 # A picture at most this old counts as fresh.
 SNAPSHOT_FRESH_AGE = 2.0
 

@@ -12,13 +12,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
+import io
 import logging
 
 import aiohttp
+import av
 from homeassistant.components.camera import async_get_image
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -29,6 +30,7 @@ from custom_components.ipro_nvr.api import NvrClient, UidPurpose
 from custom_components.ipro_nvr.api.connections import CameraConnections
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.placeholder_picture import async_placeholder_picture
 from custom_components.ipro_nvr.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
 
@@ -234,8 +236,12 @@ async def test_a_camera_that_drops_off_is_unavailable_and_not_retried(
     camera_4 = hass.states.get(_camera_id(hass, loaded_entry, 4))
     assert camera_4 is not None
     assert camera_4.state == STATE_UNAVAILABLE
-    with pytest.raises(HomeAssistantError):
-        await async_get_image(hass, _camera_id(hass, loaded_entry, 4))
+    # Its tile shows the neutral placeholder picture, not a broken image.
+    image = await async_get_image(hass, _camera_id(hass, loaded_entry, 4))
+    assert image.content == await async_placeholder_picture(hass)
+    with av.open(io.BytesIO(image.content), format="mjpeg") as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (640, 360)
     assert _starts(simulator, 4) == []
 
     relay = loaded_entry.runtime_data.relay
