@@ -190,10 +190,18 @@ class NvrClient:
 
         The answer has no zone: times are read in :attr:`recorder_zone`.
         """
+        recorded, _answer = await self.get_disks_and_answer(priority=priority)
+        return recorded
+
+    async def get_disks_and_answer(
+        self, *, priority: Priority = Priority.NORMAL
+    ) -> tuple[RecordedTime, bytes]:
+        """:meth:`get_disks` and the answer's body, whose times can be read again
+        (``parse_recorded_time``) once a log entry has told the recorder's zone."""
         zone = self.recorder_zone
 
-        def parse(body: bytes) -> RecordedTime:
-            return parse_recorded_time(body, zone=zone)
+        def parse(body: bytes) -> tuple[RecordedTime, bytes]:
+            return parse_recorded_time(body, zone=zone), body
 
         return await self._request_parsed(urls.recorded_time(), parse, priority)
 
