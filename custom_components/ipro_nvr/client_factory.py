@@ -16,7 +16,7 @@ left is closed when Home Assistant stops.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import time
 from typing import Any
@@ -138,7 +138,6 @@ class _Waiting:
 class _Handovers:
     waiting: dict[str, _Waiting] = field(default_factory=dict)
     closing: set[asyncio.Task[None]] = field(default_factory=set)
-    unsubscribe_stop: Callable[[], None] | None = None
 
 
 DATA_HANDOVERS: HassKey[_Handovers] = HassKey(f"{DOMAIN}_handovers")
@@ -161,15 +160,12 @@ def _handovers(hass: HomeAssistant) -> _Handovers:
         handovers = hass.data[DATA_HANDOVERS] = _Handovers()
 
         async def _async_stop(_event: Event) -> None:
-            handovers.unsubscribe_stop = None
             for key in list(handovers.waiting):
                 _discard(hass, handovers, key)
             if handovers.closing:
                 await asyncio.gather(*handovers.closing, return_exceptions=True)
 
-        handovers.unsubscribe_stop = hass.bus.async_listen_once(
-            EVENT_HOMEASSISTANT_STOP, _async_stop
-        )
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop)
     return handovers
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from .data import IproNvrConfigEntry
 
 STORAGE_VERSION = 1
+# The recorder's standard offset (seconds) and summer-time flag ("1"/"0") from
+# the latest log entry, stored with the log position: a later setup reads its
+# first disk times (recordedtime.cgi has no zone) in it without waiting for logs.
+_ZONE_KEY = "recorder_zone"
+_MAX_OFFSET = timedelta(hours=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +191,16 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         self._first_poll: asyncio.Task[None] | None = None
 
     async def async_load_position(self) -> None:
-        """Read what earlier polls have seen (before the first poll)."""
+        """Read what earlier polls have seen, and the recorder's zone they learnt
+        (before the first poll: the first disk times are then read in it)."""
         stored = await self._store.async_load() or {}
         self._trackers = {kind: LogTracker.from_keys(stored.get(kind.value)) for kind in LogKind}
+        zone = stored.get(_ZONE_KEY)
+        with contextlib.suppress(TypeError, ValueError):
+            if zone is not None and len(zone) == 2:
+                offset = timedelta(seconds=int(zone[0]))
+                if abs(offset) <= _MAX_OFFSET:
+                    self.client.assume_recorder_zone(offset, zone[1] == "1")
 
     @callback
     def async_start_first_poll(self) -> None:
@@ -246,7 +259,12 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
             await asyncio.wait([first])
 
     def _persisted(self) -> dict[str, list[str]]:
-        return {kind.value: tracker.keys() for kind, tracker in self._trackers.items()}
+        stored = {kind.value: tracker.keys() for kind, tracker in self._trackers.items()}
+        zone = self.client.recorder_zone
+        if isinstance(zone, timedelta):  # learnt from a log entry, not a guess
+            summer = "1" if self.client.recorder_summer_time else "0"
+            stored[_ZONE_KEY] = [str(int(zone.total_seconds())), summer]
+        return stored
 
     def _event_data(self, item: NewLogEntry) -> dict[str, Any]:
         return {

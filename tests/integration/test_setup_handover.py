@@ -143,6 +143,20 @@ async def test_disk_times_are_read_in_the_recorders_zone_once_logs_arrive(
     state = hass.states.get(sensor)
     assert state is not None
     assert dt_util.parse_datetime(state.state) == disk.oldest
+
+    # A later setup knows the zone at once (stored with the log position), even
+    # when its own log poll fails.
+    simulator.faults.busy = True
+    simulator.faults.only = {Cgi.LOGLIST}
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not entry.runtime_data.log_coordinator.last_update_success
+    reread = entry.runtime_data.coordinator.data
+    assert reread.recorded_zone == timedelta(hours=9)
+    again = next(d for d in reread.recorded.disks if d.slot == disk.slot)
+    assert again.oldest == disk.oldest
+    assert len(simulator.journal.by_cgi(Cgi.RECORDEDTIME)) == 2
+    simulator.faults.clear()
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

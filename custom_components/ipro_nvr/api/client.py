@@ -172,6 +172,12 @@ class NvrClient:
         """The summer-time flag of the latest log entry (False before any)."""
         return self._zone[2] if self._zone is not None else False
 
+    def assume_recorder_zone(self, utc_offset: timedelta, summer_time: bool) -> None:
+        """Read recorder times in this standard offset until a log entry tells one
+        (the zone a log poll learnt before a restart: no log entry read yet)."""
+        if self._zone is None:
+            self._zone = (datetime.min.replace(tzinfo=UTC), utc_offset, summer_time)
+
     # -- recorder information -------------------------------------------------
 
     async def validate(self) -> CameraStatus:
