@@ -17,7 +17,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed, start_reauth_flow
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    start_reauth_flow,
+)
 
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api.spec import Cgi
@@ -27,7 +31,7 @@ from custom_components.ipro_nvr.client_factory import (
     hand_over,
     take_handover,
 )
-from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.const import DOMAIN, EVENT_NVR
 from nvr_simulator.server import RunningSimulator
 
 from .conftest import entry_data
@@ -262,3 +266,31 @@ async def test_reauth_and_reconfigure_hand_over_too(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert simulator.uids.active_count() == 0
+
+
+async def test_unload_during_the_first_log_poll_fires_nothing_then_once(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """The first log poll runs after setup: an unload while it waits for the recorder
+    ends it without firing or remembering; the next setup fires the entry once."""
+    fired: list[str] = []
+    hass.bus.async_listen(EVENT_NVR, lambda event: fired.append(event.data["text"]))
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    simulator.simulator.add_event("SITE(VMD)-7")
+    simulator.faults.slow_response = 0.5
+    simulator.faults.only = {Cgi.LOGLIST}
+    arrived = len(simulator.journal.entries)
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    async with asyncio.timeout(10):
+        while not any(  # noqa: ASYNC110 - polling the simulator's journal
+            e.cgi is Cgi.LOGLIST for e in simulator.journal.entries[arrived:]
+        ):
+            await asyncio.sleep(0.01)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert fired == []
+    simulator.faults.clear()
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert fired == ["SITE(VMD)-7"]
