@@ -127,7 +127,11 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
     async def _async_update_data(self) -> NvrStatus:
         first, self._first_status = self._first_status, None
         try:
-            status = first or await self.client.get_camera_status(priority=Priority.BACKGROUND)
+            status = (
+                first
+                if first is not None
+                else await self.client.get_camera_status(priority=Priority.BACKGROUND)
+            )
             zone = self.client.recorder_zone
             recorded, answer = await self.client.get_disks_and_answer(priority=Priority.BACKGROUND)
         except NvrError as err:
