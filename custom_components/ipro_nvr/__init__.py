@@ -11,7 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import UidPurpose
 from .api.connections import CameraConnections
-from .client_factory import create_client
+from .client_factory import create_client, take_handover
 from .const import (
     CONF_EVENT_SCAN_INTERVAL,
     CONF_SCAN_INTERVAL,
@@ -70,7 +70,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> bool:
     """Connect to the recorder and set up its devices and entities."""
-    client = create_client(hass, entry.data)
+    # The client the config flow has just validated these settings with, still
+    # logged in: no logout and login again on the way to the entities.
+    handover = take_handover(hass, entry.data)
+    client = handover.client if handover is not None else create_client(hass, entry.data)
     connections = CameraConnections()
     relay = StreamRelay.from_options(client, entry.options, connections)
 
@@ -93,6 +96,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
         entry,
         client,
         timedelta(seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
+        first_status=handover.fresh_status() if handover is not None else None,
     )
     logs = NvrLogCoordinator(
         hass,
@@ -100,14 +104,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
         client,
         timedelta(seconds=entry.options.get(CONF_EVENT_SCAN_INTERVAL, DEFAULT_EVENT_SCAN_INTERVAL)),
     )
-    # Logs first: their entries carry the recorder's time zone, which the
-    # disk times of the status poll (recordedtime.cgi has no zone) rely on.
-    await logs.async_config_entry_first_refresh()
+    # Only the status poll is waited for (with a status handed over by the
+    # flow, one command): the entities then show at once, and the logs are
+    # polled right after, in the background. Their entries tell the
+    # recorder's zone, in which the disk times (recordedtime.cgi has no zone)
+    # are then read again, without asking the recorder.
+    await logs.async_load_position()
     await status.async_config_entry_first_refresh()
+    entry.async_on_unload(logs.async_add_listener(status.async_reread_disk_times))
     _connect_camera_connections(hass, entry, status, connections)
-    # After the first polls, so the entities are not kept waiting: the live UIDs
-    # log in and set up in the background; the first stream raises their priority.
-    client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
     entry.runtime_data = IproNvrRuntimeData(
         client=client, coordinator=status, log_coordinator=logs, relay=relay
     )
@@ -120,6 +125,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # A poll that works again shows the recorder is back: failing live streams retry now.
     entry.async_on_unload(relay.retry_after_good_polls(status, logs))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # After the entities (an entry that arrived while Home Assistant was down
+    # fires into them), and queued before the live UIDs' logins.
+    logs.async_start_first_poll()
+    # After the first status poll, so the entities are not kept waiting: the live
+    # UIDs log in and set up in the background; the first stream raises their priority.
+    client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
     if PREFETCH_SNAPSHOTS:
         # A first picture of every camera, so no dashboard tile waits for one.
         entry.async_create_background_task(

@@ -16,8 +16,8 @@ from homeassistant.core import callback
 from homeassistant.helpers import selector
 import voluptuous as vol
 
-from .api import AuthenticationError, CameraStatus, CannotConnectError, NvrError, RecorderBusyError
-from .client_factory import create_client
+from .api import AuthenticationError, CannotConnectError, NvrError, RecorderBusyError
+from .client_factory import create_client, hand_over
 from .const import (
     CONF_CHANNELS,
     CONF_CLIP_CACHE_SIZE,
@@ -126,23 +126,33 @@ def _unique_id(data: Mapping[str, Any]) -> str:
     return f"{str(data[CONF_HOST]).lower()}:{data[CONF_PORT]}"
 
 
-async def _async_validate(
-    flow: ConfigFlow, data: Mapping[str, Any]
-) -> tuple[dict[str, str], CameraStatus | None]:
-    """Log in and read the camera status; map failures to form errors."""
+async def _async_validate(flow: ConfigFlow, data: Mapping[str, Any]) -> dict[str, str]:
+    """Log in and read the camera status; map failures to form errors.
+
+    On success the client stays logged in and is handed over to the entry
+    this flow creates or reloads (see ``client_factory.hand_over``), with the
+    camera status it read; on failure it is closed.
+    """
     client = create_client(flow.hass, data)
     try:
-        async with client:
-            return {}, await client.validate()
+        status = await client.validate()
     except AuthenticationError:
-        return {"base": "invalid_auth"}, None
+        errors = {"base": "invalid_auth"}
     except RecorderBusyError:
-        return {"base": "busy"}, None
+        errors = {"base": "busy"}
     except CannotConnectError:
-        return {"base": "cannot_connect"}, None
+        errors = {"base": "cannot_connect"}
     except NvrError:
         LOGGER.exception("Unexpected answer from the recorder at %s", data[CONF_HOST])
-        return {"base": "unknown"}, None
+        errors = {"base": "unknown"}
+    except BaseException:
+        await client.close()
+        raise
+    else:
+        hand_over(flow.hass, data, client, status)
+        return {}
+    await client.close()
+    return errors
 
 
 class IproNvrConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -157,7 +167,7 @@ class IproNvrConfigFlow(ConfigFlow, domain=DOMAIN):
             data = _normalise(user_input)
             await self.async_set_unique_id(_unique_id(data))
             self._abort_if_unique_id_configured()
-            errors, _status = await _async_validate(self, data)
+            errors = await _async_validate(self, data)
             if not errors:
                 return self.async_create_entry(title=f"i-PRO NVR ({data[CONF_HOST]})", data=data)
         schema = _connection_schema(user_input or {}).extend(
@@ -177,7 +187,7 @@ class IproNvrConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **user_input}
-            errors, _status = await _async_validate(self, data)
+            errors = await _async_validate(self, data)
             if not errors:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
         return self.async_show_form(
@@ -199,7 +209,7 @@ class IproNvrConfigFlow(ConfigFlow, domain=DOMAIN):
             if unique_id != entry.unique_id:
                 await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_configured()
-            errors, _status = await _async_validate(self, data)
+            errors = await _async_validate(self, data)
             if not errors:
                 return self.async_update_reload_and_abort(
                     entry, unique_id=unique_id, data_updates=data

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.core import callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -21,7 +23,10 @@ from .api import (
     Priority,
     RecordedTime,
 )
+from .api.errors import MalformedResponseError
 from .api.log_events import LogEventMeaning, classify_log_text
+from .api.parsers import parse_recorded_time
+from .api.recorder_time import RecorderZone
 from .const import DOMAIN, EVENT_NVR, LOGGER
 from .log_tracker import LogTracker
 
@@ -31,14 +36,26 @@ if TYPE_CHECKING:
     from .data import IproNvrConfigEntry
 
 STORAGE_VERSION = 1
+# The recorder's standard offset (seconds) and summer-time flag ("1"/"0") from
+# the latest log entry, stored with the log position: a later setup reads its
+# first disk times (recordedtime.cgi has no zone) in it without waiting for logs.
+_ZONE_KEY = "recorder_zone"
+_MAX_OFFSET = timedelta(hours=14)
 
 
 @dataclass(frozen=True, slots=True)
 class NvrStatus:
-    """One poll of the recorder's status."""
+    """One poll of the recorder's status.
+
+    ``recorded_answer`` is ``recordedtime.cgi``'s body and ``recorded_zone`` the
+    zone its times were read in: the answer carries no zone, so its times are
+    read again, without asking the recorder, once a log entry tells it.
+    """
 
     status: CameraStatus
     recorded: RecordedTime
+    recorded_answer: bytes = b""
+    recorded_zone: RecorderZone | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +110,55 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
 
     what = "status"
 
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: IproNvrConfigEntry,
+        client: NvrClient,
+        interval: timedelta,
+        *,
+        first_status: CameraStatus | None = None,
+    ) -> None:
+        """Initialise; ``first_status``: a camera status just read (by the config
+        flow), taken for the first poll's instead of asking again."""
+        super().__init__(hass, entry, client, interval)
+        self._first_status = first_status
+
     async def _async_update_data(self) -> NvrStatus:
+        first, self._first_status = self._first_status, None
         try:
-            status = await self.client.get_camera_status(priority=Priority.BACKGROUND)
-            recorded = await self.client.get_disks(priority=Priority.BACKGROUND)
+            status = (
+                first
+                if first is not None
+                else await self.client.get_camera_status(priority=Priority.BACKGROUND)
+            )
+            zone = self.client.recorder_zone
+            recorded, answer = await self.client.get_disks_and_answer(priority=Priority.BACKGROUND)
         except NvrError as err:
             raise _translate_errors(err) from err
-        return NvrStatus(status=status, recorded=recorded)
+        return NvrStatus(
+            status=status, recorded=recorded, recorded_answer=answer, recorded_zone=zone
+        )
+
+    @callback
+    def async_reread_disk_times(self) -> None:
+        """Read the last disk times again if the recorder's zone is known better now.
+
+        Setup does not wait for the first log poll (it would delay the
+        entities by two commands), so the first ``recordedtime.cgi`` answer may
+        have been read in Home Assistant's zone before a log entry told the
+        recorder's. Costs no request.
+        """
+        data = self.data
+        zone = self.client.recorder_zone
+        if data is None or not data.recorded_answer or data.recorded_zone == zone:
+            return
+        try:
+            recorded = parse_recorded_time(data.recorded_answer, zone=zone)
+        except MalformedResponseError:  # pragma: no cover - it parsed before
+            return
+        self.data = replace(data, recorded=recorded, recorded_zone=zone)
+        self.async_update_listeners()
 
 
 class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
@@ -133,10 +192,32 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         # shutdown takes it too, so no poll is half done when unloading ends.
         self._tracking = asyncio.Lock()
         self._closed = False
+        self._first_poll: asyncio.Task[None] | None = None
 
-    async def _async_setup(self) -> None:
+    async def async_load_position(self) -> None:
+        """Read what earlier polls have seen, and the recorder's zone they learnt
+        (before the first poll: the first disk times are then read in it)."""
         stored = await self._store.async_load() or {}
         self._trackers = {kind: LogTracker.from_keys(stored.get(kind.value)) for kind in LogKind}
+        zone = stored.get(_ZONE_KEY)
+        with contextlib.suppress(TypeError, ValueError):
+            if zone is not None and len(zone) == 2:
+                offset = timedelta(seconds=int(zone[0]))
+                if abs(offset) <= _MAX_OFFSET:
+                    self.client.assume_recorder_zone(offset, zone[1] == "1")
+
+    @callback
+    def async_start_first_poll(self) -> None:
+        """Poll the logs now, in the background: setup does not wait for them.
+
+        Not an entry background task (those are cancelled when the entry
+        unloads, which could cut a save short between its write and its
+        events): :meth:`async_shutdown` waits for a poll that is saving or
+        firing and only cancels one still waiting for the recorder.
+        """
+        self._first_poll = self.hass.async_create_background_task(
+            self.async_refresh(), f"{DOMAIN} first log poll"
+        )
 
     async def _async_update_data(self) -> NvrLogs:
         try:
@@ -175,9 +256,19 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         await super().async_shutdown()
         async with self._tracking:
             self._closed = True
+        first = self._first_poll
+        if first is not None and not first.done():
+            # Still waiting for the recorder: whatever it brings is not used.
+            first.cancel()
+            await asyncio.wait([first])
 
     def _persisted(self) -> dict[str, list[str]]:
-        return {kind.value: tracker.keys() for kind, tracker in self._trackers.items()}
+        stored = {kind.value: tracker.keys() for kind, tracker in self._trackers.items()}
+        zone = self.client.recorder_zone
+        if isinstance(zone, timedelta):  # learnt from a log entry, not a guess
+            summer = "1" if self.client.recorder_summer_time else "0"
+            stored[_ZONE_KEY] = [str(int(zone.total_seconds())), summer]
+        return stored
 
     def _event_data(self, item: NewLogEntry) -> dict[str, Any]:
         return {

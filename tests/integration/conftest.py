@@ -89,7 +89,7 @@ async def loaded_entry(
     """The config entry, set up against the simulator, unloaded after the test."""
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     yield config_entry
     if config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)

@@ -90,7 +90,7 @@ async def controls(
             platform, DOMAIN, f"{config_entry.entry_id}_1_{key}", config_entry=config_entry
         )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     simulator.journal.clear()
     yield config_entry
     await hass.config_entries.async_unload(config_entry.entry_id)
@@ -362,7 +362,7 @@ async def test_enabling_a_button_and_pressing_it(
     assert hass.states.get(button) is None
     er.async_get(hass).async_update_entity(button, disabled_by=None)
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(button).state == STATE_UNKNOWN  # type: ignore[union-attr]
     simulator.journal.clear()
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)

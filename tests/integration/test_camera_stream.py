@@ -100,7 +100,7 @@ async def test_reload_stops_the_stream_of_the_old_relay(
         ):
             await asyncio.sleep(0.1)
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert old_camera.stream is None
     await asyncio.sleep(1.5)  # the worker would notice the relay's end within this
     assert "Error from stream worker" not in caplog.text

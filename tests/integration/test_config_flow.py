@@ -47,9 +47,9 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, simulator: RunningSi
     assert result["data"][CONF_PORT] == simulator.port
     assert result["result"].unique_id == f"{simulator.host}:{simulator.port}"
     await hass.async_block_till_done()
-    # The validation session was logged out again; the loaded entry holds its own: the
-    # command UID and, logged in in the background, its two kept live UIDs.
-    assert simulator.uids.released_total == 1
+    # The validation session was handed to the entry, not logged out: its UID is
+    # the entry's command UID, next to its two kept live UIDs (logged in in the background).
+    assert simulator.uids.released_total == 0
     async with asyncio.timeout(20):
         while simulator.uids.active_count() < 3:  # noqa: ASYNC110 - the background logins
             await asyncio.sleep(0.02)

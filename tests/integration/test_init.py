@@ -126,7 +126,7 @@ async def test_unreachable_recorder_retries_setup_without_leaking(
     entry = MockConfigEntry(domain=DOMAIN, data=entry_data(simulator), unique_id="x")
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     simulator.faults.busy = False
     assert simulator.uids.active_count() == 0
@@ -163,7 +163,7 @@ async def test_new_log_entries_fire_events_once(
     # Polling again, and reloading the entry, fire nothing more.
     await logs.async_refresh()
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert len(fired) == 2
 
 
@@ -203,7 +203,7 @@ async def test_repairs_raise_and_clear(
     monkeypatch.setattr(repairs, "CAMERA_DISCONNECTED_REPAIR_AFTER", timedelta(0))
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     issues = ir.async_get(hass)
     prefix = config_entry.entry_id
     assert issues.async_get_issue(DOMAIN, f"{prefix}_camera_disconnected_4") is not None
@@ -235,7 +235,7 @@ async def test_repairs_survive_a_reload_ignored_and_timed(
     simulator.simulator.add_error("MAIN-2 HDD ERROR")
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     issues = ir.async_get(hass)
     disk_id = f"{config_entry.entry_id}_disk_error_main-2"
     camera_id = f"{config_entry.entry_id}_camera_disconnected_4"
@@ -250,7 +250,7 @@ async def test_repairs_survive_a_reload_ignored_and_timed(
 
     now[0] = start + CAMERA_DISCONNECTED_REPAIR_AFTER / 2
     assert await hass.config_entries.async_reload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     disk = issues.async_get_issue(DOMAIN, disk_id)
     assert disk is not None
     assert disk.dismissed_version is not None  # still ignored
@@ -266,7 +266,7 @@ async def test_repairs_survive_a_reload_ignored_and_timed(
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     simulator.simulator.add_error("MAIN-2 HDD RECOVERED")
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert issues.async_get_issue(DOMAIN, disk_id) is None
     assert issues.async_get_issue(DOMAIN, camera_id) is not None
     await hass.config_entries.async_unload(config_entry.entry_id)
@@ -285,7 +285,7 @@ async def test_disconnection_time_survives_a_restart(
     monkeypatch.setattr(repairs, "_utcnow", lambda: now[0])
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
     key = f"{DOMAIN}.{config_entry.entry_id}.repairs"
@@ -294,7 +294,7 @@ async def test_disconnection_time_survives_a_restart(
 
     now[0] = start + CAMERA_DISCONNECTED_REPAIR_AFTER
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     camera_id = f"{config_entry.entry_id}_camera_disconnected_4"
     assert ir.async_get(hass).async_get_issue(DOMAIN, camera_id) is not None
 
@@ -319,7 +319,7 @@ async def test_removing_the_entry_removes_its_issues(
     simulator.simulator.add_error("MAIN-2 HDD ERROR")
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     issues = ir.async_get(hass)
     ids = {i for d, i in issues.issues if d == DOMAIN}
     assert ids == {
@@ -339,7 +339,7 @@ async def test_deselected_channel_device_is_removed(
     """Choosing fewer channels in the options removes the other channel devices."""
     hass.config_entries.async_update_entry(loaded_entry, options={CONF_CHANNELS: [1, 2]})
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), loaded_entry.entry_id)
     assert len(devices) == 3  # the recorder and cameras 1 and 2
 

@@ -48,7 +48,7 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     if hass.config_entries.async_get_entry(entry.entry_id) is None:
         entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_reload_and_restart_replay_nothing(
@@ -76,7 +76,7 @@ async def test_reload_and_restart_replay_nothing(
     # A reload, twice, and polls after it: nothing replayed; a new entry fires once.
     for _ in range(2):
         assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
         assert await _poll(hass, loaded_entry)
     assert len(fired) == 2
     sim.add_event("SITE(VMD)-1")

@@ -727,7 +727,7 @@ async def test_removing_the_recorder_deletes_its_clips(
     """Deleting the entry deletes its cache directory, leaving other recorders' clips."""
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     caches = await _media_source_with_caches_in(hass, config_entry, tmp_path / "clips")
     other = caches.directory("another-entry")
     other.mkdir(parents=True)

@@ -172,6 +172,12 @@ class NvrClient:
         """The summer-time flag of the latest log entry (False before any)."""
         return self._zone[2] if self._zone is not None else False
 
+    def assume_recorder_zone(self, utc_offset: timedelta, summer_time: bool) -> None:
+        """Read recorder times in this standard offset until a log entry tells one
+        (the zone a log poll learnt before a restart: no log entry read yet)."""
+        if self._zone is None:
+            self._zone = (datetime.min.replace(tzinfo=UTC), utc_offset, summer_time)
+
     # -- recorder information -------------------------------------------------
 
     async def validate(self) -> CameraStatus:
@@ -190,10 +196,18 @@ class NvrClient:
 
         The answer has no zone: times are read in :attr:`recorder_zone`.
         """
+        recorded, _answer = await self.get_disks_and_answer(priority=priority)
+        return recorded
+
+    async def get_disks_and_answer(
+        self, *, priority: Priority = Priority.NORMAL
+    ) -> tuple[RecordedTime, bytes]:
+        """:meth:`get_disks` and the answer's body, whose times can be read again
+        (``parse_recorded_time``) once a log entry has told the recorder's zone."""
         zone = self.recorder_zone
 
-        def parse(body: bytes) -> RecordedTime:
-            return parse_recorded_time(body, zone=zone)
+        def parse(body: bytes) -> tuple[RecordedTime, bytes]:
+            return parse_recorded_time(body, zone=zone), body
 
         return await self._request_parsed(urls.recorded_time(), parse, priority)
 
