@@ -499,9 +499,14 @@ class LiveFeed:
     async def _start(self, stack: AsyncExitStack, lease: Lease) -> aiohttp.ClientResponse:
         """``push.cgi`` START on the lease; a 503 makes the camera suspect."""
         request = urls.live_start(self.channel, self.codec)
+        # A person waits on a video start (the live view is blank until then); a
+        # JPEG feed serves snapshots, and a tile shows its last picture meanwhile.
+        priority = Priority.NORMAL if self.codec is LiveCodec.JPEG else Priority.USER
         try:
             return await stack.enter_async_context(
-                self.client.stream(request, lease=lease, read_timeout=READ_TIMEOUT)
+                self.client.stream(
+                    request, lease=lease, priority=priority, read_timeout=READ_TIMEOUT
+                )
             )
         except RecorderBusyError as err:
             self._connections.suspect(self.channel)
