@@ -157,6 +157,12 @@ class NvrClient:
         return self._session.uids_in_use
 
     @property
+    def recorder_full(self) -> bool:
+        """Whether a login was refused because the recorder's sessions were all in use,
+        and no status answer since has shown a free one."""
+        return self._session.recorder_full
+
+    @property
     def pacing(self) -> PacingPolicy:
         """The pacing policy the client keeps."""
         return self._scheduler.pacing
@@ -180,10 +186,16 @@ class NvrClient:
         return await self.get_camera_status(priority=Priority.USER)
 
     async def get_camera_status(self, *, priority: Priority = Priority.NORMAL) -> CameraStatus:
-        """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``)."""
-        return await self._request_parsed(
+        """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``).
+
+        The counts also feed the session's login gate: no login while the
+        recorder's sessions are all in use (:class:`RecorderFullError`).
+        """
+        status = await self._request_parsed(
             urls.camera_connection_info(), parse_camera_status, priority
         )
+        self._session.note_uid_counts(status.used_uid, status.max_uid)
+        return status
 
     async def get_disks(self, *, priority: Priority = Priority.NORMAL) -> RecordedTime:
         """Disk capacities and recording periods (``recordedtime.cgi``).
