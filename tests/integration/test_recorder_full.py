@@ -1,0 +1,109 @@
+"""Session manners: the integration never takes the last sessions of a full recorder.
+
+The simulator starts with 14 of its 16 sessions held by other clients (viewers
+and apps that keep them alive); a login beyond 16 would evict the oldest, one
+of theirs. The integration reads the recorder's sessions in use from its status
+poll and logs in only while one is free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import logging
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipro_nvr.api import RecorderFullError, UidPurpose, urls
+from custom_components.ipro_nvr.api.spec import Cgi
+from custom_components.ipro_nvr.const import DOMAIN
+from nvr_simulator import SimulatorConfig
+from nvr_simulator.server import RunningSimulator
+
+OTHERS = 14
+FULL_WARNING = "sessions of the recorder are in use"
+
+
+@pytest.fixture
+def sim_config(sim_config: SimulatorConfig) -> SimulatorConfig:
+    """A 16-session recorder with 14 sessions taken by other clients."""
+    sim_config.max_uids = 16
+    sim_config.other_clients = OTHERS
+    return sim_config
+
+
+async def _until(condition: Callable[[], bool], hass: HomeAssistant) -> None:
+    """Wait for the background work (kept UIDs logging in) to reach ``condition``."""
+    async with asyncio.timeout(30):
+        while not condition():
+            await asyncio.sleep(0.05)
+    await hass.async_block_till_done()
+
+
+def _full_warnings(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(
+        1
+        for record in caplog.records
+        if record.levelno == logging.WARNING and FULL_WARNING in record.getMessage()
+    )
+
+
+async def test_full_recorder_evicts_nobody_and_raises_a_repair(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Command UID and one kept live UID fit; the rest waits; the repair comes and goes."""
+    others = simulator.uids.others()
+    assert len(others) == OTHERS
+    runtime = loaded_entry.runtime_data
+    client = runtime.client
+    # The kept live UIDs log in after the first polls: one fits, the other is refused.
+    await _until(lambda: client.recorder_full, hass)
+    assert client.uids_in_use == 2  # the command UID and one kept live UID
+    assert simulator.uids.active_count() == 16
+    assert simulator.uids.others() == others  # nobody evicted
+    assert simulator.uids.evicted_total == 0
+
+    # A stream that needs one more UID (camera 1 twice: a UID carries one stream
+    # of a camera) is refused without a login.
+    logins = simulator.uids.issued_total
+    async with (
+        client.lease(UidPurpose.LIVE, channel=1),
+        client.lease(UidPurpose.LIVE, channel=1) as second,
+    ):
+        with pytest.raises(RecorderFullError):
+            await client.send_on(second, urls.live_setup())
+    assert simulator.uids.issued_total == logins
+    assert simulator.uids.others() == others
+    assert simulator.uids.evicted_total == 0
+    assert _full_warnings(caplog) == 1  # said once, not at every refusal
+
+    issue_id = f"{loaded_entry.entry_id}_recorder_full"
+    await runtime.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert client.recorder_full
+
+    # Two other clients log out: the next status poll sees free sessions.
+    assert simulator.uids.release_others(2) == 2
+    simulator.journal.clear()
+    await runtime.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not client.recorder_full
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    # The kept live UID that was refused logs in now, by itself.
+    await _until(lambda: client.uids_in_use == 3, hass)
+    assert Cgi.LOGIN in [entry.cgi for entry in simulator.journal.entries]
+    async with (
+        client.lease(UidPurpose.LIVE, channel=1),
+        client.lease(UidPurpose.LIVE, channel=1) as second,
+    ):
+        await client.send_on(second, urls.live_setup())
+    assert simulator.uids.others() == others[:-2]
+    assert simulator.uids.evicted_total == 0
+    assert _full_warnings(caplog) == 1
