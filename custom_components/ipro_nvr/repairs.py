@@ -130,8 +130,7 @@ async def async_setup_repairs(hass: HomeAssistant, entry: IproNvrConfigEntry) ->
         _busy_issue(
             failing
             and any(
-                isinstance(e, RecorderBusyError | UidError)
-                and not isinstance(e, RecorderFullError)
+                isinstance(e, RecorderBusyError | UidError) and not isinstance(e, RecorderFullError)
                 for e in causes
             )
         )

@@ -38,7 +38,7 @@ def sim_config(sim_config: SimulatorConfig) -> SimulatorConfig:
 async def _until(condition: Callable[[], bool], hass: HomeAssistant) -> None:
     """Wait for the background work (kept UIDs logging in) to reach ``condition``."""
     async with asyncio.timeout(30):
-        while not condition():
+        while not condition():  # noqa: ASYNC110 - polling another component's state
             await asyncio.sleep(0.05)
     await hass.async_block_till_done()
 
