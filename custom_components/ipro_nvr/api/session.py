@@ -464,6 +464,7 @@ class RecorderSession:
                     f"all {self._budget} UIDs of the budget are in use; cannot start a "
                     f"{purpose} stream of channel(s) {sorted(channels)}"
                 )
+            self._check_room()  # before the slot exists: a refusal frees no room
             slot = _Slot(purpose, channels=set(channels), leases=1)
             self._stream_slots.append(slot)
             try:
