@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import suppress
 import logging
 
+import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -43,10 +45,15 @@ async def _until(condition: Callable[[], bool], hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
 
+def _records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Everything logged so far: the kept UIDs may log in while the entry sets up."""
+    return [*caplog.get_records("setup"), *caplog.get_records("call")]
+
+
 def _full_warnings(caplog: pytest.LogCaptureFixture) -> int:
     return sum(
         1
-        for record in caplog.records
+        for record in _records(caplog)
         if record.levelno == logging.WARNING and FULL_WARNING in record.getMessage()
     )
 
@@ -107,3 +114,54 @@ async def test_full_recorder_evicts_nobody_and_raises_a_repair(
     assert simulator.uids.others() == others[:-2]
     assert simulator.uids.evicted_total == 0
     assert _full_warnings(caplog) == 1
+
+
+async def test_snapshot_degrades_to_the_live_keyframe_until_a_session_is_free(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Camera 1's video runs on the one kept UID that fit; its JPEG stream needs another
+    UID, which a full recorder does not get: the snapshot is the video's keyframe, nobody
+    is evicted, and the JPEG stream starts by itself once a status poll shows room."""
+    others = simulator.uids.others()
+    runtime = loaded_entry.runtime_data
+    client, relay = runtime.client, runtime.relay
+    await _until(lambda: client.recorder_full, hass)
+    received = bytearray()
+
+    async def watch(url: str) -> None:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            assert response.status == 200
+            async for chunk in response.content.iter_any():
+                received.extend(chunk)
+
+    viewer = asyncio.create_task(watch(await relay.async_url(1)))
+    try:
+        await _until(lambda: len(received) > 20_000 or viewer.done(), hass)
+        assert not viewer.done()
+        logins = simulator.uids.issued_total
+        image = await relay.async_snapshot(1, first_wait=1.0)
+        assert image is not None
+        assert image.startswith(b"\xff\xd8")  # the decoded live keyframe
+        assert relay.jpeg_feed(1).failing
+        assert relay.jpeg_feed(1).latest_jpeg() is None
+        assert simulator.uids.issued_total == logins
+        assert simulator.uids.others() == others
+        assert _full_warnings(caplog) == 1
+        assert not any(
+            r.levelno >= logging.WARNING and "Live stream of camera" in r.getMessage()
+            for r in _records(caplog)
+        )
+
+        simulator.uids.release_others(2)
+        await runtime.coordinator.async_refresh()
+        await _until(lambda: relay.jpeg_feed(1).latest_jpeg() is not None, hass)
+        assert not client.recorder_full
+    finally:
+        viewer.cancel()
+        with suppress(asyncio.CancelledError):
+            await viewer
+    assert simulator.uids.others() == others[:-2]
+    assert simulator.uids.evicted_total == 0

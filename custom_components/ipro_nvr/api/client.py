@@ -314,6 +314,11 @@ class NvrClient:
         """
         return await self._session.command(request, priority=priority)
 
+    def on_recorder_room(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when a status answer shows a free session after
+        :attr:`recorder_full` (a refused login): streams waiting for one retry then."""
+        self._session.on_room = callback
+
     def keep_uids(self, purpose: UidPurpose, count: int) -> None:
         """Keep ``count`` stream UIDs logged in and set up ahead of use, in the background.
 

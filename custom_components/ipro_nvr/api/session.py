@@ -223,6 +223,8 @@ class RecorderSession:
         self._uid_counts: tuple[int, int, int, float] | None = None
         self._logins_in_flight = 0
         self.recorder_full = False
+        # Called when a status shows a free session after a login was refused.
+        self.on_room: Callable[[], None] | None = None
 
     # -- public surface -------------------------------------------------------
 
@@ -251,7 +253,8 @@ class RecorderSession:
         feeds every ``as_getinfo.cgi?FILE=2`` it parses, so the gate costs no
         command of its own; with no counts younger than
         :data:`UID_COUNTS_MAX_AGE` it lets the login through rather than spend
-        a paced command (3 s) in front of the person waiting.
+        a paced command (3 s) in front of the person waiting, unless the last
+        counts said full: then only a status answer showing room reopens it.
         """
         if used is None or maximum is None:
             return
@@ -260,6 +263,8 @@ class RecorderSession:
             self.recorder_full = False
             _LOGGER.info("The recorder has a free session again")
             self._signal_room()  # a stream waiting in acquire(wait=...) retries now
+            if self.on_room is not None:
+                self.on_room()
             idle = [slot for slot in self._stream_slots if slot.kept and slot.uid is None]
             if idle and not self._closing:
                 self._spawn(self._warm(idle))
@@ -269,8 +274,9 @@ class RecorderSession:
         if self._uid_counts is None:
             return
         used, maximum, ours_then, seen_at = self._uid_counts
-        if self._clock() - seen_at > UID_COUNTS_MAX_AGE:
+        if self._clock() - seen_at > UID_COUNTS_MAX_AGE and not self.recorder_full:
             return
+        # Full stays full, however old the counts, until a status shows room.
         # Our own logins and logouts since that answer are known exactly.
         used += self.uids_in_use + self._logins_in_flight - ours_then
         if used < maximum:
