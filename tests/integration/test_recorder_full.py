@@ -14,7 +14,9 @@ from contextlib import suppress
 import logging
 
 import aiohttp
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -24,6 +26,8 @@ from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
+
+from .conftest import entry_data
 
 OTHERS = 14
 FULL_WARNING = "sessions of the recorder are in use"
@@ -164,4 +168,23 @@ async def test_snapshot_degrades_to_the_live_keyframe_until_a_session_is_free(
         with suppress(asyncio.CancelledError):
             await viewer
     assert simulator.uids.others() == others[:-2]
+    assert simulator.uids.evicted_total == 0
+
+
+async def test_config_flow_does_not_log_into_a_full_recorder(
+    hass: HomeAssistant, simulator: RunningSimulator
+) -> None:
+    """All 16 sessions taken: the form says the recorder has no free session, and the
+    check reads the status (no UID needed) without logging in."""
+    simulator.uids.hold_for_others(16 - OTHERS)
+    others = simulator.uids.others()
+    assert len(others) == 16
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], entry_data(simulator)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "busy"}
+    assert simulator.journal.by_cgi(Cgi.LOGIN) == []
+    assert simulator.uids.others() == others
     assert simulator.uids.evicted_total == 0

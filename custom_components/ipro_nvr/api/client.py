@@ -181,9 +181,14 @@ class NvrClient:
     # -- recorder information -------------------------------------------------
 
     async def validate(self) -> CameraStatus:
-        """Log in and read the camera status: proves address, credentials and protocol."""
+        """Read the camera status and log in: proves address, credentials and protocol.
+
+        The status first (it takes no UID, spec 5.3.1): its session counts let the
+        login be refused (:class:`RecorderFullError`) rather than evict another client.
+        """
+        status = await self.get_camera_status(priority=Priority.USER)
         await self._session.ensure_command_uid(Priority.USER)
-        return await self.get_camera_status(priority=Priority.USER)
+        return status
 
     async def get_camera_status(self, *, priority: Priority = Priority.NORMAL) -> CameraStatus:
         """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``).
