@@ -95,3 +95,24 @@ async def test_waiting_stream_starts_when_a_status_shows_room(
         await waiting
     assert simulator.uids.evicted_total == 0
     assert len(simulator.uids.others()) == 13
+
+
+async def test_evicted_uid_is_not_renewed_into_a_full_recorder(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Another client's login evicted our UID from a full recorder: it holds our place,
+    so the re-login is refused instead of evicting someone else in turn."""
+    simulator.uids.release_others(14)
+    await client.get_event_log()  # our command UID, the oldest issued
+    simulator.uids.hold_for_others(15)
+    status = await client.get_camera_status()
+    assert (status.used_uid, status.max_uid) == (16, 16)
+    simulator.uids.hold_for_others(1)  # the 17th login evicts ours
+    others = simulator.uids.others()
+    assert len(others) == 16
+    logins = len(simulator.journal.by_cgi(Cgi.LOGIN))
+    with pytest.raises(RecorderFullError):
+        await client.get_event_log()  # refused UID: no re-login into a full recorder
+    assert len(simulator.journal.by_cgi(Cgi.LOGIN)) == logins
+    assert simulator.uids.others() == others
+    assert client.uids_in_use == 0

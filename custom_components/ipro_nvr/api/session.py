@@ -290,6 +290,14 @@ class RecorderSession:
             )
         raise RecorderFullError(f"all {maximum} sessions of the recorder are in use")
 
+    def _uid_lost(self) -> None:
+        """One of our UIDs was refused: the recorder no longer counts it, but the
+        client whose login evicted it may hold its place, so the gate's estimate of
+        sessions in use stays where it was until the next status answer."""
+        if self._uid_counts is not None:
+            used, maximum, ours_then, seen_at = self._uid_counts
+            self._uid_counts = (used, maximum, ours_then - 1, seen_at)
+
     async def ensure_command_uid(self, priority: Priority = Priority.NORMAL) -> None:
         """Log in the shared command UID unless it is held already."""
         await self._command_uid(priority)
@@ -830,6 +838,8 @@ class RecorderSession:
                     # in the background, it stays listed until then.
                     self._hold_unclaimed(failed, slot.last_used)
                     self._spawn(self._release_unclaimed(failed, Priority.BACKGROUND))
+                else:
+                    self._uid_lost()
             self.relogins += 1
             await self._login(priority, slot)
             if not slot.ready:
@@ -921,6 +931,7 @@ class RecorderSession:
         try:
             await self._send(urls.logout(), uid, priority, shutdown=shutdown)
         except UidError:
+            self._uid_lost()
             return True  # expired or evicted already: gone either way
         except NvrError as err:
             _LOGGER.debug("Logout of %s failed: %s", uid, err)
