@@ -60,6 +60,9 @@ class SimulatorConfig:
     https: bool = False
     uid_lifetime: float = UID_LIFETIME
     max_uids: int = MAX_UIDS
+    # UIDs held from the start by other clients (viewers, apps) that keep them
+    # alive: see UidTable.hold_for_others. Evicted by a login beyond max_uids.
+    other_clients: int = 0
     # Digits of every issued UID (spec 6.1.1: "an integer up to 19 digits"). The
     # default is the widest, which does not fit a signed 64-bit integer.
     uid_digits: int = UID_MAX_DIGITS

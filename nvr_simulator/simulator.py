@@ -53,6 +53,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self.uids = UidTable(config)
+        self.uids.hold_for_others(config.other_clients)
         self.journal = PacingJournal(config)
         self.faults = Faults(uids=self.uids)
         self.auth = DigestAuthenticator(config)

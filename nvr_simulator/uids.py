@@ -5,6 +5,12 @@ it. At most ``config.max_uids`` live at once: issuing one more invalidates the
 oldest-issued live UID (the spec says "lower priority or first issued"; the
 simulator has no priorities, so it is always the first issued). Times come from
 ``config.clock``; expired UIDs are purged whenever the table is consulted.
+
+UIDs of *other clients* (``config.other_clients`` at start, or
+:meth:`UidTable.hold_for_others`) stand for viewers and apps that keep their
+sessions alive: they never expire, but a login beyond the cap evicts them like
+any other (they are the oldest issued), and :meth:`UidTable.release_others`
+logs them out.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class UidTable:
         # Never hand out a UID twice, so a client holding an old one cannot be
         # lucky and find it valid again.
         self._ever_issued: set[str] = set()
+        # UIDs held by simulated other clients, which keep them alive.
+        self._others: set[str] = set()
         self.issued_total = 0
         self.released_total = 0
         self.expired_total = 0
@@ -43,7 +51,11 @@ class UidTable:
 
     def _purge(self, now: float) -> None:
         lifetime = self._config.uid_lifetime
-        for uid in [uid for uid, entry in self._live.items() if now - entry.last_used >= lifetime]:
+        for uid in [
+            uid
+            for uid, entry in self._live.items()
+            if now - entry.last_used >= lifetime and uid not in self._others
+        ]:
             del self._live[uid]
             self.expired_total += 1
 
@@ -99,6 +111,27 @@ class UidTable:
     def active_count(self, now: float | None = None) -> int:
         """Return how many UIDs are live (the spec's USEDUID)."""
         return len(self.active(now))
+
+    def hold_for_others(self, count: int, now: float | None = None) -> list[str]:
+        """Issue ``count`` UIDs to other clients, which keep them alive; return them."""
+        uids = [self.issue(now) for _ in range(count)]
+        self._others.update(uids)
+        return uids
+
+    def others(self, now: float | None = None) -> list[str]:
+        """The other clients' UIDs that are still valid (not evicted or released)."""
+        self._purge(self._now(now))
+        return [uid for uid in self._live if uid in self._others]
+
+    def release_others(self, count: int, now: float | None = None) -> int:
+        """Log out ``count`` of the other clients' UIDs (newest first); return how many."""
+        released = 0
+        for uid in reversed(self.others(now)):
+            if released == count:
+                break
+            self.release(uid, now)
+            released += 1
+        return released
 
     def expire_all(self) -> int:
         """Invalidate every live UID now (as a recorder restart would); return how many."""

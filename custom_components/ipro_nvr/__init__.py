@@ -124,6 +124,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     async_setup_stale_device_removal(hass, entry)
     # A poll that works again shows the recorder is back: failing live streams retry now.
     entry.async_on_unload(relay.retry_after_good_polls(status, logs))
+    # A full recorder (no login, it would evict another client): streams waiting
+    # for a session retry as soon as a status poll shows one free.
+    client.on_recorder_room(relay.retry_now)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # After the entities (an entry that arrived while Home Assistant was down
     # fires into them), and queued before the live UIDs' logins.

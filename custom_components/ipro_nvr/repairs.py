@@ -22,7 +22,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import RecorderBusyError, UidError
+from .api import RecorderBusyError, RecorderFullError, UidError
 from .const import CAMERA_DISCONNECTED_REPAIR_AFTER, DOMAIN
 from .data import IproNvrConfigEntry
 from .problems import active_disk_errors, channels_in_error
@@ -101,6 +101,10 @@ async def async_setup_repairs(hass: HomeAssistant, entry: IproNvrConfigEntry) ->
         issue_id = _issue_id(entry.entry_id, "too_many_clients")
         _sync({issue_id: ("too_many_clients", {"title": entry.title})} if active else {}, issue_id)
 
+    def _full_issue(active: bool) -> None:
+        issue_id = _issue_id(entry.entry_id, "recorder_full")
+        _sync({issue_id: ("recorder_full", {"title": entry.title})} if active else {}, issue_id)
+
     def _track_errors(in_error: set[int], now: datetime) -> None:
         before = dict(error_since)
         for ch in list(error_since):
@@ -115,11 +119,18 @@ async def async_setup_repairs(hass: HomeAssistant, entry: IproNvrConfigEntry) ->
     @callback
     def _status_updated() -> None:
         failing = not status.last_update_success or not logs.last_update_success
-        causes = [c.last_exception for c in (status, logs) if not c.last_update_success]
+        causes = [
+            getattr(c.last_exception, "__cause__", None)
+            for c in (status, logs)
+            if not c.last_update_success
+        ]
+        # A full recorder has an issue of its own: the client refused to log in
+        # (it would evict another client) until a status answer shows a free session.
+        _full_issue(runtime.client.recorder_full)
         _busy_issue(
             failing
             and any(
-                isinstance(getattr(e, "__cause__", None), RecorderBusyError | UidError)
+                isinstance(e, RecorderBusyError | UidError) and not isinstance(e, RecorderFullError)
                 for e in causes
             )
         )

@@ -32,14 +32,14 @@ from .conftest import API_PACING, client_for
 async def test_validate_logs_in_and_reads_camera_status(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
-    """validate(): one login, one as_getinfo; the status says what the recorder has."""
+    """validate(): one as_getinfo, then one login (gated by its session counts)."""
     status = await client.validate()
     assert status.registered == tuple(range(1, 9))
     assert status.channels[4] is ChannelState.CONNECTION_ERROR
     assert status.channels[9] is ChannelState.NOT_REGISTERED
     assert len(status.channels) == 128
-    assert (status.max_uid, status.used_uid) == (16, 1)
-    assert [entry.cgi for entry in simulator.journal.entries] == [Cgi.LOGIN, Cgi.GETINFO]
+    assert (status.max_uid, status.used_uid) == (16, 0)  # read before the login
+    assert [entry.cgi for entry in simulator.journal.entries] == [Cgi.GETINFO, Cgi.LOGIN]
     assert client.uids_in_use == 1
 
 

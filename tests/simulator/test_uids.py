@@ -157,3 +157,32 @@ async def test_expire_all(sim: RunningSimulator, client: aiohttp.ClientSession) 
     # New logins still work, with new numbers.
     assert await login(client) not in uids
     assert sim.uids.issued_total == 4
+
+
+async def test_other_clients_hold_sessions_that_never_expire(
+    config: SimulatorConfig, clock: FakeClock, socket_enabled: None
+) -> None:
+    """``other_clients`` pre-fills sessions kept alive by other clients; a 17th login
+    evicts one of them, and ``release_others`` frees them."""
+    config.other_clients = 14
+    async with (
+        run_simulator(config) as sim,
+        aiohttp.ClientSession(
+            base_url=sim.url, middlewares=(aiohttp.DigestAuthMiddleware(USERNAME, PASSWORD),)
+        ) as client,
+    ):
+        others = sim.uids.others()
+        assert len(others) == 14
+        assert await _used_uids(client) == 14
+        clock.advance(10 * UID_LIFETIME)  # their clients keep them alive
+        assert sim.uids.others() == others
+        ours = [await login(client), await login(client)]
+        assert await _used_uids(client) == MAX_UIDS
+        assert sim.uids.evicted_total == 0
+        await login(client)  # the 17th: the oldest issued, another client's, is evicted
+        assert sim.uids.evicted_total == 1
+        assert sim.uids.others() == others[1:]
+        assert all(sim.uids.is_active(uid) for uid in ours)
+        assert sim.uids.release_others(2) == 2
+        assert sim.uids.others() == others[1:-2]
+        assert await _used_uids(client) == MAX_UIDS - 2

@@ -21,6 +21,7 @@ from .errors import (
     NvrError,
     NvrTimeoutError,
     RecorderBusyError,
+    RecorderFullError,
     UidBudgetExhaustedError,
     UidError,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "PtzSteps",
     "RecordedTime",
     "RecorderBusyError",
+    "RecorderFullError",
     "Request",
     "Uid",
     "UidBudgetExhaustedError",

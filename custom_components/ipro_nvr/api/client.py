@@ -157,6 +157,12 @@ class NvrClient:
         return self._session.uids_in_use
 
     @property
+    def recorder_full(self) -> bool:
+        """Whether a login was refused because the recorder's sessions were all in use,
+        and no status answer since has shown a free one."""
+        return self._session.recorder_full
+
+    @property
     def pacing(self) -> PacingPolicy:
         """The pacing policy the client keeps."""
         return self._scheduler.pacing
@@ -181,15 +187,26 @@ class NvrClient:
     # -- recorder information -------------------------------------------------
 
     async def validate(self) -> CameraStatus:
-        """Log in and read the camera status: proves address, credentials and protocol."""
+        """Read the camera status and log in: proves address, credentials and protocol.
+
+        The status first (it takes no UID, spec 5.3.1): its session counts let the
+        login be refused (:class:`RecorderFullError`) rather than evict another client.
+        """
+        status = await self.get_camera_status(priority=Priority.USER)
         await self._session.ensure_command_uid(Priority.USER)
-        return await self.get_camera_status(priority=Priority.USER)
+        return status
 
     async def get_camera_status(self, *, priority: Priority = Priority.NORMAL) -> CameraStatus:
-        """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``)."""
-        return await self._request_parsed(
+        """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``).
+
+        The counts also feed the session's login gate: no login while the
+        recorder's sessions are all in use (:class:`RecorderFullError`).
+        """
+        status = await self._request_parsed(
             urls.camera_connection_info(), parse_camera_status, priority
         )
+        self._session.note_uid_counts(status.used_uid, status.max_uid)
+        return status
 
     async def get_disks(self, *, priority: Priority = Priority.NORMAL) -> RecordedTime:
         """Disk capacities and recording periods (``recordedtime.cgi``).
@@ -315,6 +332,11 @@ class NvrClient:
         once; a body that is not text counts as a failure.
         """
         return await self._session.command(request, priority=priority)
+
+    def on_recorder_room(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when a status answer shows a free session after
+        :attr:`recorder_full` (a refused login): streams waiting for one retry then."""
+        self._session.on_room = callback
 
     def keep_uids(self, purpose: UidPurpose, count: int) -> None:
         """Keep ``count`` stream UIDs logged in and set up ahead of use, in the background.

@@ -63,6 +63,14 @@ class RecorderBusyError(NvrError):
     """The recorder answered 503: it is overloaded or refuses more clients."""
 
 
+class RecorderFullError(RecorderBusyError):
+    """Not logged in: the recorder's sessions are all in use (``USEDUID >= MAXUID``).
+
+    A 17th login would evict another client's session (spec 1.3), so none is
+    sent; the caller waits for a free session or makes do with the UIDs it holds.
+    """
+
+
 class UidError(NvrError):
     """A command's UID was refused: invalid, expired, or evicted by a 17th login.
 

@@ -34,7 +34,7 @@ import aiohttp
 
 from . import urls
 from .connections import CameraConnections
-from .errors import NvrError, RecorderBusyError
+from .errors import NvrError, RecorderBusyError, RecorderFullError
 from .media import (
     AccessUnit,
     AudioCodec,
@@ -396,6 +396,11 @@ class LiveFeed:
                     "Live stream of camera %d: the recorder is busy (503); retrying",
                     self.channel,
                 )
+            except RecorderFullError as err:
+                # No login into a full recorder: the session said so once for
+                # every stream; a status poll that shows room retries at once.
+                _LOGGER.debug("Live stream of camera %d waits for a session: %s", self.channel, err)
+                self._failing = True
             except (NvrError, MediaFormatError, aiohttp.ClientError, TimeoutError) as err:
                 if not self._failing:
                     _LOGGER.warning("Live stream of camera %d interrupted: %s", self.channel, err)
@@ -508,6 +513,8 @@ class LiveFeed:
                     request, lease=lease, priority=priority, read_timeout=READ_TIMEOUT
                 )
             )
+        except RecorderFullError:
+            raise  # no login was sent: neither the camera nor a 503 to blame
         except RecorderBusyError as err:
             self._connections.suspect(self.channel)
             raise _StartRefusedError(str(err)) from err

@@ -55,6 +55,7 @@ from .errors import (
     InvalidArgumentError,
     MalformedResponseError,
     NvrError,
+    RecorderFullError,
     UidBudgetExhaustedError,
     UidError,
 )
@@ -71,6 +72,10 @@ DEFAULT_UID_BUDGET = 3
 # After a failed keep-alive, wait this share of the lifetime before trying again,
 # so an unreachable recorder is not hammered.
 _KEEPALIVE_RETRY_RATIO = 0.1
+# The recorder's session counts (as_getinfo FILE=2) are trusted this long for
+# the login gate: a status poll interval (60 s by default) plus slack. Older
+# counts, or none, do not stop a login (see RecorderSession.note_uid_counts).
+UID_COUNTS_MAX_AGE = 90.0
 
 
 class UidPurpose(StrEnum):
@@ -213,6 +218,13 @@ class RecorderSession:
         self.relogins = 0
         self.keepalives_sent = 0
         self._keepalive_failing = False
+        # The login gate: the recorder's USEDUID and MAXUID, how many UIDs we
+        # held then, and when they were read; logins sent and not yet answered.
+        self._uid_counts: tuple[int, int, int, float] | None = None
+        self._logins_in_flight = 0
+        self.recorder_full = False
+        # Called when a status shows a free session after a login was refused.
+        self.on_room: Callable[[], None] | None = None
 
     # -- public surface -------------------------------------------------------
 
@@ -231,6 +243,60 @@ class RecorderSession:
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closing
+
+    def note_uid_counts(self, used: int | None, maximum: int | None) -> None:
+        """Take the recorder's sessions in use and maximum from a status answer.
+
+        Every login is first checked against them (spec 1.3: a login beyond the
+        maximum evicts another client's UID): when the recorder is full, no
+        login is sent and :class:`RecorderFullError` is raised. The client
+        feeds every ``as_getinfo.cgi?FILE=2`` it parses, so the gate costs no
+        command of its own; with no counts younger than
+        :data:`UID_COUNTS_MAX_AGE` it lets the login through rather than spend
+        a paced command (3 s) in front of the person waiting, unless the last
+        counts said full: then only a status answer showing room reopens it.
+        """
+        if used is None or maximum is None:
+            return
+        self._uid_counts = (used, maximum, self.uids_in_use, self._clock())
+        if self.recorder_full and used < maximum:
+            self.recorder_full = False
+            _LOGGER.info("The recorder has a free session again")
+            self._signal_room()  # a stream waiting in acquire(wait=...) retries now
+            if self.on_room is not None:
+                self.on_room()
+            idle = [slot for slot in self._stream_slots if slot.kept and slot.uid is None]
+            if idle and not self._closing:
+                self._spawn(self._warm(idle))
+
+    def _check_room(self) -> None:
+        """Refuse a login into a full recorder (never evict another client)."""
+        if self._uid_counts is None:
+            return
+        used, maximum, ours_then, seen_at = self._uid_counts
+        if self._clock() - seen_at > UID_COUNTS_MAX_AGE and not self.recorder_full:
+            return
+        # Full stays full, however old the counts, until a status shows room.
+        # Our own logins and logouts since that answer are known exactly.
+        used += self.uids_in_use + self._logins_in_flight - ours_then
+        if used < maximum:
+            return
+        if not self.recorder_full:
+            self.recorder_full = True
+            _LOGGER.warning(
+                "All %d sessions of the recorder are in use; no new login (it would end "
+                "another client's session) until one is free",
+                maximum,
+            )
+        raise RecorderFullError(f"all {maximum} sessions of the recorder are in use")
+
+    def _uid_lost(self) -> None:
+        """One of our UIDs was refused: the recorder no longer counts it, but the
+        client whose login evicted it may hold its place, so the gate's estimate of
+        sessions in use stays where it was until the next status answer."""
+        if self._uid_counts is not None:
+            used, maximum, ours_then, seen_at = self._uid_counts
+            self._uid_counts = (used, maximum, ours_then - 1, seen_at)
 
     async def ensure_command_uid(self, priority: Priority = Priority.NORMAL) -> None:
         """Log in the shared command UID unless it is held already."""
@@ -382,7 +448,7 @@ class RecorderSession:
             room = self._room  # before trying: a release during the try sets it
             try:
                 return await self._acquire_once(purpose, channels, priority)
-            except UidBudgetExhaustedError:
+            except (UidBudgetExhaustedError, RecorderFullError):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise
@@ -412,6 +478,7 @@ class RecorderSession:
                     f"all {self._budget} UIDs of the budget are in use; cannot start a "
                     f"{purpose} stream of channel(s) {sorted(channels)}"
                 )
+            self._check_room()  # before the slot exists: a refusal frees no room
             slot = _Slot(purpose, channels=set(channels), leases=1)
             self._stream_slots.append(slot)
             try:
@@ -771,6 +838,8 @@ class RecorderSession:
                     # in the background, it stays listed until then.
                     self._hold_unclaimed(failed, slot.last_used)
                     self._spawn(self._release_unclaimed(failed, Priority.BACKGROUND))
+                else:
+                    self._uid_lost()
             self.relogins += 1
             await self._login(priority, slot)
             if not slot.ready:
@@ -779,8 +848,11 @@ class RecorderSession:
     async def _login(self, priority: Priority, slot: _Slot) -> Uid:
         """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
         self._check_open()
+        self._check_room()
         urgency = slot.urgency = Urgency(priority)
         task = self._spawn(self._login_exchange(urgency))
+        self._logins_in_flight += 1
+        task.add_done_callback(self._login_landed)
         try:
             uid = await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -807,6 +879,9 @@ class RecorderSession:
         self._hold_unclaimed(uid)
         _LOGGER.debug("Logged in: %s", uid)
         return uid
+
+    def _login_landed(self, _task: asyncio.Task[Uid]) -> None:
+        self._logins_in_flight -= 1
 
     def _release_abandoned(self, task: asyncio.Task[Uid]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -856,6 +931,7 @@ class RecorderSession:
         try:
             await self._send(urls.logout(), uid, priority, shutdown=shutdown)
         except UidError:
+            self._uid_lost()
             return True  # expired or evicted already: gone either way
         except NvrError as err:
             _LOGGER.debug("Logout of %s failed: %s", uid, err)
