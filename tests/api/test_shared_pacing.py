@@ -179,7 +179,7 @@ async def test_transport_reports_each_leg_leaving(simulator: RunningSimulator) -
         port=simulator.port,
         username=simulator.config.username,
         password=simulator.config.password,
-        on_send=lanes.append,
+        on_send=lambda request: lanes.append(request.lane),
     )
     try:
         await transport.fetch(urls.camera_connection_info())

@@ -42,12 +42,13 @@ def _cgis(simulator: RunningSimulator) -> list[Cgi]:
 
 
 def _assert_handed_over(simulator: RunningSimulator, since: int) -> None:
-    """From journal entry ``since`` to the first disk read: one login and one status
-    read (the flow's), then the disk read (the entry's); logouts of an old entry aside.
+    """From journal entry ``since`` to the first disk read: one status read and one
+    login (the flow's: it reads the sessions in use before it takes one), then the disk
+    read (the entry's); logouts of an old entry aside.
     (Information commands carry no UID: that the entry's command UID is the
     flow's shows in the logins counted once the kept live UIDs are in.)"""
     path = [e.cgi for e in simulator.journal.entries[since:] if e.cgi is not Cgi.LOGOUT]
-    assert path[: path.index(Cgi.RECORDEDTIME) + 1] == [Cgi.LOGIN, Cgi.GETINFO, Cgi.RECORDEDTIME]
+    assert path[: path.index(Cgi.RECORDEDTIME) + 1] == [Cgi.GETINFO, Cgi.LOGIN, Cgi.RECORDEDTIME]
 
 
 def _logins_since(simulator: RunningSimulator, since: int) -> int:
@@ -85,10 +86,10 @@ async def test_user_flow_hands_its_session_and_status_to_the_entry(
     assert connected is not None
     assert hass.states.get(connected) is not None
 
-    # The path to the entities: login, status (the flow's), disks (the entry's).
+    # The path to the entities: status, login (the flow's), disks (the entry's).
     cgis = _cgis(simulator)
     path = cgis[: cgis.index(Cgi.RECORDEDTIME) + 1]
-    assert path == [Cgi.LOGIN, Cgi.GETINFO, Cgi.RECORDEDTIME]
+    assert path == [Cgi.GETINFO, Cgi.LOGIN, Cgi.RECORDEDTIME]
     _assert_handed_over(simulator, 0)
     assert simulator.journal.by_cgi(Cgi.LOGOUT) == []
     assert simulator.uids.released_total == 0
