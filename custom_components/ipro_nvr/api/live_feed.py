@@ -506,7 +506,7 @@ class LiveFeed:
         request = urls.live_start(self.channel, self.codec)
         # A person waits on a video start (the live view is blank until then); a
         # JPEG feed serves snapshots, and a tile shows its last picture meanwhile.
-        priority = Priority.NORMAL if self.codec is LiveCodec.JPEG else Priority.USER
+        priority = Priority.DEFERRABLE if self.codec is LiveCodec.JPEG else Priority.USER
         try:
             return await stack.enter_async_context(
                 self.client.stream(

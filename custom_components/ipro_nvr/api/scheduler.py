@@ -49,6 +49,9 @@ MARGIN_FIXED = 0.005
 class Priority(IntEnum):
     """Who is waiting for a request; higher values are served first."""
 
+    # Deferrable, no deadline: snapshot (JPEG) stream starts, whose tiles show their last
+    # picture meanwhile. Never promoted, so they never delay a live view's start.
+    DEFERRABLE = -1
     BACKGROUND = 0  # polls
     NORMAL = 1  # keep-alives, logouts, stream stops: nobody waits, but they have deadlines
     USER = 2  # a person is waiting: a stream or snapshot starting, a clip, PTZ, a config flow
