@@ -22,8 +22,8 @@ from custom_components.ipro_nvr.api.media import (
     VideoCodec,
     parse_audio_part,
 )
-from custom_components.ipro_nvr.audio_transcoder import AacTranscoder
-from custom_components.ipro_nvr.ts_muxer import AAC_SAMPLE_RATE, TsMuxer
+from custom_components.ipro_nvr.live.audio_transcoder import AacTranscoder
+from custom_components.ipro_nvr.live.ts_muxer import AAC_SAMPLE_RATE, TsMuxer
 
 from .budget import fuzz_settings
 from .strategies import audio_part

@@ -44,8 +44,8 @@ from typing import Any, Final
 
 import av
 
-from .api.live_feed import TimedAudio
-from .api.media import AudioCodec, aac_audio_specific_config
+from custom_components.ipro_nvr.api.live_feed import TimedAudio
+from custom_components.ipro_nvr.api.media import AudioCodec, aac_audio_specific_config
 
 _LOGGER = logging.getLogger(__name__)
 
