@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import example, given, strategies as st
 
 from custom_components.ipro_nvr.api.errors import NvrError
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
+from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
+from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AudioCodec,
     AudioFrame,

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN
 from custom_components.ipro_nvr.live.relay import StreamRelay

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.connections import CameraConnections
-from custom_components.ipro_nvr.api.live_feed import LiveFeed, TimedAudio
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed, TimedAudio
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.spec import MAX_CHANNELS
 from custom_components.ipro_nvr.api.urls import LiveCodec

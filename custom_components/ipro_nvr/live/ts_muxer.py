@@ -15,7 +15,7 @@ import weakref
 
 import av
 
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
+from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
