@@ -72,8 +72,8 @@ class SimulatorConfig:
     # so that requests sent without pacing are caught at any (test) speed.
     pacing_tolerance: float = 0.03
     # The answer to a command whose UID is unknown, expired or released. The spec defines
-    # none (NOTES "Invalid UID / errors"): 403 by default; 401 (with a fresh Digest
-    # challenge) as a recorder may answer a stale UID. The client re-logs in on either.
+    # none (spec 6.1 and 6.2 give only the good answers): 403 by default; 401 (with a fresh
+    # Digest challenge) as a recorder may answer a stale UID. The client re-logs in on either.
     invalid_uid_status: int = 403
     utc_offset: dt.timedelta = dt.timedelta(hours=9)
     summer_time: bool = False
@@ -113,9 +113,9 @@ class SimulatorConfig:
     # spec says (set them near 65535 / 2**32 to test the wrap).
     live_initial_sequence: int | None = None
     live_initial_timestamp: int | None = None
-    # JPEG vendor blocks (NOTES "JPEG vendor block length"): whether the u16
+    # JPEG vendor blocks (spec 2.3.5, which does not say): whether the u16
     # length counts its own two bytes, and whether a camera block follows the
-    # recorder's.
+    # recorder's. The client accepts both readings.
     live_jpeg_length_counts_itself: bool = True
     live_jpeg_camera_block: bool = True
     # Live audio (push.cgi COMP=AUDIO) of every camera: "AAC" (audio/48kaac-lc),

@@ -6,7 +6,8 @@ only slow down) but records it here, so that every test can assert
 ``journal.violations == []``. Lanes are independent (``spec.CGI_LANE``;
 ``httpdl.cgi``, spec 6.3.2's "download command", is a command) and
 ``Lane.STREAM`` is never paced. The rule is per recorder, across all UIDs and
-clients (NOTES "Pacing": the stricter reading).
+clients: spec 1.3 does not say whether the intervals apply per UID or per
+client, and this is the stricter reading.
 """
 
 from __future__ import annotations

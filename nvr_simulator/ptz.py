@@ -77,7 +77,7 @@ class PtzState:
     def center_on(self, x: int, y: int) -> None:
         """Apply CENTERING: bring grid point (x, y) to the middle of the image.
 
-        Mapping chosen (NOTES "Click-to-center"): per the spec's figure X grows
+        Mapping chosen (spec 4.2.3's figure): X grows
         to the *left* ((32, 0) is the top-left corner) and Y grows downwards, so
         a point right of the middle (x < 16) pans right, a point below (y > 16)
         tilts down.

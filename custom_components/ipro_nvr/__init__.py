@@ -9,8 +9,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .api import UidPurpose
-from .api.connections import CameraConnections
+from .api import CameraConnections, UidPurpose
 from .client_factory import create_client, take_handover
 from .const import (
     CONF_EVENT_SCAN_INTERVAL,

@@ -34,9 +34,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import CameraStatus, NvrClient
-from .api.scheduler import Scheduler
-from .api.spec import SPEC_PACING, PacingPolicy
+from .api import SPEC_PACING, CameraStatus, NvrClient, PacingPolicy, Scheduler
 from .const import (
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,

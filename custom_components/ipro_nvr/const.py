@@ -6,7 +6,7 @@ from datetime import timedelta
 import logging
 from typing import Final
 
-from .api.spec import PAN_TILT_RANGE_16, PRESET_RANGE, SPEC_PACING
+from .api import PAN_TILT_RANGE_16, PRESET_RANGE, SPEC_PACING
 
 DOMAIN: Final = "ipro_nvr"
 LOGGER: Final = logging.getLogger(__package__)

@@ -17,16 +17,19 @@ from .api import (
     AuthenticationError,
     CameraStatus,
     LogEntry,
+    LogEventMeaning,
     LogKind,
+    MalformedResponseError,
     NvrClient,
     NvrError,
     Priority,
     RecordedTime,
+    RecorderBusyError,
+    RecorderFullError,
+    RecorderZone,
+    UidError,
+    parse_recorded_time,
 )
-from .api.errors import MalformedResponseError
-from .api.log_events import LogEventMeaning, classify_log_text
-from .api.parsers import parse_recorded_time
-from .api.recorder_time import RecorderZone
 from .const import DOMAIN, EVENT_NVR, LOGGER
 from .poll.log_tracker import LogTracker
 
@@ -103,6 +106,30 @@ class _NvrCoordinator[DataT](DataUpdateCoordinator[DataT]):
             hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {self.what}", update_interval=interval
         )
         self.client = client
+        # The last failure raised to Home Assistant and the client error behind it.
+        self._failure: tuple[Exception, NvrError] | None = None
+
+    @property
+    def recorder_busy(self) -> bool:
+        """Whether the last poll failed because the recorder is busy.
+
+        A 503, or a UID refused (a recorder under load drops sessions); not a
+        full recorder, whose sessions are all taken: that has an issue of its own.
+        """
+        if self.last_update_success or self._failure is None:
+            return False
+        raised, err = self._failure
+        if raised is not self.last_exception:
+            return False  # the last poll failed otherwise
+        return isinstance(err, RecorderBusyError | UidError) and not isinstance(
+            err, RecorderFullError
+        )
+
+    def _failed(self, err: NvrError) -> Exception:
+        """The Home Assistant error a poll raises for the client's ``err``."""
+        raised = _translate_errors(err)
+        self._failure = (raised, err)
+        return raised
 
 
 class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
@@ -135,7 +162,7 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
             zone = self.client.recorder_zone
             recorded, answer = await self.client.get_disks_and_answer(priority=Priority.BACKGROUND)
         except NvrError as err:
-            raise _translate_errors(err) from err
+            raise self._failed(err) from err
         return NvrStatus(
             status=status, recorded=recorded, recorded_answer=answer, recorded_zone=zone
         )
@@ -224,7 +251,7 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
             error_log = await self.client.get_error_log(priority=Priority.BACKGROUND)
             event_log = await self.client.get_event_log(priority=Priority.BACKGROUND)
         except NvrError as err:
-            raise _translate_errors(err) from err
+            raise self._failed(err) from err
 
         async with self._tracking:
             if self._closed:
@@ -233,7 +260,7 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
                 return NvrLogs(error_log=error_log.entries, event_log=event_log.entries)
             new = sorted(
                 (
-                    NewLogEntry(entry, classify_log_text(entry.text))
+                    NewLogEntry(entry, entry.meaning)
                     for kind, log in ((LogKind.ERROR, error_log), (LogKind.EVENT, event_log))
                     for entry in self._trackers[kind].update(log.entries)
                 ),

@@ -5,18 +5,14 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
-from .const import DOMAIN
 from .data import IproNvrConfigEntry
-from .entity import selected_channels
+from .entity import channel_of_identifier, selected_channels
 
 
 def _channel_of(entry: IproNvrConfigEntry, device: dr.DeviceEntry) -> int | None:
-    prefix = f"{entry.entry_id}_"
-    for domain, identifier in device.identifiers:
-        if domain == DOMAIN and identifier.startswith(prefix):
-            tail = identifier.removeprefix(prefix)
-            if tail.isdigit():
-                return int(tail)
+    for identifier in device.identifiers:
+        if (channel := channel_of_identifier(entry.entry_id, identifier)) is not None:
+            return channel
     return None
 
 

@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import CameraStatus, ChannelState
-from .compat import via_device_info
+from .compat import device_by_identifier, via_device_info
 from .const import CONF_CHANNELS, DOMAIN, MANUFACTURER
 
 if TYPE_CHECKING:
@@ -20,11 +20,36 @@ if TYPE_CHECKING:
     from .data import IproNvrConfigEntry
 
 
+def recorder_identifier(entry_id: str) -> tuple[str, str]:
+    """The device identifier of a recorder: its config entry's id."""
+    return (DOMAIN, entry_id)
+
+
+def channel_identifier(entry_id: str, channel: int) -> tuple[str, str]:
+    """The device identifier of a camera channel: ``"<entry id>_<channel>"``."""
+    return (DOMAIN, f"{entry_id}_{channel}")
+
+
+def channel_of_identifier(entry_id: str, identifier: tuple[str, str]) -> int | None:
+    """The channel a device identifier of ``entry_id`` names; None for any other."""
+    domain, value = identifier
+    prefix = f"{entry_id}_"
+    if domain != DOMAIN or not value.startswith(prefix):
+        return None
+    tail = value.removeprefix(prefix)
+    return int(tail) if tail.isdigit() else None
+
+
+def channel_device(hass: HomeAssistant, entry_id: str, channel: int) -> DeviceEntry | None:
+    """The registered device of a camera channel, if any."""
+    return device_by_identifier(hass, channel_identifier(entry_id, channel), entry_id)
+
+
 def recorder_device_info(entry: IproNvrConfigEntry) -> DeviceInfo:
     """Device of the recorder itself."""
     client = entry.runtime_data.client
     return DeviceInfo(
-        identifiers={(DOMAIN, entry.entry_id)},
+        identifiers={recorder_identifier(entry.entry_id)},
         name=entry.title,
         manufacturer=MANUFACTURER,
         model="Network video recorder",
@@ -35,12 +60,12 @@ def recorder_device_info(entry: IproNvrConfigEntry) -> DeviceInfo:
 def channel_device_info(hass: HomeAssistant, entry: IproNvrConfigEntry, channel: int) -> DeviceInfo:
     """Device of one camera channel, connected through the recorder."""
     return DeviceInfo(
-        identifiers={(DOMAIN, f"{entry.entry_id}_{channel}")},
+        identifiers={channel_identifier(entry.entry_id, channel)},
         translation_key="camera_channel",
         translation_placeholders={"channel": str(channel)},
         manufacturer=MANUFACTURER,
         model="Camera channel",
-        **via_device_info(hass, (DOMAIN, entry.entry_id), entry.entry_id),
+        **via_device_info(hass, recorder_identifier(entry.entry_id), entry.entry_id),
     )
 
 

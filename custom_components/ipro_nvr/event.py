@@ -6,8 +6,7 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import LogKind
-from .api.log_events import LogEventType
+from .api import LogEventType, LogKind
 from .coordinator import NewLogEntry, NvrLogCoordinator
 from .data import IproNvrConfigEntry
 from .entity import NvrLogEntity, async_add_channel_entities

@@ -42,13 +42,10 @@ from homeassistant.components.media_source import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .api import LogEntry
-from .api.log_events import classify_log_text
-from .api.recorder_time import aware_to_local, local_to_aware
-from .compat import device_by_identifier
+from .api import LogEntry, aware_to_local, local_to_aware
 from .const import CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC, DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
-from .entity import selected_channels
+from .entity import channel_device, selected_channels
 from .recordings.clip_cache import CODEC_H265, ClipCache
 from .recordings.views import CLIP_MIME_TYPE, ClipRef, async_clip_cache
 
@@ -183,9 +180,7 @@ class _Recorder:
         return sorted(found, reverse=True)
 
     def channel_title(self, channel: int) -> str:
-        device = device_by_identifier(
-            self.hass, (DOMAIN, f"{self.entry.entry_id}_{channel}"), self.entry.entry_id
-        )
+        device = channel_device(self.hass, self.entry.entry_id, channel)
         if device is not None and (device.name_by_user or device.name):
             return str(device.name_by_user or device.name)
         return f"Camera {channel}"
@@ -196,7 +191,7 @@ class _Recorder:
         entries = [
             entry
             for entry in (logs.event_log if logs is not None else ())
-            if classify_log_text(entry.text).channel == channel
+            if entry.meaning.channel == channel
         ]
         return sorted(entries, key=lambda entry: entry.time, reverse=True)
 
@@ -350,7 +345,7 @@ class NvrMediaSource(MediaSource):
             clamped = recorder.clamp_end(start, end)
             if clamped is None:
                 continue
-            kind = classify_log_text(entry.text).type.value.replace("_", " ").capitalize()
+            kind = entry.meaning.type.value.replace("_", " ").capitalize()
             clip = ClipRef(recorder.entry.entry_id, channel, start, clamped)
             # The entry's time is the recorder's wall-clock reading. The time comes
             # first: the media browser's grid shows only the start of a long title.

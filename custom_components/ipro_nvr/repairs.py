@@ -22,7 +22,6 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import RecorderBusyError, RecorderFullError, UidError
 from .const import CAMERA_DISCONNECTED_REPAIR_AFTER, DOMAIN
 from .data import IproNvrConfigEntry
 from .poll.problems import active_disk_errors, channels_in_error
@@ -118,22 +117,10 @@ async def async_setup_repairs(hass: HomeAssistant, entry: IproNvrConfigEntry) ->
 
     @callback
     def _status_updated() -> None:
-        failing = not status.last_update_success or not logs.last_update_success
-        causes = [
-            getattr(c.last_exception, "__cause__", None)
-            for c in (status, logs)
-            if not c.last_update_success
-        ]
         # A full recorder has an issue of its own: the client refused to log in
         # (it would evict another client) until a status answer shows a free session.
         _full_issue(runtime.client.recorder_full)
-        _busy_issue(
-            failing
-            and any(
-                isinstance(e, RecorderBusyError | UidError) and not isinstance(e, RecorderFullError)
-                for e in causes
-            )
-        )
+        _busy_issue(status.recorder_busy or logs.recorder_busy)
         if not status.last_update_success:
             return
         now = _utcnow()

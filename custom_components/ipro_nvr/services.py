@@ -25,13 +25,16 @@ from homeassistant.helpers import config_validation as cv, service
 from homeassistant.helpers.entity import Entity
 import voluptuous as vol
 
-from .api import AuxAction, FocusAction, IrisAction, PtzSteps
-from .api.spec import (
+from .api import (
     AUX_OUTPUTS,
     CENTERING_GRID,
     PAN_TILT_RANGE_256,
     PRESET_RANGE,
     ZOOM_RANGE,
+    AuxAction,
+    FocusAction,
+    IrisAction,
+    PtzSteps,
 )
 from .const import DOMAIN
 from .control.camera_control import CameraControlEntity

@@ -14,8 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import AuxAction
-from .api.spec import AUX_OUTPUTS
+from .api import AUX_OUTPUTS, AuxAction
 from .control.camera_control import CameraControlEntity, aux_signal
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry

@@ -1,4 +1,8 @@
-"""The client package stays free of Home Assistant, so it can be published on its own."""
+"""The client package stays free of Home Assistant, so it can be published on its own.
+
+It is movable as a whole: it imports itself only relatively, and the Home Assistant
+layer reaches it only through ``api/__init__.py``. Its ``media/`` package does no I/O.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import custom_components.ipro_nvr.api as api_package
 
 API_DIR = Path(api_package.__file__).parent
+INTEGRATION_DIR = API_DIR.parent
 
 
 def _imported_modules(tree: ast.AST) -> list[str]:
@@ -49,3 +54,44 @@ def test_the_walk_would_notice_an_import(tmp_path: Path) -> None:
     source = "def f():\n    from homeassistant.core import HomeAssistant\n"
     assert "homeassistant.core" in _imported_modules(ast.parse(source))
     assert "..const" in _imported_modules(ast.parse("from ..const import DOMAIN\n"))
+
+
+def test_the_client_imports_itself_relatively() -> None:
+    """No module under api/ spells the package's own path: api/ can move as a whole."""
+    offenders = [
+        f"{path.relative_to(API_DIR)}: {module}"
+        for path in sorted(API_DIR.rglob("*.py"))
+        for module in _imported_modules(ast.parse(path.read_text(encoding="utf-8")))
+        if module.startswith("custom_components.")
+    ]
+    assert offenders == []
+
+
+def test_no_media_module_does_io() -> None:
+    """api/media parses bytes handed to it: no HTTP client, no decoder."""
+    files = sorted((API_DIR / "media").glob("*.py"))
+    assert {p.name for p in files} >= {"multipart.py", "rtp.py", "jpeg.py", "audio.py", "live.py"}
+    offenders = [
+        f"{path.name}: {module}"
+        for path in files
+        for module in _imported_modules(ast.parse(path.read_text(encoding="utf-8")))
+        if module.split(".")[0] in {"aiohttp", "av"}
+    ]
+    assert offenders == []
+
+
+def test_the_home_assistant_layer_uses_the_client_through_its_package() -> None:
+    """Outside api/, every import of the client names the package, never one of its modules."""
+    files = [p for p in sorted(INTEGRATION_DIR.rglob("*.py")) if API_DIR not in p.parents]
+    assert len(files) >= 20
+    offenders = []
+    for path in files:
+        package_depth = len(path.relative_to(INTEGRATION_DIR).parts)  # 1 for camera.py
+        for module in _imported_modules(ast.parse(path.read_text(encoding="utf-8"))):
+            name = module.lstrip(".")
+            # "from .api.x" in camera.py, "from ..api.x" in live/relay.py, or spelt out.
+            if name.startswith("api.") and len(module) - len(name) == package_depth:
+                name = f"custom_components.ipro_nvr.{name}"
+            if name.startswith("custom_components.ipro_nvr.api."):
+                offenders.append(f"{path.relative_to(INTEGRATION_DIR)}: {module}")
+    assert offenders == []

@@ -1,6 +1,6 @@
 """A UID the recorder no longer knows: the client logs in again, whatever the refusal says.
 
-The spec defines no answer for a stale UID (NOTES "Invalid UID / errors"). The simulator
+The spec defines no answer for a stale UID (spec 6.1, 6.2 give only the good ones). The simulator
 answers 403 by default; a recorder may also answer 401 with a fresh Digest challenge (a
 UID is part of its authorisation), which aiohttp's Digest middleware answers once more
 before handing the 401 over. Neither may look like a wrong password: the client logs in

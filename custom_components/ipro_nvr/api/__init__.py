@@ -6,6 +6,7 @@ Free of Home Assistant: this package could be published on its own.
 from __future__ import annotations
 
 from .client import NvrClient
+from .connections import CameraConnections
 from .download import DirectorySink, DownloadedFile, DownloadSink, sanitize_file_name
 from .errors import (
     AuthenticationError,
@@ -23,10 +24,19 @@ from .errors import (
     RecorderBusyError,
     RecorderFullError,
     UidBudgetExhaustedError,
+    UidCommandNotSupportedError,
     UidError,
 )
 from .feeds import JpegFeed, VideoFeed
-from .media import TimedAudio
+from .log_events import LogEventMeaning, LogEventType, classify_log_text
+from .media import (
+    AccessUnit,
+    AudioCodec,
+    TimedAudio,
+    VideoCodec,
+    aac_audio_specific_config,
+    join_annexb,
+)
 from .models import (
     CameraStatus,
     ChannelState,
@@ -37,8 +47,22 @@ from .models import (
     RecordedTime,
     Uid,
 )
-from .scheduler import Priority
+from .parsers import parse_recorded_time
+from .recorder_time import RecorderZone, aware_to_local, local_to_aware
+from .scheduler import Priority, Scheduler
 from .session import Lease, UidPurpose
+from .spec import (
+    AUX_OUTPUTS,
+    CENTERING_GRID,
+    DOWNLOAD_MAX_SPAN_S,
+    MAX_CHANNELS,
+    PAN_TILT_RANGE_16,
+    PAN_TILT_RANGE_256,
+    PRESET_RANGE,
+    SPEC_PACING,
+    ZOOM_RANGE,
+    PacingPolicy,
+)
 from .urls import (
     AuxAction,
     DownloadKind,
@@ -50,8 +74,20 @@ from .urls import (
 )
 
 __all__ = [
+    "AUX_OUTPUTS",
+    "CENTERING_GRID",
+    "DOWNLOAD_MAX_SPAN_S",
+    "MAX_CHANNELS",
+    "PAN_TILT_RANGE_16",
+    "PAN_TILT_RANGE_256",
+    "PRESET_RANGE",
+    "SPEC_PACING",
+    "ZOOM_RANGE",
+    "AccessUnit",
+    "AudioCodec",
     "AuthenticationError",
     "AuxAction",
+    "CameraConnections",
     "CameraStatus",
     "CannotConnectError",
     "ChannelState",
@@ -71,6 +107,8 @@ __all__ = [
     "Lease",
     "LiveCodec",
     "LogEntry",
+    "LogEventMeaning",
+    "LogEventType",
     "LogKind",
     "LogList",
     "MalformedResponseError",
@@ -79,17 +117,28 @@ __all__ = [
     "NvrClient",
     "NvrError",
     "NvrTimeoutError",
+    "PacingPolicy",
     "Priority",
     "PtzSteps",
     "RecordedTime",
     "RecorderBusyError",
     "RecorderFullError",
+    "RecorderZone",
     "Request",
+    "Scheduler",
     "TimedAudio",
     "Uid",
     "UidBudgetExhaustedError",
+    "UidCommandNotSupportedError",
     "UidError",
     "UidPurpose",
+    "VideoCodec",
     "VideoFeed",
+    "aac_audio_specific_config",
+    "aware_to_local",
+    "classify_log_text",
+    "join_annexb",
+    "local_to_aware",
+    "parse_recorded_time",
     "sanitize_file_name",
 ]

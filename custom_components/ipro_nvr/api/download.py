@@ -1,13 +1,14 @@
 """Download of recordings: the multipart body of ``httpdl.cgi`` (spec 6.3).
 
 The body is a multipart stream whose parts carry, besides the file data,
-three headers (spec 6.3.1; NOTES "Download" and "Download headers")::
+three headers (spec 6.3.1)::
 
     X-Temp-FileName: filename = "001_231115000000_1000_7f_00_01.tmp"
     X-Prev-Filename: filename = ""
     X-RecData-Satus: 0
 
-Reading (tolerant, as NOTES asks): header names match case-insensitively,
+Reading (tolerant: the spec spells the headers and the quoting several ways
+in its examples): header names match case-insensitively,
 ``X-Temp-FileName`` and ``X-Temp-Filename`` alike, ``X-RecData-Satus`` (sic)
 and ``X-RecData-Status`` alike; ``filename = "…"`` may have spaces around
 ``=`` and straight or typographic quotes (``"``, ``“``, ``”``), or none. A

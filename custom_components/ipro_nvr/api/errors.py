@@ -100,6 +100,14 @@ class NotSupportedError(NvrError):
     """The recorder does not offer this CGI (HTTP 404 or 501)."""
 
 
+class UidCommandNotSupportedError(UidError, NotSupportedError):
+    """A command carrying a UID was refused with 404 or 501 again on a fresh UID.
+
+    The first refusal may have meant a stale UID (the spec defines no error
+    answer); the same refusal after a new login means the recorder lacks the CGI.
+    """
+
+
 class InvalidArgumentError(NvrError, ValueError):
     """An argument was rejected before anything was sent to the recorder."""
 

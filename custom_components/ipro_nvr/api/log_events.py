@@ -1,15 +1,19 @@
-"""Meaning of recorder log texts: which camera, and what kind of event.
+"""Meaning of recorder log texts: what kind of event, which camera or disk, recovered or not.
 
-The spec leaves the log texts to the product manuals. The forms below are the
-ones i-PRO recorders write (``SITE(VMD)-2``: motion detected by camera 2;
-``CAM 3 COMMUNICATION ERROR``); anything else is kept as ``other`` with its raw
-text, so an unknown message is never lost, only less specific.
+The spec leaves the log texts to the product manuals (spec 5.1 gives only the
+list format). The forms below are the ones i-PRO recorders write
+(``SITE(VMD)-2``: motion detected by camera 2; ``CAM 3 COMMUNICATION ERROR``;
+``MAIN-2 HDD ERROR``); anything else is kept as ``other`` with its raw text, so
+an unknown message is never lost, only less specific. This module is the one
+place that reads log texts: everything else takes :attr:`LogEntry.meaning
+<.models.LogEntry.meaning>`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 import re
 
 _SOURCE_EVENT = re.compile(
@@ -17,6 +21,8 @@ _SOURCE_EVENT = re.compile(
 )
 _CAM_TEXT = re.compile(r"^\s*CAM(?:ERA)?\s*(?P<num>\d{1,3})\b\s*(?P<rest>.*)$", re.IGNORECASE)
 _DISK_TEXT = re.compile(r"\b(?:HDD|DISK|MAIN-\d|EXT\d-\d)\b", re.IGNORECASE)
+_DISK_NAME = re.compile(r"\b(MAIN-\d|EXT\d-\d|HDD\s*\d+)\b", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
 
 
 class LogEventType(StrEnum):
@@ -34,14 +40,43 @@ class LogEventType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LogEventMeaning:
-    """What a log text says: its type and, when it names one, the camera channel."""
+    """What a log text says.
+
+    ``type`` and, when it names one, the camera ``channel``. ``disk`` names the
+    disk of a disk error or of a disk's recovery (``"disk"`` when the text
+    names none); ``recovered`` says the entry reports that something works
+    again (a camera's communication, a disk).
+    """
 
     type: LogEventType
     channel: int | None
+    disk: str | None = None
+    recovered: bool = False
 
 
-def classify_log_text(text: str) -> LogEventMeaning:  # noqa: PLR0911 - one return per kind
-    """Return the type and camera channel a recorder log text refers to."""
+# Log texts repeat (a camera's motion, over and over): each is read once.
+@lru_cache(maxsize=4096)
+def classify_log_text(text: str) -> LogEventMeaning:
+    """Return what a recorder log text means: type, camera, disk, recovered or not."""
+    meaning = _type_and_channel(text)
+    if meaning.type is LogEventType.DISK_ERROR:
+        return LogEventMeaning(meaning.type, meaning.channel, disk=_disk_name(text))
+    upper = text.upper()
+    if ("HDD" in upper or "DISK" in upper) and ("RECOVER" in upper or "NORMAL" in upper):
+        return LogEventMeaning(meaning.type, meaning.channel, disk=_disk_name(text), recovered=True)
+    if meaning.type is LogEventType.COMMUNICATION_RECOVERED:
+        return LogEventMeaning(meaning.type, meaning.channel, recovered=True)
+    return meaning
+
+
+def _disk_name(text: str) -> str:
+    """Name of the disk a log text is about (``"disk"`` when it names none)."""
+    match = _DISK_NAME.search(text)
+    return _SPACES.sub(" ", match.group(1).upper()) if match else "disk"
+
+
+def _type_and_channel(text: str) -> LogEventMeaning:  # noqa: PLR0911 - one return per kind
+    """The type and camera channel a recorder log text refers to."""
     if match := _SOURCE_EVENT.match(text):
         source, what, num = match["source"], match["what"].replace(" ", ""), int(match["num"])
         if source == "TRM":

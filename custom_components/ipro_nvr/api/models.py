@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
+from .log_events import LogEventMeaning, classify_log_text
+
 
 @dataclass(frozen=True, slots=True)
 class Uid:
@@ -174,6 +176,11 @@ class LogEntry:
         """
         minutes = int(self.utc_offset.total_seconds() // 60)
         return f"{self.time.isoformat()}|{minutes:+d}|{self.text}"
+
+    @property
+    def meaning(self) -> LogEventMeaning:
+        """What the entry's text says: type, camera, disk, recovered or not."""
+        return classify_log_text(self.text)
 
 
 @dataclass(frozen=True, slots=True)

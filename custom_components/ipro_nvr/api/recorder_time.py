@@ -5,7 +5,7 @@ The spec gives three kinds of times:
 * log entries: local time, a summer-time flag and the zone as ``GMT±hh:mm``;
 * ``recordedtime.cgi``: local time and a summer-time flag, but no zone;
 * ``TIMEF`` parameters of playback commands: UTC; ``httpdl.cgi`` times: not
-  said, read as local time (NOTES "Download times").
+  said (spec 6.3.2), read as local time.
 
 Every reading of these rules lives in this module, each behind one function, so
 that a real recorder that disagrees can be accommodated in one place.
@@ -59,7 +59,8 @@ def parse_gmt_offset(text: str) -> timedelta:
 def local_to_aware(local: datetime, *, summer_time: bool, zone: RecorderZone) -> datetime:
     """Return the instant the recorder means by the naive local time ``local``.
 
-    The working interpretation (NOTES, "Text responses"):
+    The working interpretation (spec 5.1 and 5.2.1 print local times, a
+    summer-time flag and, in the logs, ``GMT±hh:mm``):
 
     * ``zone`` is a ``timedelta``: it is the zone's *standard* offset, as the
       log prints it (``GMT+09:00``). While the summer-time flag is set, the
@@ -109,7 +110,7 @@ def format_timef(moment: datetime) -> str:
     """Return ``moment`` as a playback ``TIMEF``: UTC ``yymmddhhmmssff``.
 
     ``ff`` counts 10 ms. The spec says "00 fixed" for some commands and "the
-    time of the displayed video" for the same ones (NOTES "Playback times"):
+    time of the displayed video" for the same ones (spec 3.2.6, 3.2.9):
     the 10 ms part of the displayed picture is sent, a recorder may ignore it.
     """
     if moment.tzinfo is None:
@@ -123,7 +124,7 @@ def format_download_time(moment: datetime, *, zone: RecorderZone, summer_time: b
 
     The spec does not say which clock these use (every ``TIMEF`` is UTC);
     the working interpretation is the recorder's local time, like the logs and
-    ``recordedtime.cgi`` (NOTES "Download times"). Seconds must be zero.
+    ``recordedtime.cgi`` (spec 6.3.2). Seconds must be zero.
     """
     local = aware_to_local(moment, zone=zone, summer_time=summer_time)
     if local.second or local.microsecond:

@@ -1,8 +1,8 @@
 """Pacing of requests to one recorder, in lanes, by priority.
 
 Spec 1.3 asks for at least 3 s between commands and about 0.2 s between camera
-controls. The rule is applied per recorder, across every UID of the client
-(NOTES "Pacing", the stricter reading). Each :class:`~.spec.Lane` is paced on
+controls. It does not say whether per UID or per client; the stricter reading
+is taken: per recorder, across every UID of the client. Each :class:`~.spec.Lane` is paced on
 its own: a request may *start* once the lane's interval (plus a small safety
 margin) has passed since the previous start in that lane; ``Lane.STREAM``
 never waits. Within a lane, waiting requests are served by :class:`Priority`

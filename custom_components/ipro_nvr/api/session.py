@@ -29,7 +29,7 @@ A UID is kept alive with ``status.cgi`` only when it would otherwise expire
 (idle for more than its lifetime minus a margin); one internal task sleeps until
 the next such deadline. When a command fails because its UID is refused, or
 answers 200 without the expected content, the session logs in again once,
-retries once, then raises (NOTES "Invalid UID / errors"). Every UID is logged
+retries once, then raises (the spec defines no error answer, spec 6.1). Every UID is logged
 out on :meth:`RecorderSession.close`, including one whose login was in flight
 or whose requester was cancelled: a UID that the recorder may have issued is
 always either held by a slot or listed as unclaimed until it is logged out.
@@ -57,13 +57,14 @@ from .errors import (
     NvrError,
     RecorderFullError,
     UidBudgetExhaustedError,
+    UidCommandNotSupportedError,
     UidError,
 )
 from .models import Uid
 from .parsers import check_acknowledgement, parse_login
 from .scheduler import Priority, Scheduler, Urgency
 from .spec import MAX_CHANNELS, MAX_STREAMS_PER_UID, MAX_UIDS, UID_LIFETIME
-from .transport import Transport
+from .transport import NOT_SUPPORTED_STATUSES, Transport
 from .urls import Request
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,6 +85,17 @@ class UidPurpose(StrEnum):
     COMMAND = "command"
     LIVE = "live"
     PLAYBACK = "playback"
+
+
+def _not_supported(err: NvrError) -> UidCommandNotSupportedError | None:
+    """What a UID request's refusal on a fresh UID means, when it means "not supported".
+
+    A 404 or 501 that survives a new login is no stale UID: the recorder
+    lacks the CGI, which callers tell by :class:`NotSupportedError`.
+    """
+    if isinstance(err, UidError) and err.status in NOT_SUPPORTED_STATUSES:
+        return UidCommandNotSupportedError(str(err), status=err.status)
+    return None
 
 
 def _setup_request(purpose: UidPurpose) -> Request | None:
@@ -364,6 +376,8 @@ class RecorderSession:
                 return parse(await self._send(request, uid, priority, slot))
             except (UidError, MalformedResponseError) as err:
                 if attempt:
+                    if (unsupported := _not_supported(err)) is not None:
+                        raise unsupported from err
                     raise
                 _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
                 await self._renew(
@@ -815,7 +829,11 @@ class RecorderSession:
                 finally:
                     self._scheduler.finished(request.lane)
             except UidError as err:
-                if attempt or not renew_refused:
+                if attempt:
+                    if (unsupported := _not_supported(err)) is not None:
+                        raise unsupported from err
+                    raise
+                if not renew_refused:
                     raise
                 _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
                 await self._renew(slot, uid, priority, release_old=False)

@@ -61,7 +61,7 @@ class Cgi(StrEnum):
 
 
 class Lane(StrEnum):
-    """Pacing class of a request (spec 1.3, NOTES "Pacing")."""
+    """Pacing class of a request (spec 1.3), paced per recorder across all its UIDs."""
 
     # Control and information commands: at least COMMAND_INTERVAL apart.
     COMMAND = "command"

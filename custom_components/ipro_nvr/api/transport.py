@@ -63,7 +63,8 @@ _LOGGER = logging.getLogger(__name__)
 # Text answers are small (a full 1000-entry log is under 100 kB); anything far
 # bigger is not one of them and is not read to the end.
 MAX_TEXT_BODY = 4 * 1024 * 1024
-_NOT_SUPPORTED = frozenset({404, 501})
+# The answers of a recorder that does not offer a CGI.
+NOT_SUPPORTED_STATUSES = frozenset({404, 501})
 
 
 class _DroppedError(aiohttp.ClientConnectionError):
@@ -291,13 +292,13 @@ def _status_error(request: Request, status: int, host: str) -> NvrError:
     if status == 503:
         return RecorderBusyError(f"{where}: the recorder is busy (503)")
     if request.needs_uid:
-        # The spec defines no error answer: any refusal of a command carrying
-        # a UID may mean the UID is gone (NOTES "Invalid UID / errors"), a 401
+        # The spec defines no error answer (spec 6.1, 6.2 give only the good
+        # ones): any refusal of a command carrying a UID may mean the UID is gone, a 401
         # too (a recorder may refuse a stale UID that way). The session logs in
         # again, and that login (no UID) tells whether the password is wrong.
         return UidError(f"{where}: refused with {status}; the UID may be gone", status=status)
     if status == 401:
         return AuthenticationError(f"{where}: user name or password rejected (401)")
-    if status in _NOT_SUPPORTED:
+    if status in NOT_SUPPORTED_STATUSES:
         return NotSupportedError(f"{where}: not supported by this recorder ({status})")
     return NvrError(f"{where}: unexpected answer {status}")

@@ -354,7 +354,7 @@ def center_on(channel: int, x: int, y: int) -> Request:
 
     The grid is 0..32 both ways, (0, 0) at the top right and X growing to the
     left as the spec's figure draws it; the URL names the channel ``CH``
-    (the table says ``CAM``; NOTES "Click-to-center").
+    (the table says ``CAM``: the URL's spelling is sent).
     """
     x = _integer("x", x, 0, CENTERING_GRID)
     y = _integer("y", y, 0, CENTERING_GRID)

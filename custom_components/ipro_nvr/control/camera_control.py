@@ -24,12 +24,9 @@ from custom_components.ipro_nvr.api import (
     NvrClient,
     NvrError,
     RecorderBusyError,
-    UidError,
 )
 from custom_components.ipro_nvr.const import DOMAIN
 from custom_components.ipro_nvr.entity import NvrChannelEntity
-
-_NOT_SUPPORTED = frozenset({404, 501})
 
 # One camera-control command: the client and the channel it is for.
 type ControlAction = Callable[[NvrClient, int], Awaitable[None]]
@@ -52,11 +49,7 @@ def control_error(err: NvrError, channel: int) -> HomeAssistantError:
     key = "command_failed"
     if isinstance(err, RecorderBusyError):
         key = "recorder_busy"
-    elif isinstance(err, NotSupportedError) or (
-        # A refused UID command was retried on a fresh UID before this error
-        # was raised: a 404/501 then means the recorder lacks the CGI.
-        isinstance(err, UidError) and err.status in _NOT_SUPPORTED
-    ):
+    elif isinstance(err, NotSupportedError):
         key = "not_supported"
     elif isinstance(err, AuthenticationError):
         key = "invalid_auth"

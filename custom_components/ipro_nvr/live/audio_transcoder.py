@@ -44,7 +44,7 @@ from typing import Any, Final
 
 import av
 
-from custom_components.ipro_nvr.api.media import AudioCodec, TimedAudio, aac_audio_specific_config
+from custom_components.ipro_nvr.api import AudioCodec, TimedAudio, aac_audio_specific_config
 
 _LOGGER = logging.getLogger(__name__)
 

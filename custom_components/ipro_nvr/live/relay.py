@@ -29,11 +29,16 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from custom_components.ipro_nvr.api import JpegFeed, NvrClient, TimedAudio, VideoFeed
-from custom_components.ipro_nvr.api.connections import CameraConnections
-from custom_components.ipro_nvr.api.media import AccessUnit
-from custom_components.ipro_nvr.api.spec import MAX_CHANNELS
-from custom_components.ipro_nvr.api.urls import LiveCodec
+from custom_components.ipro_nvr.api import (
+    MAX_CHANNELS,
+    AccessUnit,
+    CameraConnections,
+    JpegFeed,
+    LiveCodec,
+    NvrClient,
+    TimedAudio,
+    VideoFeed,
+)
 from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,

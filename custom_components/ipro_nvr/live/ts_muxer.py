@@ -15,7 +15,7 @@ import weakref
 
 import av
 
-from custom_components.ipro_nvr.api.media import (
+from custom_components.ipro_nvr.api import (
     AccessUnit,
     AudioCodec,
     TimedAudio,

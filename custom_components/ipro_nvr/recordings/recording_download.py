@@ -26,6 +26,7 @@ from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from custom_components.ipro_nvr.api import (
+    DOWNLOAD_MAX_SPAN_S,
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
@@ -34,9 +35,8 @@ from custom_components.ipro_nvr.api import (
     NvrError,
     sanitize_file_name,
 )
-from custom_components.ipro_nvr.api.spec import DOWNLOAD_MAX_SPAN_S
-from custom_components.ipro_nvr.compat import device_by_identifier
 from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.entity import channel_device
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -82,9 +82,7 @@ def _folder(hass: HomeAssistant, entity: CameraControlEntity, requested: str | N
     if requested is None:
         entry = entity.coordinator.config_entry
         recorder = sanitize_file_name(entry.title, fallback="recorder")
-        device = device_by_identifier(
-            hass, (DOMAIN, f"{entry.entry_id}_{entity.channel}"), entry.entry_id
-        )
+        device = channel_device(hass, entry.entry_id, entity.channel)
         name = (device.name_by_user or device.name or "") if device is not None else ""
         camera = sanitize_file_name(name, fallback=f"camera_{entity.channel}")
         return root / DOMAIN / recorder / camera

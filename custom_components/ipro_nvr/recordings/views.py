@@ -48,6 +48,7 @@ from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.util.hass_dict import HassKey
 
 from custom_components.ipro_nvr.api import (
+    DOWNLOAD_MAX_SPAN_S,
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
@@ -57,7 +58,6 @@ from custom_components.ipro_nvr.api import (
     NvrClient,
     NvrError,
 )
-from custom_components.ipro_nvr.api.spec import DOWNLOAD_MAX_SPAN_S
 from custom_components.ipro_nvr.const import (
     CONF_CLIP_CACHE_SIZE,
     DEFAULT_CLIP_CACHE_SIZE_MB,

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import RTP_VIDEO_CLOCK_RATE
-
+from ..spec import RTP_VIDEO_CLOCK_RATE
 from .tlv import RecorderInfo
 
 START_CODE: Final = b"\x00\x00\x00\x01"

@@ -18,12 +18,11 @@ from enum import StrEnum
 import re
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import (
+from ..spec import (
     AUDIO_PART_PREFIX,
     CONTENT_TYPE_AAC_LC,
     CONTENT_TYPE_G726,
 )
-
 from .errors import MediaFormatError
 
 # A rate in kHz as a content type names it ("48k"): a few ASCII digits, not zero.

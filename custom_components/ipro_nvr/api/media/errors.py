@@ -1,6 +1,6 @@
 """Errors of the media path: every malformed stream raises one of these, nothing else.
 
-They derive from :class:`~custom_components.ipro_nvr.api.errors.MalformedResponseError`
+They derive from :class:`~..errors.MalformedResponseError`
 so a caller that already handles "the recorder answered something that is not
 what the spec describes" handles these too. Damage a stream can recover from
 (garbage between parts, a lost RTP packet) is not raised: it is skipped and
@@ -9,7 +9,7 @@ counted in the stats of the reader or depacketizer.
 
 from __future__ import annotations
 
-from custom_components.ipro_nvr.api.errors import MalformedResponseError
+from ..errors import MalformedResponseError
 
 # Binary data is quoted in the message only this far: enough to recognise it.
 _QUOTE_LIMIT = 48

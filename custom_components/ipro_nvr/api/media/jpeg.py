@@ -1,12 +1,12 @@
 """JPEG parts of the live stream: strip the vendor blocks, hand out the bare JPEG.
 
-Spec 2.3.5, working interpretation (NOTES "JPEG parts" and "JPEG vendor block
-length"): zero or more blocks ``FF D8 FF FE`` + u16 length + TLVs (first the
-recorder's, then the camera's), then the JPEG image, which starts with
-``FF D8``. Whether the length counts its own two bytes (as a JPEG comment
-segment's does) is not said, so both readings are walked; the first walk that
-lands on ``FF D8`` wins. Where neither adds up, the image is the first ``FF D8``
-not followed by ``FF FE``.
+Spec 2.3.5, whose figure came out garbled; the working interpretation: zero
+or more blocks ``FF D8 FF FE`` + u16 length + TLVs (first the recorder's, then
+the camera's), then the JPEG image, which starts with ``FF D8``. Whether the
+length counts its own two bytes (as a JPEG comment segment's does) is not
+said, so both readings are walked; the first walk that lands on ``FF D8``
+wins. Where neither adds up, the image is the first ``FF D8`` not followed
+by ``FF FE``.
 
 One more case matters in practice: a JPEG may itself start with a comment
 segment, i.e. with ``FF D8 FF FE`` (FFmpeg's encoder writes one). A walk reaching
@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import JPEG_VENDOR_BLOCK_ID
-
+from ..spec import JPEG_VENDOR_BLOCK_ID
 from .errors import MediaFormatError
 from .tlv import RecorderInfo, parse_recorder_info
 

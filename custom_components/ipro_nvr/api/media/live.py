@@ -24,7 +24,7 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from custom_components.ipro_nvr.api.spec import (
+from ..spec import (
     CONTENT_TYPE_JPEG,
     CONTENT_TYPE_VIDEO,
     MULTIPART_BOUNDARY,
@@ -33,7 +33,6 @@ from custom_components.ipro_nvr.api.spec import (
     RTP_VERSION,
     RecorderCodec,
 )
-
 from .access_unit import AccessUnit, VideoCodec
 from .audio import AudioFrame, parse_audio_part
 from .depacketizer import DepacketizerStats, VideoDepacketizer

@@ -10,7 +10,7 @@ The body is a ``multipart/x-mixed-replace``-style stream that never ends::
     --myboundary<CR><LF>
     ...
 
-Tolerances (NOTES "Live streams"): line ends may be CRLF or LF; header names
+Tolerances (spec 2.2 shows one well-formed body only): line ends may be CRLF or LF; header names
 are matched case-insensitively; a part without ``Content-Length`` runs to the
 next boundary; a missing blank line after the headers is accepted when the
 body plainly starts (a byte no header line can start with). Garbage between
@@ -38,8 +38,7 @@ from enum import Enum, auto
 import re
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import MULTIPART_BOUNDARY
-
+from ..spec import MULTIPART_BOUNDARY
 from .errors import BoundaryError, MediaFormatError, PartTooLargeError
 
 # A JPEG of a 4K camera is well under this; anything larger is not a live part.

@@ -41,7 +41,7 @@ import datetime as dt
 import struct
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import (
+from ..spec import (
     AUDIO_PART_PREFIX,
     PLAYBACK_AAC_FRAME_SAMPLES,
     PLAYBACK_AAC_SAMPLE_RATE,
@@ -52,7 +52,6 @@ from custom_components.ipro_nvr.api.spec import (
     PLAYBACK_NARROWBAND_RATE,
     PlaybackAudioCodec,
 )
-
 from .audio import AudioCodec, AudioFrame
 from .errors import MediaFormatError
 from .playback_time import RecordedTime, recorded_time, zone

@@ -63,7 +63,7 @@ import re
 import struct
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import (
+from ..spec import (
     JPEG_VENDOR_BLOCK_ID,
     PLAYBACK_CHUNK_H264,
     PLAYBACK_CHUNK_H265,
@@ -75,7 +75,6 @@ from custom_components.ipro_nvr.api.spec import (
     RTP_VIDEO_CLOCK_RATE,
     TLV_HEADER_SIZE,
 )
-
 from .access_unit import (
     START_CODE,
     AccessUnit,

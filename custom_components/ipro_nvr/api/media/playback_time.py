@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import datetime as dt
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import (
+from ..spec import (
     PLAYBACK_TZ_MINUS,
     PLAYBACK_TZ_SUMMER,
     RTP_VIDEO_CLOCK_RATE,

@@ -11,8 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import RTP_VERSION
-
+from ..spec import RTP_VERSION
 from .errors import MediaFormatError
 
 RTP_HEADER_SIZE: Final = 12

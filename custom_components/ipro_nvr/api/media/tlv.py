@@ -18,13 +18,12 @@ import datetime as dt
 import struct
 from typing import Final
 
-from custom_components.ipro_nvr.api.spec import (
+from ..spec import (
     TLV_HEADER_SIZE,
     RecorderCodec,
     RecorderInfoId,
     RecorderStatus,
 )
-
 from .errors import MediaFormatError
 
 _U16 = struct.Struct(">H")

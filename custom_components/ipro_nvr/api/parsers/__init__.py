@@ -2,7 +2,7 @@
 
 Each parser is a pure function from the body's bytes to a model. Whatever the
 input, the only exception that leaves a parser is
-:class:`~custom_components.ipro_nvr.api.errors.MalformedResponseError`.
+:class:`~..errors.MalformedResponseError`.
 """
 
 from __future__ import annotations

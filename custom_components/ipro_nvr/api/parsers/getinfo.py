@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-from custom_components.ipro_nvr.api.errors import MalformedResponseError
-from custom_components.ipro_nvr.api.models import CameraStatus, ChannelState
-
+from ..errors import MalformedResponseError
+from ..models import CameraStatus, ChannelState
 from .text import decode_text, is_tag_line, split_lines
 
 _WHAT = "camera connection info"

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 
-from custom_components.ipro_nvr.api.errors import MalformedResponseError
-from custom_components.ipro_nvr.api.models import Uid
-from custom_components.ipro_nvr.api.spec import UID_MAX_DIGITS
-
+from ..errors import MalformedResponseError
+from ..models import Uid
+from ..spec import UID_MAX_DIGITS
 from .text import decode_text
 
 _UID = re.compile(r"UID\s*=\s*(-?\d+)", re.IGNORECASE | re.ASCII)

@@ -22,10 +22,9 @@ from __future__ import annotations
 from datetime import datetime
 import re
 
-from custom_components.ipro_nvr.api.errors import MalformedResponseError
-from custom_components.ipro_nvr.api.models import LogEntry, LogKind, LogList
-from custom_components.ipro_nvr.api.recorder_time import local_to_aware, parse_gmt_offset
-
+from ..errors import MalformedResponseError
+from ..models import LogEntry, LogKind, LogList
+from ..recorder_time import local_to_aware, parse_gmt_offset
 from .text import decode_text, is_tag_line, split_lines
 
 _WHAT = "log list"

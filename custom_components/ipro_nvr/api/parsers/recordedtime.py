@@ -21,10 +21,9 @@ from __future__ import annotations
 from datetime import datetime
 import re
 
-from custom_components.ipro_nvr.api.errors import MalformedResponseError
-from custom_components.ipro_nvr.api.models import Disk, RecordedTime
-from custom_components.ipro_nvr.api.recorder_time import RecorderZone, local_to_aware
-
+from ..errors import MalformedResponseError
+from ..models import Disk, RecordedTime
+from ..recorder_time import RecorderZone, local_to_aware
 from .text import decode_text, split_lines
 
 _WHAT = "recorded time"

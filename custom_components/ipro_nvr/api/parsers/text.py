@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from custom_components.ipro_nvr.api.errors import MalformedResponseError
+from ..errors import MalformedResponseError
 
 # Control characters other than tab, CR and LF never occur in the recorder's
 # text answers; their presence means the body is not text at all.
