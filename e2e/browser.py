@@ -43,9 +43,25 @@ LIVE_WATCH = 20.0
 # A <video> counts as moving once its currentTime advances between two looks (a live
 # HLS stream starts at the live edge, so its first currentTime is not zero).
 
-# (hui-image elements anywhere) -> {entity: {"picture": bool, "broken": bool}}
+# (hui-image elements anywhere) -> {entity: {"picture": bool, "real": bool, "broken": bool}}
+# "picture": something is shown (maybe the placeholder); "real": a picture of the camera.
 TILES_JS = """
 () => {
+  // The integration's placeholder (placeholder_picture.py): a dark grey frame,
+  // RGB (38, 41, 46), with a thin camera outline; a camera's picture is not that.
+  const isPlaceholder = (img) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 32; canvas.height = 18;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0, 32, 18);
+    const pixels = context.getImageData(0, 0, 32, 18).data;
+    let grey = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (Math.abs(pixels[i] - 38) + Math.abs(pixels[i + 1] - 41)
+          + Math.abs(pixels[i + 2] - 46) < 30) grey++;
+    }
+    return grey > 0.7 * pixels.length / 4;
+  };
   const tiles = {};
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
@@ -55,9 +71,11 @@ TILES_JS = """
         // Loaded but no picture in it: an error answer or an undecodable body.
         const empty = !!img && !!img.getAttribute('src') && img.complete
                       && img.naturalWidth === 0;
+        const picture = !!img && img.complete && img.naturalWidth > 0
+                        && getComputedStyle(img).display !== 'none';
         tiles[key] = {
-          picture: !!img && img.complete && img.naturalWidth > 0
-                   && getComputedStyle(img).display !== 'none',
+          picture: picture,
+          real: picture && !isPlaceholder(img),
           broken: !!el.shadowRoot.querySelector('#brokenImage') || empty,
         };
       }
@@ -419,7 +437,8 @@ class Run:
         self.connected = [
             c for c in self.cameras if states.get(c, {}).get("state") != "unavailable"
         ]
-        first_picture: dict[str, float] = {}
+        first_shown: dict[str, float] = {}  # a picture or the placeholder
+        first_picture: dict[str, float] = {}  # a real picture of the camera
         broken: set[str] = set()
         started = time.monotonic()
         proxy = ProxyRequests(started)
@@ -429,7 +448,9 @@ class Run:
             tiles = await self.page.evaluate(TILES_JS)
             now = time.monotonic() - started
             for entity, tile in tiles.items():
-                if tile["picture"] and entity not in first_picture:
+                if tile["picture"] and entity not in first_shown:
+                    first_shown[entity] = now
+                if tile["real"] and entity not in first_picture:
                     first_picture[entity] = now
                 if tile["broken"]:
                     broken.add(entity)
@@ -456,21 +477,31 @@ class Run:
                     flag="ok" if unavailable else "FAILED",
                 )
                 continue
-            notes = [f"{errors} proxy errors"] if errors else []
+            notes = []
+            if camera in first_shown:
+                notes.append(f"something shown after {first_shown[camera]:.1f} s")
+            if errors:
+                notes.append(f"{errors} proxy errors")
             if aborted := proxy.aborted.get(camera, 0):
                 # The frontend replaced the picture's URL before it loaded (not an error).
                 notes.append(f"{aborted} requests aborted by the browser")
             self.report.add(
-                f"dashboard tile {camera}: first picture",
+                f"dashboard tile {camera}: first real picture",
                 first_picture.get(camera),
                 30,
                 ", ".join(notes),
                 flag="BROKEN" if camera in broken else "",
             )
+        shown = max((first_shown.get(c, float("inf")) for c in self.connected), default=None)
+        self.report.add(
+            "dashboard: something shown in every connected tile",
+            None if shown in (None, float("inf")) else shown,
+            note="the last good picture or the placeholder",
+        )
         worst = max((first_picture.get(c, float("inf")) for c in self.connected), default=None)
         broken_connected = sorted(broken & set(self.connected))
         self.report.add(
-            "dashboard: a picture in every connected tile",
+            "dashboard: a real picture in every connected tile",
             None if worst in (None, float("inf")) else worst,
             30,
             f"tiles ever broken: {len(broken_connected)} of {len(self.connected)}",
