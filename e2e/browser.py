@@ -43,19 +43,40 @@ LIVE_WATCH = 20.0
 # A <video> counts as moving once its currentTime advances between two looks (a live
 # HLS stream starts at the live edge, so its first currentTime is not zero).
 
-# (hui-image elements anywhere) -> {entity: {"picture": bool, "broken": bool}}
+# (hui-image elements anywhere) -> {entity: {"picture": bool, "real": bool, "broken": bool}}
+# "picture": something is shown (maybe the placeholder); "real": a picture of the camera.
 TILES_JS = """
 () => {
+  // The integration's placeholder (placeholder_picture.py): a dark grey frame,
+  // RGB (38, 41, 46), with a thin camera outline; a camera's picture is not that.
+  const isPlaceholder = (img) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 32; canvas.height = 18;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0, 32, 18);
+    const pixels = context.getImageData(0, 0, 32, 18).data;
+    let grey = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (Math.abs(pixels[i] - 38) + Math.abs(pixels[i + 1] - 41)
+          + Math.abs(pixels[i + 2] - 46) < 30) grey++;
+    }
+    return grey > 0.7 * pixels.length / 4;
+  };
   const tiles = {};
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
       if (el.tagName === 'HUI-IMAGE' && el.shadowRoot) {
         const img = el.shadowRoot.querySelector('img');
         const key = el.entity || el.cameraImage || '?';
+        // Loaded but no picture in it: an error answer or an undecodable body.
+        const empty = !!img && !!img.getAttribute('src') && img.complete
+                      && img.naturalWidth === 0;
+        const picture = !!img && img.complete && img.naturalWidth > 0
+                        && getComputedStyle(img).display !== 'none';
         tiles[key] = {
-          picture: !!img && img.complete && img.naturalWidth > 0
-                   && getComputedStyle(img).display !== 'none',
-          broken: !!el.shadowRoot.querySelector('#brokenImage'),
+          picture: picture,
+          real: picture && !isPlaceholder(img),
+          broken: !!el.shadowRoot.querySelector('#brokenImage') || empty,
         };
       }
       if (el.shadowRoot) walk(el.shadowRoot);
@@ -144,6 +165,72 @@ class Report:
                 f"{row.what:<{width}}  {seconds:>8}  {target:>7}  {row.verdict:<7}  {row.note}"
             )
         return "\n".join(lines)
+
+
+class ProxyRequests:
+    """The dashboard's ``camera_proxy`` requests: errors apart from the browser's own aborts.
+
+    An error is an answer other than 200 or a request that failed in the network.
+    ``net::ERR_ABORTED`` is the browser dropping a request itself (the frontend gave the
+    ``<img>`` a new URL before the old one loaded): not an error of the server, but noted,
+    and a tile that loads too long turns broken in the frontend, which the tile check sees.
+    """
+
+    PATTERN = re.compile(r"/api/camera_proxy/(camera\.[a-z0-9_]+)")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.errors: dict[str, int] = {}
+        self.aborted: dict[str, int] = {}
+        self.log: list[str] = []  # every error and abort, with its timing
+        self._sent: dict[Any, float] = {}
+
+    def attach(self, page: Page) -> None:
+        page.on("request", self._request)
+        page.on("response", self._response)
+        page.on("requestfailed", self._failed)
+
+    def detach(self, page: Page) -> None:
+        page.remove_listener("request", self._request)
+        page.remove_listener("response", self._response)
+        page.remove_listener("requestfailed", self._failed)
+
+    def _camera(self, url: str) -> str | None:
+        match = self.PATTERN.search(url)
+        return match.group(1) if match else None
+
+    def _note(self, request: Any, camera: str, what: str) -> None:
+        now = time.monotonic()
+        sent = self._sent.pop(request, None)
+        took = "" if sent is None else f", {now - sent:.1f} s after it was sent"
+        size = re.search(r"width=(\d+)&height=(\d+)", request.url)
+        shape = f" {size.group(1)}x{size.group(2)}" if size else ""
+        self.log.append(f"{now - self.started:5.1f} s {camera}{shape}: {what}{took}")
+
+    def _request(self, request: Any) -> None:
+        if self._camera(request.url):
+            self._sent[request] = time.monotonic()
+
+    def _response(self, answer: Any) -> None:
+        camera = self._camera(answer.url)
+        if camera is None:
+            return
+        if answer.status != 200:
+            self.errors[camera] = self.errors.get(camera, 0) + 1
+            self._note(answer.request, camera, f"HTTP {answer.status}")
+        else:
+            self._sent.pop(answer.request, None)
+
+    def _failed(self, request: Any) -> None:
+        camera = self._camera(request.url)
+        if camera is None:
+            return
+        failure = str(request.failure or "failed")
+        if "ERR_ABORTED" in failure:
+            self.aborted[camera] = self.aborted.get(camera, 0) + 1
+        else:
+            self.errors[camera] = self.errors.get(camera, 0) + 1
+        self._note(request, camera, failure)
 
 
 class Run:
@@ -350,40 +437,32 @@ class Run:
         self.connected = [
             c for c in self.cameras if states.get(c, {}).get("state") != "unavailable"
         ]
-        first_picture: dict[str, float] = {}
+        first_shown: dict[str, float] = {}  # a picture or the placeholder
+        first_picture: dict[str, float] = {}  # a real picture of the camera
         broken: set[str] = set()
-        proxy_errors: dict[str, int] = {}
-
-        def response(answer: Any) -> None:
-            match = re.search(r"/api/camera_proxy/(camera\.[a-z0-9_]+)", answer.url)
-            if match and answer.status != 200:
-                proxy_errors[match.group(1)] = proxy_errors.get(match.group(1), 0) + 1
-
-        def failed(request: Any) -> None:
-            match = re.search(r"/api/camera_proxy/(camera\.[a-z0-9_]+)", request.url)
-            if match:
-                proxy_errors[match.group(1)] = proxy_errors.get(match.group(1), 0) + 1
-
-        self.page.on("response", response)
-        self.page.on("requestfailed", failed)
         started = time.monotonic()
+        proxy = ProxyRequests(started)
+        proxy.attach(self.page)
         await self.page.goto(f"{self.demo.url}/{DASHBOARD_URL}/{DASHBOARD_PATH}")
         while time.monotonic() - started < DASHBOARD_WATCH:
             tiles = await self.page.evaluate(TILES_JS)
             now = time.monotonic() - started
             for entity, tile in tiles.items():
-                if tile["picture"] and entity not in first_picture:
+                if tile["picture"] and entity not in first_shown:
+                    first_shown[entity] = now
+                if tile["real"] and entity not in first_picture:
                     first_picture[entity] = now
                 if tile["broken"]:
                     broken.add(entity)
             if set(self.connected) <= set(first_picture) and now > 10:
                 break
             await asyncio.sleep(0.25)
-        self.page.remove_listener("response", response)
-        self.page.remove_listener("requestfailed", failed)
+        proxy.detach(self.page)
+        for line in proxy.log:
+            print(f"    {line}", flush=True)
 
         for camera in self.cameras:
-            errors = proxy_errors.get(camera, 0)
+            errors = proxy.errors.get(camera, 0)
             if camera not in self.connected:
                 # The target: the tile says the camera is unavailable.
                 states = await self.states()
@@ -398,18 +477,31 @@ class Run:
                     flag="ok" if unavailable else "FAILED",
                 )
                 continue
-            notes = [f"{errors} proxy errors"] if errors else []
+            notes = []
+            if camera in first_shown:
+                notes.append(f"something shown after {first_shown[camera]:.1f} s")
+            if errors:
+                notes.append(f"{errors} proxy errors")
+            if aborted := proxy.aborted.get(camera, 0):
+                # The frontend replaced the picture's URL before it loaded (not an error).
+                notes.append(f"{aborted} requests aborted by the browser")
             self.report.add(
-                f"dashboard tile {camera}: first picture",
+                f"dashboard tile {camera}: first real picture",
                 first_picture.get(camera),
                 30,
                 ", ".join(notes),
                 flag="BROKEN" if camera in broken else "",
             )
+        shown = max((first_shown.get(c, float("inf")) for c in self.connected), default=None)
+        self.report.add(
+            "dashboard: something shown in every connected tile",
+            None if shown in (None, float("inf")) else shown,
+            note="the last good picture or the placeholder",
+        )
         worst = max((first_picture.get(c, float("inf")) for c in self.connected), default=None)
         broken_connected = sorted(broken & set(self.connected))
         self.report.add(
-            "dashboard: a picture in every connected tile",
+            "dashboard: a real picture in every connected tile",
             None if worst in (None, float("inf")) else worst,
             30,
             f"tiles ever broken: {len(broken_connected)} of {len(self.connected)}",

@@ -219,6 +219,35 @@ async def test_snapshot_is_the_last_good_picture_while_the_recorder_is_slow(
         await client.close()
 
 
+async def test_only_a_few_snapshots_wait_for_a_first_picture(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Seven cameras without a picture yet: three snapshots wait for theirs, the others
+    are answered at once (a browser's further tiles would wait in its queue beyond the
+    frontend's 10 s) while their STARTs are queued; later snapshots get real pictures."""
+    relay = StreamRelay(client)
+    channels = [1, 2, 3, 5, 6, 7, 8]
+    try:
+        tasks = [
+            asyncio.create_task(relay.async_snapshot(channel, first_wait=60))
+            for channel in channels
+        ]
+        waiting = relay_module.SNAPSHOT_FIRST_WAITERS
+        await asyncio.wait(tasks[waiting:])
+        assert [task.result() for task in tasks[waiting:]] == [None] * (len(channels) - waiting)
+        assert not any(task.done() for task in tasks[:waiting])
+        pictures = await asyncio.gather(*tasks[:waiting])
+        assert all(picture and picture.startswith(b"\xff\xd8") for picture in pictures)
+        # The others' STARTs were queued: their pictures come without another request.
+        await _until(lambda: all(relay.jpeg_feed(ch).latest_jpeg() for ch in channels), 60)
+        for channel in channels:
+            assert _starts(simulator, channel)
+    finally:
+        await relay.async_stop()
+        await client.close()
+    assert simulator.journal.violations == []
+
+
 def _camera_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str:
     entity_id = er.async_get(hass).async_get_entity_id(
         "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"

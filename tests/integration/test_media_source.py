@@ -51,6 +51,7 @@ from custom_components.ipro_nvr.recordings.clip_cache import (
     CODEC_H265,
     ClipCache,
     ClipCaches,
+    GrowingClip,
 )
 from custom_components.ipro_nvr.recordings.recording_download import (
     EVENT_DOWNLOAD_COMPLETE,
@@ -897,3 +898,25 @@ async def test_cache_survives_a_restart(tmp_path: Path) -> None:
     for bad in ("../x.mp4", ".hidden.mp4", "x.txt"):
         with pytest.raises(ValueError, match="not a clip name"):
             await cache.async_get(bad, never)
+
+
+async def test_growing_clip_reader_gets_the_last_bytes(tmp_path: Path) -> None:
+    """The end of a clip written after the last announcement reaches a reader.
+
+    The muxer writes the last fragment when it closes, below the announcement
+    step; the producer then closes the writer and finishes the clip in one go.
+    A reader that looks right after (its previous read came back meanwhile)
+    must get those bytes, not the end of the clip.
+    """
+    growing = GrowingClip()
+    writer = await asyncio.to_thread(growing.writer, tmp_path / "stream.mp4")
+    await asyncio.to_thread(writer.write, b"a" * 1000)  # the first write is announced
+    await _until(lambda: growing.size == 1000, "the first bytes are announced")
+    async with growing.reading() as read:
+        assert await read(0, 4096) == b"a" * 1000
+        await asyncio.to_thread(writer.write, b"b" * 500)  # the last fragment
+        writer.close()
+        growing.finish(writer.written)
+        assert await read(1000, 4096) == b"b" * 500
+        assert await read(1500, 4096) == b""
+    growing.end()

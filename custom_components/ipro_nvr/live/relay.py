@@ -58,6 +58,13 @@ SNAPSHOT_STALE_WAIT = 1.0
 # With no picture at all yet, it waits for the first one, but returns before
 # Home Assistant gives up on the camera (10 s) so the request never hangs.
 SNAPSHOT_FIRST_WAIT = 5.0
+# At most this many snapshots wait for a camera's first picture at once; the
+# others are answered at once (the placeholder) while their START is queued. A
+# browser opens six connections to Home Assistant: the pictures of a dashboard's
+# further tiles wait in its queue behind the waiting ones, and the frontend
+# shows a picture broken that has not loaded 10 s after it asked (its refresh
+# interval), time in the browser's queue included.
+SNAPSHOT_FIRST_WAITERS = 3
 # A picture at most this old counts as fresh.
 SNAPSHOT_FRESH_AGE = 2.0
 
@@ -81,6 +88,7 @@ class StreamRelay:
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, VideoFeed] = {}
         self._jpeg_feeds: dict[int, JpegFeed] = {}
+        self._first_waits = 0  # snapshots waiting for a camera's first picture
         self._runner: web.AppRunner | None = None
         self._stopped = False
         self._port: int | None = None
@@ -142,10 +150,12 @@ class StreamRelay:
         A fresh picture is served at once. Else the feed (re)starts and the
         call waits ``stale_wait`` seconds for a fresh one, then serves the last
         good picture while the fresh one keeps coming; with no picture yet it
-        waits up to ``first_wait``. When the JPEG stream fails and the
-        camera's live video is being watched, the keyframe of its current GOP
-        is decoded instead. A snapshot never starts the video stream on its
-        own, and nothing is started for a camera reported disconnected.
+        waits up to ``first_wait``, unless :data:`SNAPSHOT_FIRST_WAITERS` wait
+        already: then it answers None at once and the feed starts meanwhile.
+        When the JPEG stream fails and the camera's live video is being
+        watched, the keyframe of its current GOP is decoded instead. A
+        snapshot never starts the video stream on its own, and nothing is
+        started for a camera reported disconnected.
         """
         jpeg_feed = self.jpeg_feed(channel)
         latest = jpeg_feed.latest_jpeg()
@@ -154,9 +164,17 @@ class StreamRelay:
         if jpeg_feed.failing and (keyframe := self._live_keyframe(channel)) is not None:
             jpeg_feed.keep_trying()  # the JPEG stream may come back
             return await self._decoded(keyframe)
-        picture = await jpeg_feed.jpeg(
-            wait=stale_wait if latest is not None else first_wait, max_age=SNAPSHOT_FRESH_AGE
-        )
+        if latest is None and self._first_waits >= SNAPSHOT_FIRST_WAITERS:
+            jpeg_feed.keep_trying()  # its START queues; a later request gets the picture
+            return None
+        if latest is not None:
+            picture = await jpeg_feed.jpeg(wait=stale_wait, max_age=SNAPSHOT_FRESH_AGE)
+        else:
+            self._first_waits += 1
+            try:
+                picture = await jpeg_feed.jpeg(wait=first_wait, max_age=SNAPSHOT_FRESH_AGE)
+            finally:
+                self._first_waits -= 1
         if picture is not None:
             return picture
         if jpeg_feed.failing and (keyframe := self._live_keyframe(channel)) is not None:

@@ -137,8 +137,14 @@ class GrowingClip:
         self._size = max(self._size, size)
         self._notify()
 
-    def finish(self) -> None:
-        """Every byte is written (after the writer's last write)."""
+    def finish(self, size: int) -> None:
+        """Every byte is written: ``size`` in all (the writer's total, after it closed).
+
+        The size is given here, not left to the writer's last announcement: that
+        one comes through the event loop's queue, and a reader looking in
+        between would take the clip for finished without its last fragment.
+        """
+        self._size = max(self._size, size)
         self._finished = True
         self._notify()
 
@@ -213,6 +219,11 @@ class GrowingWriter:
         self._written = 0
         self._announced = 0  # readers are woken in steps: each wake costs the loop
         self._abandoned = False
+
+    @property
+    def written(self) -> int:
+        """Bytes written so far (announced or not)."""
+        return self._written
 
     def abandon(self) -> None:
         """Make the next write fail: the muxer stops early (the clip is not wanted)."""

@@ -395,7 +395,7 @@ async def _async_make_clip(
         raise
     finally:
         writer.close()
-    growing.finish()
+    growing.finish(writer.written)
     output = work / "clip.mp4"
     await run_to_completion(remux_faststart, list(sink.completed), output)
     return output
