@@ -54,7 +54,7 @@ from typing import Final
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.media.live import LiveBodyReader
 from custom_components.ipro_nvr.api.spec import SPEC_PACING
-from custom_components.ipro_nvr.relay import StreamRelay
+from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator import SimulatorConfig, run_simulator
 
 from .live_inputs import CHANNELS, FORMAT, H264, SECONDS, LiveInput, all_inputs, video_clip
