@@ -298,7 +298,7 @@ def _stream_of(units: list[AccessUnit], seconds: float) -> list[AccessUnit]:
     step = 90_000 // FORMAT.fps
     first = units[0].timestamp
     return [
-        dataclasses.replace(units[i % len(units)], timestamp=first + i * step)
+        units[i % len(units)].with_timestamp(first + i * step)
         for i in range(round(seconds * FORMAT.fps))
     ]
 

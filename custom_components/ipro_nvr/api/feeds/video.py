@@ -341,11 +341,4 @@ class VideoFeed(Feed):
         self._last_ts = timestamp
         if timestamp == unit.timestamp:
             return unit
-        return AccessUnit(
-            codec=unit.codec,
-            timestamp=timestamp,
-            keyframe=unit.keyframe,
-            data=unit.data,
-            parameter_sets=unit.parameter_sets,
-            info=unit.info,
-        )
+        return unit.with_timestamp(timestamp)  # its recorder TLVs stay undecoded

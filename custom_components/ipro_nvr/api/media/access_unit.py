@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Final
 
 from ..spec import RTP_VIDEO_CLOCK_RATE
-from .tlv import RecorderInfo
+from .tlv import RecorderInfo, parse_recorder_info
 
 START_CODE: Final = b"\x00\x00\x00\x01"
 _SHORT_START_CODE: Final = b"\x00\x00\x01"
@@ -95,7 +95,6 @@ class ParameterSets:
         return self.sps is not None and self.pps is not None
 
 
-@dataclass(frozen=True, slots=True)
 class AccessUnit:
     """One coded picture.
 
@@ -103,14 +102,87 @@ class AccessUnit:
     wrap, so it only grows along a stream; its origin is arbitrary (the first
     RTP timestamp). ``data`` is Annex-B with 4-byte start codes. ``info`` holds
     the recorder information carried with the picture, when there was any.
+
+    A plain slotted class rather than a frozen dataclass: the live path builds
+    one per picture of every camera. It is immutable by convention (``Final``
+    holds mypy's callers to that) and compares, hashes and prints like the
+    dataclass it replaces. The depacketizer hands over the recorder TLVs as
+    ``info_tlvs`` (their structure already checked, spec 7.1): they are only
+    decoded into :attr:`info` when someone reads it, as nobody does for most
+    pictures of a live stream.
     """
 
-    codec: VideoCodec
-    timestamp: int
-    keyframe: bool
-    data: bytes
-    parameter_sets: ParameterSets
-    info: RecorderInfo | None = None
+    __slots__ = ("_info", "_info_tlvs", "codec", "data", "keyframe", "parameter_sets", "timestamp")
+    __match_args__ = ("codec", "timestamp", "keyframe", "data", "parameter_sets", "info")
+
+    codec: Final[VideoCodec]
+    timestamp: Final[int]
+    keyframe: Final[bool]
+    data: Final[bytes]
+    parameter_sets: Final[ParameterSets]
+
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces took them
+        self,
+        codec: VideoCodec,
+        timestamp: int,
+        keyframe: bool,
+        data: bytes,
+        parameter_sets: ParameterSets,
+        info: RecorderInfo | None = None,
+        *,
+        info_tlvs: bytes | None = None,
+    ) -> None:
+        self.codec = codec
+        self.timestamp = timestamp
+        self.keyframe = keyframe
+        self.data = data
+        self.parameter_sets = parameter_sets
+        self._info = info
+        self._info_tlvs = info_tlvs if info is None else None
+
+    @property
+    def info(self) -> RecorderInfo | None:
+        """The recorder information of the picture (spec 7.1.2), None when it had none."""
+        tlvs = self._info_tlvs
+        if tlvs is not None:
+            self._info_tlvs = None
+            # The structure was checked when the picture was assembled; only a
+            # short value can remain, which the parser lists rather than raises.
+            self._info = parse_recorder_info(tlvs)
+        return self._info
+
+    def with_timestamp(self, timestamp: int) -> AccessUnit:
+        """The same picture at another ``timestamp`` (its information still undecoded)."""
+        unit = AccessUnit(
+            self.codec, timestamp, self.keyframe, self.data, self.parameter_sets, self._info
+        )
+        unit._info_tlvs = self._info_tlvs
+        return unit
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.codec,
+            self.timestamp,
+            self.keyframe,
+            self.data,
+            self.parameter_sets,
+            self.info,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AccessUnit) and other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        values = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(self.__match_args__, self._fields(), strict=True)
+        )
+        return f"{type(self).__name__}({values})"
 
     @property
     def seconds(self) -> float:

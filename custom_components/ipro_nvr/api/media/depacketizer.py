@@ -22,17 +22,10 @@ from dataclasses import dataclass
 import logging
 from typing import ClassVar, Final
 
-from .access_unit import (
-    START_CODE,
-    AccessUnit,
-    ParameterSets,
-    VideoCodec,
-    is_keyframe_nal,
-    nal_unit_type,
-)
+from .access_unit import START_CODE, AccessUnit, ParameterSets, VideoCodec
 from .errors import AccessUnitTooLargeError, MediaFormatError
-from .rtp import RtpPacket, TimestampExtender, sequence_delta
-from .tlv import RecorderInfo, parse_recorder_info
+from .rtp import RtpPacket, TimestampExtender
+from .tlv import tlv_spans
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,10 +57,26 @@ class DepacketizerStats:
 
 
 class VideoDepacketizer(ABC):
-    """Turns the RTP packets of one video stream into :class:`AccessUnit` objects."""
+    """Turns the RTP packets of one video stream into :class:`AccessUnit` objects.
+
+    The picture is assembled as Annex-B in one ``bytearray`` while its packets
+    arrive (a NAL unit fragmented over several packets is rebuilt in place), so
+    a packet costs one copy of its payload and no object. :meth:`take` reads a
+    packet where it lies (the multipart reader's buffer, see
+    :class:`~.live.LiveBodyReader`); :meth:`push` takes a parsed
+    :class:`RtpPacket`.
+    """
 
     codec: ClassVar[VideoCodec]
     _PARAMETER_SET_TYPES: ClassVar[dict[int, str]]
+    _KEYFRAME_TYPES: ClassVar[frozenset[int]]
+    # A fragmentation unit (FU-A, FU): its payload header's first byte masked
+    # (type and forbidden bit) and the value that names it; where its FU header
+    # is, and the NAL unit type bits of that header.
+    _FU_MASK: ClassVar[int]
+    _FU_ID: ClassVar[int]
+    _FU_HEADER_AT: ClassVar[int]
+    _FU_TYPE_MASK: ClassVar[int]
 
     def __init__(
         self,
@@ -81,39 +90,119 @@ class VideoDepacketizer(ABC):
         self._clear()
 
     def _clear(self) -> None:
-        self._expected: int | None = None
+        # The sequence number of the next packet; -1 before the first one.
+        self._expected = -1
         self._extender = TimestampExtender()
         self._need_keyframe = True
         self._parameter_sets: dict[str, bytes] = {}
-        # The picture being assembled (None: between pictures).
-        self._timestamp: int | None = None
+        # What the pictures carry: rebuilt only when a parameter set changes.
+        self._sets = ParameterSets()
+        self._sets_changed = False
+        # The picture being assembled (timestamp -1: between pictures).
+        self._timestamp = -1
         self._extended = 0
-        self._nals: list[bytes] = []
+        self._data = bytearray()  # Annex-B, start codes included
+        self._keyframe = False
         self._corrupt = False
         # Payload bytes of the picture being assembled; an oversize one is skipped to its end.
         self._held = 0
         self._oversize = False
-        self._info: RecorderInfo | None = None
-        # The NAL unit being reassembled from fragments: its type and pieces.
+        self._info_tlvs: bytes | None = None
+        # The NAL unit being reassembled from fragments: its type, and where its
+        # start code is in ``_data`` (-1: none).
         self._fragment_type = -1
-        self._fragments: list[bytes] | None = None
+        self._fragment_start = -1
 
     def push(self, packet: RtpPacket) -> list[AccessUnit]:
         """Take the next packet; return the pictures it completed (usually none or one)."""
-        stats = self.stats
-        stats.packets += 1
         done: list[AccessUnit] = []
-        lost = 0
-        if self._expected is not None:
-            delta = sequence_delta(packet.sequence, self._expected)
-            if delta < 0:
+        extension = packet.extension
+        data = extension + packet.payload if extension else packet.payload
+        self.take(
+            done,
+            data,
+            len(extension),
+            len(data),
+            packet.sequence,
+            packet.timestamp,
+            packet.marker,
+            0,
+        )
+        return done
+
+    def take(  # noqa: PLR0917 - a packet in place: its buffer, offsets and header fields
+        self,
+        done: list[AccessUnit],
+        data: bytes | bytearray | memoryview,
+        start: int,
+        end: int,
+        sequence: int,
+        timestamp: int,
+        marker: int,
+        extension: int,
+    ) -> None:
+        """Take the packet whose payload is ``data[start:end]``; add finished pictures to ``done``.
+
+        ``marker`` is the RTP marker bit (any true value when set);
+        ``data[extension:start]`` holds the header extension's data (the
+        recorder TLVs, spec 7), empty when it has none. ``data`` is only read
+        during the call.
+
+        Most packets continue the picture being assembled with the next
+        fragment of its NAL unit; they take the first branches below and
+        cost a payload copy. Anything else (a new picture, loss, another
+        payload structure) goes through :meth:`_next_picture` and the codec's
+        :meth:`_unpack`.
+        """
+        self.stats.packets += 1
+        if sequence == self._expected and timestamp == self._timestamp:
+            self._expected = (sequence + 1) & 0xFFFF
+        elif not self._next_packet(done, data, start, end, sequence, timestamp):
+            return
+        if extension < start and self._info_tlvs is None:
+            self._take_info(bytes(data[extension:start]))
+        held = self._held = self._held + end - start
+        if held <= self.max_access_unit_size:
+            fu_at = self._FU_HEADER_AT
+            if (
+                end - start > fu_at + 1
+                and data[start] & self._FU_MASK == self._FU_ID
+                and (fu_header := data[start + fu_at]) & 0xC0 == 0  # neither S nor E
+                and fu_header & self._FU_TYPE_MASK == self._fragment_type
+                and self._fragment_start >= 0
+            ):
+                self._data += data[start + fu_at + 1 : end]  # a middle fragment
+            else:
+                try:
+                    self._unpack(data, start, end)
+                except MediaFormatError:
+                    self.stats.malformed_payloads += 1
+                    self._abandon_fragment()
+                    self._corrupt = True
+        elif not self._oversize:
+            self._drop_oversize()
+        if marker:
+            self._finish(done)
+
+    def _next_packet(  # noqa: PLR0917 - as take
+        self,
+        done: list[AccessUnit],
+        data: bytes | bytearray | memoryview,
+        start: int,
+        end: int,
+        sequence: int,
+        timestamp: int,
+    ) -> bool:
+        """A packet that does not simply continue the picture; False when it is dropped (late)."""
+        stats = self.stats
+        expected = self._expected
+        pending = self._timestamp >= 0
+        same_picture = pending and timestamp == self._timestamp
+        if sequence != expected and expected >= 0:
+            lost = (sequence - expected) & 0xFFFF
+            if lost >= 0x8000:  # behind: reordered or duplicated
                 stats.late_packets += 1
-                return done
-            lost = delta
-        self._expected = (packet.sequence + 1) & 0xFFFF
-        pending = self._timestamp is not None
-        same_picture = pending and packet.timestamp == self._timestamp
-        if lost:
+                return False
             stats.lost_packets += lost
             self._need_keyframe = True
             if same_picture:
@@ -122,39 +211,26 @@ class VideoDepacketizer(ABC):
                 # The previous picture lost its tail; whether this one lost its
                 # head is only known when it visibly starts (an AUD), or when the
                 # one lost packet must have been the previous picture's last.
-                trusted = self._starts_access_unit(packet.payload) or (pending and lost == 1)
+                trusted = self._starts_access_unit(data, start, end) or (pending and lost == 1)
                 if pending:
                     self._corrupt = True
                     self._finish(done)
-                self._begin(packet.timestamp, corrupt=not trusted)
+                self._begin(timestamp, corrupt=not trusted)
         elif pending and not same_picture:
             self._finish(done)  # the previous picture ended without a marker
-        if self._timestamp is None:
-            self._begin(packet.timestamp, corrupt=False)
-        if packet.extension and self._info is None:
-            try:
-                self._info = parse_recorder_info(packet.extension)
-            except MediaFormatError:
-                stats.bad_extensions += 1
-        self._take_payload(packet.payload)
-        if packet.marker:
-            self._finish(done)
-        return done
+        self._expected = (sequence + 1) & 0xFFFF
+        if self._timestamp < 0:
+            self._begin(timestamp, corrupt=False)
+        return True
 
-    def _take_payload(self, payload: bytes) -> None:
-        """Unpack ``payload`` into the picture, unless the picture is past the size cap."""
-        self._held += len(payload)
-        if self._oversize:
-            return  # the rest of a dropped picture
-        if self._held > self.max_access_unit_size:
-            self._drop_oversize()
-            return
+    def _take_info(self, tlvs: bytes) -> None:
+        """Keep the picture's recorder TLVs when their structure is sound (spec 7.1)."""
         try:
-            self._unpack(payload)
+            tlv_spans(tlvs)
         except MediaFormatError:
-            self.stats.malformed_payloads += 1
-            self._abandon_fragment()
-            self._corrupt = True
+            self.stats.bad_extensions += 1
+        else:
+            self._info_tlvs = tlvs
 
     def _drop_oversize(self) -> None:
         """Let go of a picture past the cap; its packets are skipped until it ends."""
@@ -165,8 +241,8 @@ class VideoDepacketizer(ABC):
             _LOGGER.warning("%s: dropped; the stream resumes at the next keyframe", error)
         else:
             _LOGGER.debug("%s: dropped", error)
-        self._nals = []
-        self._fragments = None
+        self._data = bytearray()
+        self._fragment_start = -1
         self._corrupt = True
         self._oversize = True
 
@@ -177,41 +253,62 @@ class VideoDepacketizer(ABC):
     # -- for the codecs ---------------------------------------------------------
 
     @abstractmethod
-    def _unpack(self, payload: bytes) -> None:
-        """Add the NAL units of one RTP payload (raise MediaFormatError when invalid)."""
+    def _unpack(self, data: bytes | bytearray | memoryview, start: int, end: int) -> None:
+        """Add the NAL units of the payload ``data[start:end]`` (MediaFormatError when invalid)."""
 
     @abstractmethod
-    def _starts_access_unit(self, payload: bytes) -> bool:
-        """Whether ``payload`` begins with an access unit delimiter."""
+    def _starts_access_unit(
+        self, data: bytes | bytearray | memoryview, start: int, end: int
+    ) -> bool:
+        """Whether the payload ``data[start:end]`` begins with an access unit delimiter."""
 
-    def _add_nal(self, nal: bytes) -> None:
-        if not nal:
+    def _add_nal(
+        self, nal_type: int, data: bytes | bytearray | memoryview, start: int, end: int
+    ) -> None:
+        """Add the whole NAL unit ``data[start:end]`` of type ``nal_type``."""
+        if start >= end:
             raise MediaFormatError(f"{self.codec}: empty NAL unit")
-        self._nals.append(nal)
-        kind = self._PARAMETER_SET_TYPES.get(nal_unit_type(self.codec, nal))
-        if kind is not None:
-            self._parameter_sets[kind] = nal
-
-    def _start_fragment(self, nal_type: int, header: bytes, data: bytes) -> None:
         self._abandon_fragment()
-        self._fragment_type = nal_type
-        self._fragments = [header, data]
+        picture = self._data
+        picture += START_CODE
+        picture += data[start:end]
+        if nal_type in self._KEYFRAME_TYPES:
+            self._keyframe = True
+        elif nal_type in self._PARAMETER_SET_TYPES:
+            self._parameter_set(nal_type, bytes(data[start:end]))
 
-    def _continue_fragment(self, nal_type: int, data: bytes, *, end: bool) -> None:
-        fragments = self._fragments
-        if fragments is None or nal_type != self._fragment_type:
-            # The start of this NAL unit never came: the picture is damaged.
-            self._abandon_fragment()
-            self._corrupt = True
-            return
-        fragments.append(data)
-        if end:
-            self._fragments = None
-            self._add_nal(b"".join(fragments))
+    def _parameter_set(self, nal_type: int, nal: bytes) -> None:
+        kind = self._PARAMETER_SET_TYPES[nal_type]
+        if self._parameter_sets.get(kind) != nal:
+            self._parameter_sets[kind] = nal
+            self._sets_changed = True
+
+    def _start_fragment(self, nal_type: int, header: bytes) -> None:
+        """Open a fragmented NAL unit of ``nal_type`` with its (rebuilt) ``header``."""
+        self._abandon_fragment()
+        picture = self._data
+        self._fragment_type = nal_type
+        self._fragment_start = len(picture)
+        picture += START_CODE
+        picture += header
+        if nal_type in self._KEYFRAME_TYPES:
+            self._keyframe = True
+
+    def _lost_fragment_start(self) -> None:
+        """A fragment whose NAL unit's start never came: the picture is damaged."""
+        self._abandon_fragment()
+        self._corrupt = True
+
+    def _end_fragment(self) -> None:
+        nal_type = self._fragment_type
+        start = self._fragment_start + len(START_CODE)
+        self._fragment_start = -1
+        if nal_type in self._PARAMETER_SET_TYPES:
+            self._parameter_set(nal_type, bytes(self._data[start:]))
 
     def _abandon_fragment(self) -> None:
-        if self._fragments is not None:
-            self._fragments = None
+        if self._fragment_start >= 0:
+            self._fragment_start = -1
             self._corrupt = True
 
     def _unsupported(self) -> None:
@@ -225,43 +322,45 @@ class VideoDepacketizer(ABC):
     def _begin(self, timestamp: int, *, corrupt: bool) -> None:
         self._timestamp = timestamp
         self._extended = self._extender.extend(timestamp)
-        self._nals = []
+        self._data = bytearray()
+        self._keyframe = False
         self._corrupt = corrupt
         self._held = 0
         self._oversize = False
-        self._info = None
+        self._info_tlvs = None
 
     def _finish(self, done: list[AccessUnit]) -> None:
-        nals = self._nals
-        corrupt = self._corrupt or self._fragments is not None
-        info = self._info
-        self._timestamp = None
-        self._nals = []
-        self._fragments = None
-        self._info = None
+        picture = self._data
+        corrupt = self._corrupt or self._fragment_start >= 0
+        self._timestamp = -1
+        self._fragment_start = -1
+        self._data = bytearray()
         if corrupt:
             self._need_keyframe = True
             self.stats.dropped_access_units += 1
             return
-        if not nals:
+        if not picture:
             return
-        keyframe = any(is_keyframe_nal(self.codec, nal_unit_type(self.codec, n)) for n in nals)
+        keyframe = self._keyframe
         if self._need_keyframe and not keyframe:
             self.stats.dropped_access_units += 1
             return
         self._need_keyframe = False
-        sets = self._parameter_sets
+        if self._sets_changed:
+            sets = self._parameter_sets
+            self._sets = ParameterSets(
+                sps=sets.get("sps"), pps=sets.get("pps"), vps=sets.get("vps")
+            )
+            self._sets_changed = False
         self.stats.access_units += 1
         done.append(
             AccessUnit(
-                codec=self.codec,
-                timestamp=self._extended,
-                keyframe=keyframe,
-                data=START_CODE + START_CODE.join(nals),
-                parameter_sets=ParameterSets(
-                    sps=sets.get("sps"), pps=sets.get("pps"), vps=sets.get("vps")
-                ),
-                info=info,
+                self.codec,
+                self._extended,
+                keyframe,
+                bytes(picture),
+                self._sets,
+                info_tlvs=self._info_tlvs,
             )
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
-from .access_unit import H264_AUD, H264_PPS, H264_SPS, VideoCodec
+from .access_unit import H264_AUD, H264_IDR, H264_PPS, H264_SPS, VideoCodec
 from .depacketizer import VideoDepacketizer
 from .errors import MediaFormatError
 
@@ -20,66 +20,71 @@ _INTERLEAVED: Final = frozenset({25, 26, 27, 29})
 _SIZE_BYTES: Final = 2
 
 
-def _nal_type(header: int) -> int:
-    return header & 0x1F
+type _Buffer = bytes | bytearray | memoryview
 
 
 class H264Depacketizer(VideoDepacketizer):
-    """RFC 6184 depacketizer; feed packets with :meth:`push`."""
+    """RFC 6184 depacketizer; feed packets with :meth:`push` (or :meth:`take`)."""
 
     codec: ClassVar[VideoCodec] = VideoCodec.H264
     _PARAMETER_SET_TYPES: ClassVar[dict[int, str]] = {H264_SPS: "sps", H264_PPS: "pps"}
+    _KEYFRAME_TYPES: ClassVar[frozenset[int]] = frozenset({H264_IDR})
+    _FU_MASK: ClassVar[int] = 0x9F
+    _FU_ID: ClassVar[int] = FU_A
+    _FU_HEADER_AT: ClassVar[int] = 1
+    _FU_TYPE_MASK: ClassVar[int] = 0x1F
 
-    def _starts_access_unit(self, payload: bytes) -> bool:
-        if not payload:
+    def _starts_access_unit(self, data: _Buffer, start: int, end: int) -> bool:
+        if start >= end:
             return False
-        kind = _nal_type(payload[0])
-        if kind == STAP_A and len(payload) > 1 + _SIZE_BYTES:
-            kind = _nal_type(payload[1 + _SIZE_BYTES])
+        kind = data[start] & 0x1F
+        if kind == STAP_A and end - start > 1 + _SIZE_BYTES:
+            kind = data[start + 1 + _SIZE_BYTES] & 0x1F
         return kind == H264_AUD
 
-    def _unpack(self, payload: bytes) -> None:
-        if not payload:
+    def _unpack(self, data: _Buffer, start: int, end: int) -> None:
+        if start >= end:
             raise MediaFormatError("H.264: empty RTP payload")
-        header = payload[0]
+        header = data[start]
         if header & 0x80:
-            raise MediaFormatError("H.264: forbidden_zero_bit set", payload)
-        kind = _nal_type(header)
-        if 1 <= kind <= 23:
-            self._abandon_fragment()
-            self._add_nal(payload)
+            raise MediaFormatError("H.264: forbidden_zero_bit set", data[start:end])
+        kind = header & 0x1F
+        if kind == FU_A:  # most packets of a picture: its slices are large
+            if end - start < 3:
+                raise MediaFormatError("H.264: FU-A packet without data", data[start:end])
+            fu_header = data[start + 1]
+            nal_type = fu_header & 0x1F
+            if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
+                self._start_fragment(nal_type, bytes(((header & 0xE0) | nal_type,)))
+            elif self._fragment_start < 0 or nal_type != self._fragment_type:
+                self._lost_fragment_start()
+                return
+            self._data += data[start + 2 : end]
+            if fu_header & 0x40:  # E (with S too: not allowed, but complete)
+                self._end_fragment()
+        elif 1 <= kind <= 23:
+            self._add_nal(kind, data, start, end)
         elif kind == STAP_A:
             self._abandon_fragment()
-            self._unpack_aggregate(payload)
-        elif kind == FU_A:
-            if len(payload) < 3:
-                raise MediaFormatError("H.264: FU-A packet without data", payload)
-            fu_header = payload[1]
-            nal_type = _nal_type(fu_header)
-            data = payload[2:]
-            if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
-                self._start_fragment(nal_type, bytes(((header & 0xE0) | nal_type,)), data)
-                if fu_header & 0x40:  # S and E together (not allowed, but complete)
-                    self._continue_fragment(nal_type, b"", end=True)
-            else:
-                self._continue_fragment(nal_type, data, end=bool(fu_header & 0x40))
+            self._unpack_aggregate(data, start, end)
         elif kind in _INTERLEAVED:
             self._unsupported()
         # Types 0, 30 and 31 are undefined: ignored (RFC 6184 5.2).
 
-    def _unpack_aggregate(self, payload: bytes) -> None:
-        pos = 1
-        end = len(payload)
+    def _unpack_aggregate(self, data: _Buffer, start: int, end: int) -> None:
+        pos = start + 1
         if pos >= end:
-            raise MediaFormatError("H.264: empty STAP-A", payload)
+            raise MediaFormatError("H.264: empty STAP-A", data[start:end])
         while pos < end:
             if end - pos < _SIZE_BYTES:
-                raise MediaFormatError("H.264: STAP-A size field cut short", payload)
-            size = int.from_bytes(payload[pos : pos + _SIZE_BYTES])
+                raise MediaFormatError("H.264: STAP-A size field cut short", data[start:end])
+            size = data[pos] << 8 | data[pos + 1]
             pos += _SIZE_BYTES
             if size == 0 or pos + size > end:
-                raise MediaFormatError(f"H.264: STAP-A unit of {size} bytes does not fit", payload)
-            self._add_nal(payload[pos : pos + size])
+                raise MediaFormatError(
+                    f"H.264: STAP-A unit of {size} bytes does not fit", data[start:end]
+                )
+            self._add_nal(data[pos] & 0x1F, data, pos, pos + size)
             pos += size
 
 

@@ -21,8 +21,8 @@ only a multipart framing error (an oversize part) raises.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable
-from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..spec import (
     CONTENT_TYPE_JPEG,
@@ -40,8 +40,8 @@ from .errors import MediaFormatError
 from .h264 import H264Depacketizer
 from .h265 import H265Depacketizer
 from .jpeg import SOI, JpegFrame, strip_vendor_blocks
-from .multipart import DEFAULT_MAX_PART_SIZE, MultipartReader, Part, iter_parts
-from .rtp import RtpPacket, parse_rtp
+from .multipart import DEFAULT_MAX_PART_SIZE, MultipartReader, Part, PartHead
+from .rtp import rtp_span
 from .tlv import parse_recorder_info
 
 type LiveItem = AccessUnit | JpegFrame | AudioFrame
@@ -78,11 +78,15 @@ class LiveDepacketizer:
         self.stats = stats if stats is not None else LiveStats()
         self._video: dict[VideoCodec, VideoDepacketizer] = {}
         self._ssrc: dict[VideoCodec, int] = {}
+        # The depacketizer the last packet went to, with its payload type and
+        # source: the next packet, alike, goes straight to it.
+        self._last: tuple[int, int, VideoDepacketizer] | None = None
+        # What take_part completed, until take_items collects it.
+        self._items: list[LiveItem] = []
 
     def push(self, part: Part) -> list[LiveItem]:
         """Take one part; return what it completed (zero or more items)."""
-        stats = self.stats
-        stats.parts += 1
+        self.stats.parts += 1
         # Video parts come with exactly this type: no need to parse it (once per RTP packet).
         media_type = (
             CONTENT_TYPE_VIDEO
@@ -91,9 +95,92 @@ class LiveDepacketizer:
         )
         if media_type == CONTENT_TYPE_VIDEO:
             return list(self.push_rtp(part.body))
+        return self._other(media_type, part.content_type, part.body)
+
+    def take_part(self, head: PartHead, view: memoryview, start: int, end: int) -> None:
+        """Take the part ``view[start:end]`` in place (a :data:`~.multipart.PartSink`).
+
+        What it completes is collected by :meth:`take_items`. A video part
+        (one RTP packet) is read where it lies, without a copy.
+        """
+        self.stats.parts += 1
+        media_type = head.media_type
+        if media_type == CONTENT_TYPE_VIDEO or (
+            not media_type and _sniff(view[start : start + len(SOI)]) == CONTENT_TYPE_VIDEO
+        ):
+            self._take_rtp(view, start, end)
+        else:
+            media_type = media_type or _sniff(view[start : start + len(SOI)])
+            self._items += self._other(media_type, head.content_type, bytes(view[start:end]))
+
+    def take_items(self) -> list[LiveItem]:
+        """What :meth:`take_part` completed since the last call."""
+        items, self._items = self._items, []
+        return items
+
+    def push_rtp(self, data: bytes) -> list[AccessUnit]:
+        """Take one RTP packet of video; return the access units it completed."""
+        self._take_rtp(data, 0, len(data))
+        return cast("list[AccessUnit]", self.take_items())
+
+    def _take_rtp(self, data: bytes | memoryview, start: int, end: int) -> None:
+        try:
+            _, second, sequence, timestamp, ssrc, extension, payload, end = rtp_span(
+                data, start, end
+            )
+        except MediaFormatError:
+            self.stats.bad_rtp_packets += 1
+            return
+        payload_type = second & 0x7F
+        last = self._last
+        if last is not None and last[0] == payload_type and last[1] == ssrc:
+            depacketizer = last[2]
+        else:
+            found = self._depacketizer(payload_type, ssrc, data[extension:payload])
+            if found is None:
+                return
+            depacketizer = found
+        depacketizer.take(
+            self._items,  # type: ignore[arg-type]  # a list of LiveItem takes AccessUnits
+            data,
+            payload,
+            end,
+            sequence,
+            timestamp,
+            second & 0x80,
+            extension,
+        )
+
+    def _depacketizer(
+        self, payload_type: int, ssrc: int, extension: bytes | memoryview
+    ) -> VideoDepacketizer | None:
+        """The depacketizer of a packet's codec; a new source resets it (None: unknown codec)."""
+        codec = _CODEC_BY_PAYLOAD_TYPE.get(payload_type)
+        if codec is None:
+            codec = _codec_from_info(extension)
+            if codec is None:
+                self.stats.unknown_payload_types += 1
+                return None
+        depacketizer = self._video.get(codec)
+        if depacketizer is None:
+            kind = H264Depacketizer if codec is VideoCodec.H264 else H265Depacketizer
+            depacketizer = self._video[codec] = kind(self.stats.video)
+        elif self._ssrc.get(codec) != ssrc:
+            depacketizer.reset()  # a new source: a new stream, from its next keyframe
+        self._ssrc[codec] = ssrc
+        # Only a payload type that names the codec is remembered: another one
+        # is looked up in each packet's recorder information, as it may change.
+        self._last = (
+            (payload_type, ssrc, depacketizer) if payload_type in _CODEC_BY_PAYLOAD_TYPE else None
+        )
+        return depacketizer
+
+    def _other(self, media_type: str, content_type: str, body: bytes) -> list[LiveItem]:
+        """A part that is not video: a JPEG picture, an audio frame, or unknown."""
+        stats = self.stats
         if media_type == CONTENT_TYPE_JPEG:
             try:
-                frame = strip_vendor_blocks(part.body)
+                frame = strip_vendor_blocks(body)
             except MediaFormatError:
                 stats.bad_jpeg_parts += 1
                 return []
@@ -101,7 +188,7 @@ class LiveDepacketizer:
             return [frame]
         if media_type.startswith("audio/"):
             try:
-                audio = parse_audio_part(part.content_type, part.body)
+                audio = parse_audio_part(content_type, body)
             except MediaFormatError:
                 stats.bad_audio_parts += 1
                 return []
@@ -110,40 +197,47 @@ class LiveDepacketizer:
         stats.unknown_parts += 1
         return []
 
-    def push_rtp(self, data: bytes) -> list[AccessUnit]:
-        """Take one RTP packet of video; return the access units it completed."""
-        try:
-            packet = parse_rtp(data)
-        except MediaFormatError:
-            self.stats.bad_rtp_packets += 1
-            return []
-        codec = _CODEC_BY_PAYLOAD_TYPE.get(packet.payload_type) or _codec_from_info(packet)
-        if codec is None:
-            self.stats.unknown_payload_types += 1
-            return []
-        depacketizer = self._video.get(codec)
-        if depacketizer is None:
-            kind = H264Depacketizer if codec is VideoCodec.H264 else H265Depacketizer
-            depacketizer = self._video[codec] = kind(self.stats.video)
-        elif self._ssrc.get(codec) != packet.ssrc:
-            depacketizer.reset()  # a new source: a new stream, from its next keyframe
-        self._ssrc[codec] = packet.ssrc
-        return depacketizer.push(packet)
+
+class LiveBodyReader:
+    """The live path's synchronous core: chunks of a ``push.cgi`` body in, items out.
+
+    The multipart reader hands each part over where it lies in its buffer, and
+    the live depacketizer reads the RTP packet there: one parse per part, one
+    copy of each payload (into its picture), no object per part or packet.
+    """
+
+    def __init__(
+        self,
+        reader: MultipartReader | None = None,
+        depacketizer: LiveDepacketizer | None = None,
+    ) -> None:
+        self.reader = reader if reader is not None else MultipartReader()
+        self.depacketizer = depacketizer if depacketizer is not None else LiveDepacketizer()
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[LiveItem]:
+        """Add the next chunk of the body; return what it completed, in order."""
+        depacketizer = self.depacketizer
+        self.reader.feed_into(chunk, depacketizer.take_part)
+        return depacketizer.take_items()
+
+    def finish(self) -> None:
+        """Mark the end of the body (see :meth:`MultipartReader.finish`)."""
+        self.reader.finish()
 
 
-def _codec_from_info(packet: RtpPacket) -> VideoCodec | None:
-    if not packet.extension:
+def _codec_from_info(extension: bytes | memoryview) -> VideoCodec | None:
+    if not extension:
         return None
     try:
-        codec = parse_recorder_info(packet.extension).codec
+        codec = parse_recorder_info(extension).codec
     except MediaFormatError:
         return None
     return _CODEC_BY_RECORDER_CODEC.get(codec) if isinstance(codec, RecorderCodec) else None
 
 
-def _sniff(body: bytes) -> str:
+def _sniff(body: bytes | memoryview) -> str:
     """Guess a part's type from its first bytes when it has no Content-type."""
-    if body.startswith(SOI):
+    if body[: len(SOI)] == SOI:
         return CONTENT_TYPE_JPEG
     if body and body[0] >> 6 == RTP_VERSION:
         return CONTENT_TYPE_VIDEO
@@ -171,11 +265,25 @@ async def iter_live_body(
     reader: MultipartReader | None = None,
     depacketizer: LiveDepacketizer | None = None,
 ) -> AsyncGenerator[LiveItem]:
-    """:func:`iter_live` over the parts of a multipart body arriving as ``chunks``."""
-    parts = iter_parts(chunks, boundary=boundary, max_part_size=max_part_size, reader=reader)
-    async with aclosing(parts), aclosing(iter_live(parts, depacketizer=depacketizer)) as items:
-        async for item in items:
+    """:func:`iter_live` over the parts of a multipart body arriving as ``chunks``.
+
+    Pass your own ``reader`` and ``depacketizer`` to read their stats.
+    """
+    body = LiveBodyReader(
+        reader if reader is not None else MultipartReader(boundary, max_part_size=max_part_size),
+        depacketizer,
+    )
+    async for chunk in chunks:
+        for item in body.feed(chunk):
             yield item
+    body.finish()
 
 
-__all__ = ["LiveDepacketizer", "LiveItem", "LiveStats", "iter_live", "iter_live_body"]
+__all__ = [
+    "LiveBodyReader",
+    "LiveDepacketizer",
+    "LiveItem",
+    "LiveStats",
+    "iter_live",
+    "iter_live_body",
+]

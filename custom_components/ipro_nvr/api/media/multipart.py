@@ -19,20 +19,28 @@ boundary. The reader buffers at most one part (up to ``max_part_size``) plus the
 chunk being fed; a part announcing more than ``max_part_size`` raises
 :class:`~.errors.PartTooLargeError`.
 
-Parts framed exactly as the recorder frames them (the drawing above, CRLF line
-ends) take a fast path: one regular-expression match per part head instead of
-the line-by-line tolerant parser, which reads every other head. Both give the
-same parts and stats for the same bytes, however they are chunked.
+Part heads take a fast path. The reader keeps the last head it read as a
+template, every byte but the ``Content-Length`` digits: a head exactly as the
+recorder sends it (the drawing above) is taken as the template at once; any
+other shape (other header case, order, an extra header) once the tolerant
+parser has read it. Each following part
+whose head is that template with other digits (the recorder sends part after
+part the same way) costs a ``find`` for the blank line, two comparisons and
+an ``int``; any other head, or one not yet complete in the buffer, goes to the
+tolerant parser. Both give the same parts and stats for the same bytes,
+however they are chunked.
 
 The core (:class:`MultipartReader`) is push-style and synchronous: feed it
-chunks of any size, collect the finished parts. :func:`iter_parts` drives it
-from an async iterator of chunks, such as aiohttp's
-``response.content.iter_any()``.
+chunks of any size, collect the finished parts; or, with
+:meth:`MultipartReader.feed_into`, have each part handed over where it lies in
+the reader's buffer, with its :class:`PartHead` (no object, no copy per part).
+:func:`iter_parts` drives it from an async iterator of chunks, such as
+aiohttp's ``response.content.iter_any()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass
 from enum import Enum, auto
 import re
@@ -64,16 +72,16 @@ _FRAMING = b" \t\r\n-"
 # Boundary characters are printable ASCII (RFC 2046 5.1.1); a header value
 # aiohttp decoded from other bytes must not reach the reader's latin-1 encoding.
 _BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*"?([!#-+\--:<-~]+)"?', re.IGNORECASE)
-# The part head exactly as the recorder (and the simulator) sends it, after the
-# CRLF that ends the previous body (if any); group 1 is the header block, 2 the
-# content type, 3 the length. The value classes are chosen so that the tolerant parser
-# would take the same headers from these bytes: printable ASCII without
-# surrounding blanks (it strips those), at most 18 digits (no huge ints). Any
-# other head, or one not yet complete in the buffer, goes to that parser.
-_STANDARD_HEAD = (
-    rb"(?:\r\n)?%s\r\n"
-    rb"(Content-type: ([!-~](?:[ -~]*[!-~])?)\r\nContent-Length: ([0-9]{1,18})\r\n)\r\n"
-)
+# The part head exactly as the recorder (and the simulator) sends it, between
+# the delimiter line and the blank line. The value classes are chosen so that
+# the tolerant parser would take the same headers from these bytes: printable
+# ASCII without surrounding blanks (it strips those), at most 18 digits.
+_STANDARD_HEAD = re.compile(rb"Content-type: [!-~](?:[ -~]*[!-~])?\r\nContent-Length: [0-9]{1,18}")
+# The blank line that ends a part head on the fast path.
+_HEAD_END = b"\r\n\r\n"
+# Content-Length digits a template takes: no huge ints (the tolerant parser
+# rejects such a part as too large anyway).
+_MAX_LENGTH_DIGITS: Final = 18
 
 
 class Part:
@@ -131,6 +139,91 @@ class Part:
             if key == wanted:
                 return value
         return None
+
+
+class PartHead:
+    """The headers of a part, as :meth:`MultipartReader.feed_into` hands them over.
+
+    One object serves a whole run of parts whose heads differ only in their
+    ``Content-Length``: :meth:`headers` gives a part's own headers (what
+    :attr:`Part.headers` holds) from its body's length.
+    """
+
+    __slots__ = ("_after", "_before", "_exact", "content_type", "media_type")
+
+    content_type: Final[str]
+    media_type: Final[str]
+
+    def __init__(
+        self,
+        headers: tuple[tuple[str, str], ...],
+        *,
+        length_at: int | None = None,
+    ) -> None:
+        """``headers`` in order; ``length_at``: where the one Content-Length is, in a template."""
+        self.content_type = next((v for k, v in headers if k == "content-type"), "")
+        # As Part.media_type: without parameters, lower-cased.
+        self.media_type = self.content_type.partition(";")[0].strip().lower()
+        self._exact = headers if length_at is None else None
+        self._before = headers[:length_at] if length_at is not None else ()
+        self._after = headers[length_at + 1 :] if length_at is not None else ()
+
+    def headers(self, length: int) -> tuple[tuple[str, str], ...]:
+        """The headers of the part whose body has ``length`` bytes."""
+        if self._exact is not None:
+            return self._exact
+        return (*self._before, ("content-length", str(length)), *self._after)
+
+
+type PartSink = Callable[[PartHead, memoryview, int, int], None]
+"""Takes a part read by :meth:`MultipartReader.feed_into`: its head, the reader's
+buffer and where the body lies in it (``start``, ``end``). The buffer is only
+valid during the call: keep a copy of what is needed, never the view."""
+
+
+class _HeadTemplate:
+    """A part head the tolerant parser read, as bytes around its Content-Length digits."""
+
+    __slots__ = ("head", "prefix", "suffix")
+
+    def __init__(self, prefix: bytes, suffix: bytes, head: PartHead) -> None:
+        self.prefix = prefix
+        self.suffix = suffix
+        self.head = head
+
+
+def _learn_head(block: bytes) -> _HeadTemplate | None:
+    """A template of the header lines ``block`` (CRLF between them), None when unusual.
+
+    Only a head the tolerant parser takes line by line, with exactly one
+    Content-Length of plain digits (no leading zero), becomes a template: then
+    any head that equals it but for other plain digits gives, in that parser,
+    the same headers with that length. Anything else is left to that parser.
+    """
+    headers: list[tuple[str, str]] = []
+    length_at: int | None = None
+    digits_start = digits_end = 0
+    offset = 0
+    for line in block.split(b"\r\n"):
+        match = _HEADER_LINE.fullmatch(line)
+        if match is None:
+            return None
+        name = match[1].decode("ascii").lower()
+        text = match[2].decode("latin-1")
+        value = text.strip()
+        if name == "content-length":
+            plain = len(value) <= _MAX_LENGTH_DIGITS and value.isascii() and value.isdigit()
+            if length_at is not None or not plain or str(int(value)) != value:
+                return None
+            length_at = len(headers)
+            digits_start = offset + match.start(2) + len(text) - len(text.lstrip())
+            digits_end = digits_start + len(value)
+        headers.append((name, value))
+        offset += len(line) + 2
+    if length_at is None:
+        return None
+    head = PartHead(tuple(headers), length_at=length_at)
+    return _HeadTemplate(block[:digits_start], block[digits_end:], head)
 
 
 @dataclass(slots=True)
@@ -200,11 +293,13 @@ class MultipartReader:
         self._headers: list[tuple[str, str]] = []
         self._header_start = 0
         self._length: int | None = None
-        self._standard_head = re.compile(_STANDARD_HEAD % re.escape(self._delimiter))
-        # The headers of the last part read by the fast path, reused while the
-        # content type stays the same (it does, part after part).
-        self._standard_type = b""
-        self._standard_headers: tuple[str, tuple[str, str]] = ("", ("", ""))
+        # The delimiter line as the fast path expects it, first or after a body.
+        self._delimiter_line = self._delimiter + b"\r\n"
+        self._next_delimiter_line = b"\r\n" + self._delimiter_line
+        # The head of the last part read by the fast path (see _learn_head).
+        self._template: _HeadTemplate | None = None
+        # The head of the part whose body is being read, when the fast path read it.
+        self._head: PartHead | None = None
         self.stats = MultipartStats()
 
     @property
@@ -214,27 +309,36 @@ class MultipartReader:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Part]:
         """Add the next chunk of the body; return the parts it completed, in order."""
+        parts: list[Part] = []
+
+        def collect(head: PartHead, view: memoryview, start: int, end: int) -> None:
+            # One copy: a bytearray slice turned into bytes would be copied twice.
+            parts.append(Part(head.content_type, head.headers(end - start), bytes(view[start:end])))
+
+        self.feed_into(data, collect)
+        return parts
+
+    def feed_into(self, data: bytes | bytearray | memoryview, sink: PartSink) -> None:
+        """Add the next chunk of the body; hand each part it completed to ``sink``, in order.
+
+        The sink reads the body where it lies in the reader's buffer (see
+        :data:`PartSink`); nothing is built per part.
+        """
         self.stats.bytes_received += len(data)
         self._buf += data
-        parts: list[Part] = []
-        # One view of the buffer while it is not resized: a body sliced from it is
-        # copied once (a bytearray slice turned into bytes would be copied twice).
+        # One view of the buffer while it is not resized.
         with memoryview(self._buf) as view:
             while True:
                 state = self._state
                 if state is _State.SEEK:
-                    progressed = self._read_standard_parts(view, parts) or self._seek()
+                    progressed = self._read_standard_parts(view, sink) or self._seek()
                 elif state is _State.HEADERS:
                     progressed = self._read_header_line()
                 else:
-                    part = self._read_body(view)
-                    progressed = part is not None
-                    if part is not None:
-                        parts.append(part)
+                    progressed = self._read_body(view, sink)
                 if not progressed:
                     break
         self._compact()
-        return parts
 
     def finish(self) -> None:
         """Mark the end of the input: a part begun but not complete is counted as truncated."""
@@ -248,50 +352,73 @@ class MultipartReader:
 
     # -- states -------------------------------------------------------------------
 
-    def _read_standard_parts(self, view: memoryview, parts: list[Part]) -> bool:
-        """Fast path: read parts whose head is the standard one; False when none was.
+    def _read_standard_parts(self, view: memoryview, sink: PartSink) -> bool:  # noqa: PLR0912
+        """Fast path: read parts whose head fits the template; False when none did.
 
-        The recorder sends every part the same way (``_STANDARD_HEAD``); one
-        anchored match per part replaces the line-by-line tolerant parser
-        (``_seek`` and ``_read_header_line``), which is left everything else: a
-        head that differs in any way, is not complete yet, or that it would
-        reject (too long, an oversize part). The parts, headers and stats are
-        the same as that parser gives for the same bytes.
+        One ``find`` (the blank line), two comparisons (the template's bytes
+        around the length digits) and an ``int`` per part replace the
+        line-by-line tolerant parser (``_seek`` and ``_read_header_line``),
+        which is left everything else: a head that differs in any way, is not
+        complete yet, or that it would reject (too long, an oversize part).
+        The parts, headers and stats are the same as that parser gives for the
+        same bytes.
         """
         buf = self._buf
+        size = len(buf)
         pos = self._pos
-        match = self._standard_head.match
+        first_line = self._delimiter_line
+        next_line = self._next_delimiter_line
+        head_limit = self._max_header + 1  # the blank line's LF at most max_header on
+        template = self._template
         found = False
-        while (head := match(buf, pos)) is not None:
-            header_start = head.start(1)
-            body_start = head.end()
-            length = int(head[3])
-            if length > self._max_part or body_start - 1 - header_start > self._max_header:
-                break  # the tolerant parser raises or resynchronises, with its stats
+        while True:
+            if buf.startswith(next_line, pos):
+                head_start = pos + len(next_line)
+            elif buf.startswith(first_line, pos):
+                head_start = pos + len(first_line)
+            else:
+                break
+            blank = buf.find(_HEAD_END, head_start, head_start + head_limit)
+            if blank < 0:
+                break
+            if template is None or not (
+                buf.startswith(template.prefix, head_start)
+                and buf.endswith(template.suffix, head_start, blank)
+            ):
+                block = bytes(buf[head_start:blank])
+                if _STANDARD_HEAD.fullmatch(block) is None:
+                    break  # the tolerant parser reads it (and makes it the template)
+                template = self._template = _learn_head(block)
+                if template is None:
+                    break
+            digits = buf[head_start + len(template.prefix) : blank - len(template.suffix)]
+            if (
+                not digits.isdigit()
+                or len(digits) > _MAX_LENGTH_DIGITS
+                or (digits[0] == 0x30 and len(digits) > 1)  # "0": leading zeros
+            ):
+                break
+            length = int(digits)
+            if length > self._max_part:
+                break  # the tolerant parser raises, with its stats
             found = True
             if self._garbage_pending:
                 self.stats.resyncs += 1
                 self._garbage_pending = False
-            if head[2] != self._standard_type:
-                self._standard_type = head[2]
-                text = self._standard_type.decode("ascii")
-                self._standard_headers = (text, ("content-type", text))
-            content_type, type_header = self._standard_headers
-            headers = (type_header, ("content-length", head[3].decode("ascii")))
-            end = body_start + length
-            if end > len(buf):
+            start = blank + len(_HEAD_END)
+            end = start + length
+            if end > size:
                 # The body is still to come: read it as the tolerant parser would.
-                self._headers = list(headers)
+                self._head = template.head
                 self._length = length
-                self._header_start = header_start
-                self._pos = self._scan = body_start
+                self._header_start = head_start
+                self._pos = self._scan = start
                 self._state = _State.BODY
-                return True
+                break
             self.stats.parts += 1
-            parts.append(Part(content_type, headers, bytes(view[body_start:end])))
-            pos = end
+            self._pos = self._scan = pos = end
+            sink(template.head, view, start, end)
         if found:
-            self._pos = self._scan = pos
             self._end_stretch()
         return found
 
@@ -354,6 +481,7 @@ class MultipartReader:
             self._garbage_pending = False
         self._pos = self._scan = self._header_start = newline + 1
         self._headers = []
+        self._head = None
         self._length = None
         self._state = _State.HEADERS
         return True
@@ -386,12 +514,26 @@ class MultipartReader:
             self._header_line(bytes(buf[pos:newline]).rstrip(b"\r"), newline + 1)
         return True
 
+    def _learn_template(self, blank: int, body: int) -> None:
+        """Make the head just read the fast path's template, if it can be one.
+
+        Only a head framed as the fast path reads it: CRLF line ends, the blank
+        line bare (``blank`` and ``body`` are where it starts and ends).
+        """
+        buf = self._buf
+        end = blank - 2
+        if body - blank == 2 and end > self._header_start and buf[end:blank] == b"\r\n":
+            template = _learn_head(bytes(buf[self._header_start : end]))
+            if template is not None:
+                self._template = template
+
     def _body_starts_here(self, first: int) -> bool:
         return bool(self._headers) and self._length is not None and first not in _HEADER_OR_BLANK
 
     def _header_line(self, line: bytes, next_line: int) -> None:
         """Take one header line (or the blank line ending the headers)."""
         if not line.strip(_BLANK):
+            self._learn_template(self._pos, next_line)
             self._pos = self._scan = next_line
             self._state = _State.BODY
             return
@@ -415,14 +557,13 @@ class MultipartReader:
         self._headers.append((name, value))
         self._pos = self._scan = next_line
 
-    def _read_body(self, view: memoryview) -> Part | None:
+    def _read_body(self, view: memoryview, sink: PartSink) -> bool:
         buf = self._buf
         start = self._pos
         if self._length is not None:
             end = start + self._length
             if len(buf) < end:
-                return None
-            body = bytes(view[start:end])
+                return False
             self._pos = self._scan = end
         else:
             # From one byte back: an empty body puts the delimiter right after the blank line.
@@ -431,14 +572,16 @@ class MultipartReader:
                 if len(buf) - start > self._max_part:
                     raise PartTooLargeError(len(buf) - start, self._max_part)
                 self._scan = max(start, len(buf) - len(self._line_delimiter) + 1)
-                return None
+                return False
             end = index - 1 if index > start and buf[index - 1] == 0x0D else index
-            body = bytes(view[start : max(start, end)])
+            end = max(start, end)
             self._pos = self._scan = index + 1
         self._state = _State.SEEK
         self.stats.parts += 1
-        content_type = next((v for k, v in self._headers if k == "content-type"), "")
-        return Part(content_type, tuple(self._headers), body)
+        head = self._head if self._head is not None else PartHead(tuple(self._headers))
+        self._head = None
+        sink(head, view, start, end)
+        return True
 
     def _compact(self) -> None:
         # Drop consumed bytes once they are a good share of the buffer: amortised
@@ -480,6 +623,8 @@ __all__ = [
     "MultipartReader",
     "MultipartStats",
     "Part",
+    "PartHead",
+    "PartSink",
     "PartTooLargeError",
     "boundary_from_content_type",
     "iter_parts",

@@ -527,8 +527,8 @@ class PlaybackVideoParser:
             when = start or RecordedTime(UNIX_EPOCH)
             unit = self._access_unit(nals, when)
             if rate:
-                unit = replace(
-                    unit, timestamp=unit.timestamp + round(index * RTP_VIDEO_CLOCK_RATE / rate)
+                unit = unit.with_timestamp(
+                    unit.timestamp + round(index * RTP_VIDEO_CLOCK_RATE / rate)
                 )
             out.append(unit)
         self.stats.pictures += len(out)

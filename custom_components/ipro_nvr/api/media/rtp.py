@@ -119,44 +119,64 @@ class RtpPacket:
         return f"{type(self).__name__}({values})"
 
 
+type RtpSpan = tuple[int, int, int, int, int, int, int, int]
+"""``(first, second, sequence, timestamp, ssrc, extension, payload, end)``: the header's
+first two bytes and fields, then offsets into the buffer: where the header
+extension's data starts (``payload`` when there is none: X clear, or no data),
+where the payload starts and where it ends (before any padding)."""
+
+
+def rtp_span(data: bytes | bytearray | memoryview, start: int, end: int) -> RtpSpan:
+    """Parse the RTP packet ``data[start:end]`` in place: no copy, no object per packet.
+
+    The one RTP parser: :func:`parse_rtp` builds its :class:`RtpPacket` from
+    this, and the live path reads multipart bodies through it straight from
+    the reader's buffer. :class:`~.errors.MediaFormatError` when it cannot be one.
+    """
+    size = end - start
+    if size < RTP_HEADER_SIZE:
+        raise MediaFormatError(
+            f"RTP packet of {size} bytes is shorter than its header", data[start:end]
+        )
+    first, second, sequence, timestamp, ssrc = _HEADER.unpack_from(data, start)
+    if first >> 6 != RTP_VERSION:
+        raise MediaFormatError(f"RTP version {first >> 6}, expected {RTP_VERSION}", data[start:end])
+    pos = start + RTP_HEADER_SIZE + 4 * (first & 0x0F)
+    if pos > end:
+        raise MediaFormatError(f"RTP packet too short for {first & 0x0F} CSRCs", data[start:end])
+    extension = pos
+    if first & 0x10:  # X: a header extension
+        if pos + _EXTENSION.size > end:
+            raise MediaFormatError("RTP packet too short for its header extension", data[start:end])
+        extension = pos + _EXTENSION.size
+        pos = extension + 4 * _EXTENSION.unpack_from(data, pos)[1]
+        if pos > end:
+            raise MediaFormatError(
+                f"RTP header extension of {(pos - extension) // 4} words runs past the packet",
+                data[start:end],
+            )
+    if first & 0x20:  # P: padding, its length in the last byte
+        padding = data[end - 1]
+        if padding == 0 or end - padding < pos:
+            raise MediaFormatError(f"RTP padding of {padding} bytes does not fit", data[start:end])
+        end -= padding
+    return first, second, sequence, timestamp, ssrc, extension, pos, end
+
+
 def parse_rtp(data: bytes | bytearray | memoryview) -> RtpPacket:
     """Parse one RTP packet; :class:`~.errors.MediaFormatError` when it cannot be one."""
     if data.__class__ is not bytes:
         # A bytearray or a memoryview (of any item format): its bytes, so that the
-        # slices below are bytes; the hot path (multipart part bodies) is bytes already.
+        # slices below are bytes.
         data = bytes(data)
-    size = len(data)
-    if size < RTP_HEADER_SIZE:
-        raise MediaFormatError(f"RTP packet of {size} bytes is shorter than its header", data)
-    first, second, sequence, timestamp, ssrc = _HEADER.unpack_from(data)
-    if first >> 6 != RTP_VERSION:
-        raise MediaFormatError(f"RTP version {first >> 6}, expected {RTP_VERSION}", data)
+    first, second, sequence, timestamp, ssrc, extension, payload, end = rtp_span(data, 0, len(data))
     csrc_count = first & 0x0F
-    pos = RTP_HEADER_SIZE + 4 * csrc_count
-    if pos > size:
-        raise MediaFormatError(f"RTP packet too short for {csrc_count} CSRCs", data)
     csrcs: tuple[int, ...] = (
         struct.unpack_from(f">{csrc_count}I", data, RTP_HEADER_SIZE) if csrc_count else ()
     )
     profile: int | None = None
-    extension = b""
-    if first & 0x10:  # X: a header extension
-        if pos + _EXTENSION.size > size:
-            raise MediaFormatError("RTP packet too short for its header extension", data)
-        profile, words = _EXTENSION.unpack_from(data, pos)
-        start = pos + _EXTENSION.size
-        pos = start + 4 * words
-        if pos > size:
-            raise MediaFormatError(
-                f"RTP header extension of {words} words runs past the packet", data
-            )
-        extension = data[start:pos]
-    end = size
-    if first & 0x20:  # P: padding, its length in the last byte
-        padding = data[size - 1]
-        if padding == 0 or size - padding < pos:
-            raise MediaFormatError(f"RTP padding of {padding} bytes does not fit", data)
-        end = size - padding
+    if first & 0x10:
+        profile = _EXTENSION.unpack_from(data, extension - _EXTENSION.size)[0]
     return RtpPacket(
         second & 0x7F,
         bool(second & 0x80),
@@ -165,8 +185,8 @@ def parse_rtp(data: bytes | bytearray | memoryview) -> RtpPacket:
         ssrc,
         csrcs,
         profile,
-        extension,
-        data[pos:end],
+        data[extension:payload] if first & 0x10 else b"",
+        data[payload:end],
     )
 
 
@@ -206,4 +226,12 @@ class TimestampExtender:
         self._last = None
 
 
-__all__ = ["RTP_HEADER_SIZE", "RtpPacket", "TimestampExtender", "parse_rtp", "sequence_delta"]
+__all__ = [
+    "RTP_HEADER_SIZE",
+    "RtpPacket",
+    "RtpSpan",
+    "TimestampExtender",
+    "parse_rtp",
+    "rtp_span",
+    "sequence_delta",
+]

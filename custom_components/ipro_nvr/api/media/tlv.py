@@ -74,27 +74,43 @@ class RecorderInfo:
         return self.time.astimezone(dt.timezone(offset))
 
 
-def iter_tlvs(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryview]]:
-    """Yield ``(id, value)`` for every TLV of ``data`` (value without its header)."""
-    view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
-    size = len(view)
+def tlv_spans(data: bytes | bytearray | memoryview) -> list[tuple[int, int, int]]:
+    """Return ``(id, start, end)`` of every TLV value in ``data``; raise on structural damage.
+
+    The one place the TLV structure is checked: :func:`iter_tlvs` reads through
+    it, and the live depacketizer calls it alone to vouch for TLVs it decodes
+    only when asked (:attr:`~.access_unit.AccessUnit.info`).
+    """
+    size = len(data)
+    spans: list[tuple[int, int, int]] = []
     pos = 0
     while pos < size:
         tlv_id = length = 0
         if size - pos >= TLV_HEADER_SIZE:
-            tlv_id, length = _HEADER.unpack_from(view, pos)
+            tlv_id, length = _HEADER.unpack_from(data, pos)
         if not (tlv_id or length):  # no room for a header, or a zero one
-            if not bytes(view[pos:]).strip(b"\x00"):
-                return  # zero padding to the end
-            raise MediaFormatError(f"recorder information: stray bytes at offset {pos}", view[pos:])
+            if not bytes(data[pos:]).strip(b"\x00"):
+                break  # zero padding to the end
+            raise MediaFormatError(f"recorder information: stray bytes at offset {pos}", data[pos:])
         if length < TLV_HEADER_SIZE or pos + length > size:
             raise MediaFormatError(
                 f"recorder information: TLV 0x{tlv_id:04x} of length {length} at offset {pos} "
                 f"does not fit in {size} bytes",
-                view[pos:],
+                data[pos:],
             )
-        yield tlv_id, view[pos + TLV_HEADER_SIZE : pos + length]
+        spans.append((tlv_id, pos + TLV_HEADER_SIZE, pos + length))
         pos += length
+    return spans
+
+
+def iter_tlvs(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryview]]:
+    """Yield ``(id, value)`` for every TLV of ``data`` (value without its header).
+
+    The structure is checked first: damage anywhere raises before any TLV is yielded.
+    """
+    view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
+    for tlv_id, start, end in tlv_spans(view):
+        yield tlv_id, view[start:end]
 
 
 def _time(value: memoryview) -> tuple[dt.datetime, dt.timedelta | None, bool]:
@@ -243,4 +259,11 @@ _NEEDED_BY_ID: Final[dict[int, int]] = {int(kind): _NEEDED.get(kind, 0) for kind
 _CODECS: Final[dict[int, RecorderCodec]] = {int(codec): codec for codec in RecorderCodec}
 _STATUSES: Final[dict[int, RecorderStatus]] = {int(status): status for status in RecorderStatus}
 
-__all__ = ["PlaybackState", "RecorderInfo", "iter_tlvs", "parse_recorder_info", "playback_state"]
+__all__ = [
+    "PlaybackState",
+    "RecorderInfo",
+    "iter_tlvs",
+    "parse_recorder_info",
+    "playback_state",
+    "tlv_spans",
+]
