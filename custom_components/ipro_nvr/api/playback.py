@@ -352,11 +352,19 @@ class PlaybackSession:
         async with self._operation(touch=False):
             await self._stop()
 
-    async def close(self) -> None:
-        """Stop (if playing) and end every viewer; the session is unusable afterwards."""
+    async def close(self, *, stop: bool = True) -> None:
+        """End every viewer; the session is unusable afterwards.
+
+        ``stop``: send STOP and log the UID out first (paced commands). Without
+        it, the client's own close logs the UID out, which ends the playback
+        too (Home Assistant stopping: no time for the queue).
+        """
         self._cancel_idle()
-        with contextlib.suppress(NvrError, aiohttp.ClientError, TimeoutError):
-            await self.stop()
+        if stop:
+            with contextlib.suppress(NvrError, aiohttp.ClientError, TimeoutError):
+                await self.stop()
+        else:
+            await self._stop_pump()
         self._closed = True
         self._wake_viewers()
 

@@ -23,7 +23,7 @@ from homeassistant.components.camera import Camera, async_get_still_stream
 
 from custom_components.ipro_nvr.coordinator import NvrStatusCoordinator
 from custom_components.ipro_nvr.entity import NvrChannelEntity
-from custom_components.ipro_nvr.placeholder_picture import async_placeholder_picture
+from custom_components.ipro_nvr.live.placeholder_picture import async_placeholder_picture
 
 from .manager import PlaybackManager
 

@@ -28,7 +28,6 @@ class PlaybackManager:
         self._client = client
         self._sessions: dict[int, PlaybackSession] = {}
         self._renderers: dict[int, PlaybackRenderer] = {}
-        self._closed = False
 
     def session(self, channel: int) -> PlaybackSession:
         """The playback session of ``channel`` (created, idle, on first use)."""
@@ -50,8 +49,8 @@ class PlaybackManager:
         return self.session(channel).add_listener(listener)
 
     async def async_close(self) -> None:
-        """Stop every playback (STOP, UID logged out) and end their viewers."""
-        self._closed = True
+        """End every playback's viewers; the client's close then logs their UIDs out
+        (which ends the playbacks on the recorder: no STOP waits in the queue)."""
         sessions = list(self._sessions.values())
         if sessions:
-            await asyncio.gather(*(session.close() for session in sessions))
+            await asyncio.gather(*(session.close(stop=False) for session in sessions))

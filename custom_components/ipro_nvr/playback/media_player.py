@@ -43,8 +43,8 @@ from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.api.media import MediaFormatError
 from custom_components.ipro_nvr.api.playback import PlaybackMode, PlaybackSession
 from custom_components.ipro_nvr.api.spec import RecorderStatus
-from custom_components.ipro_nvr.camera_control import control_error
 from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.control.camera_control import control_error
 from custom_components.ipro_nvr.coordinator import NvrStatusCoordinator
 from custom_components.ipro_nvr.entity import NvrChannelEntity
 
@@ -226,7 +226,11 @@ class NvrPlaybackPlayer(NvrChannelEntity, MediaPlayerEntity):
     ) -> BrowseMedia:
         """The camera's events, newest first: choosing one jumps the playback there."""
         if media_content_id not in (None, "", "events"):
-            raise BrowseError(f"unknown media {media_content_id}")
+            raise BrowseError(
+                translation_domain=DOMAIN,
+                translation_key="media_not_found",
+                translation_placeholders={"identifier": str(media_content_id)},
+            )
         logs = self.coordinator.config_entry.runtime_data.log_coordinator.data
         entries = sorted(
             (

@@ -23,7 +23,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.ipro_nvr.api.media import AccessUnit, JpegFrame, VideoCodec, join_annexb
 from custom_components.ipro_nvr.api.playback import PlaybackFrame
-from custom_components.ipro_nvr.keyframe_snapshot import frame_to_jpeg
+from custom_components.ipro_nvr.live.keyframe_snapshot import frame_to_jpeg
 
 _LOGGER = logging.getLogger(__name__)
 
