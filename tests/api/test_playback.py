@@ -12,7 +12,7 @@ import av
 import pytest
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.playback import (
     PlaybackFrame,
@@ -200,7 +200,8 @@ async def test_stop_releases_the_uid(
     assert simulator.uids.active_count() == 1
     async with asyncio.timeout(TIMEOUT):
         await session.stop()
-    assert not session.running
+        assert not session.running  # at once: the logout goes on in the background
+        await session.wait_released()
     assert session.mode is PlaybackMode.STOPPED
     assert client.uids_in_use == 0
     assert simulator.uids.active_count() == 0
@@ -227,6 +228,8 @@ async def test_idle_session_stops_by_itself_and_restarts(
             if not session.running:
                 break
             await asyncio.sleep(0.05)
+        async with asyncio.timeout(TIMEOUT):
+            await session.wait_released()
         assert client.uids_in_use == 0
         assert simulator.uids.active_count() == 0
         async with asyncio.timeout(TIMEOUT):

@@ -183,6 +183,7 @@ class PlaybackSession:
         self._shown_event = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
         self._closed = False
+        self._releases: set[asyncio.Task[None]] = set()  # logouts under way
         self.last_error: Exception | None = None
 
     # -- state ---------------------------------------------------------------------
@@ -367,6 +368,13 @@ class PlaybackSession:
             await self._stop_pump()
         self._closed = True
         self._wake_viewers()
+        if self._releases and stop:
+            await asyncio.gather(*self._releases, return_exceptions=True)
+
+    async def wait_released(self) -> None:
+        """Return once the logouts of stopped playbacks are done (their UIDs are free)."""
+        if self._releases:
+            await asyncio.gather(*self._releases, return_exceptions=True)
 
     # -- operations ----------------------------------------------------------------
 
@@ -483,10 +491,11 @@ class PlaybackSession:
                 )
                 self.stats.commands += 1
         finally:
-            try:
-                await self.client.release(lease)  # logs the UID out
-            finally:
-                self._lease = None
+            self._lease = None
+            # The logout waits for its own turn in the background: nobody waits for it.
+            release = asyncio.get_running_loop().create_task(self.client.release(lease))
+            self._releases.add(release)
+            release.add_done_callback(self._releases.discard)
 
     # -- GOPs ----------------------------------------------------------------------
 
@@ -507,8 +516,10 @@ class PlaybackSession:
         self.stats.gops += 1
         if gop.info is not None:
             state = playback_state(gop.info)
-            if state != self._recorder:
-                self._recorder = state
+            previous = self._recorder
+            self._recorder = state
+            if previous is None or (previous.status, previous.speed) != (state.status, state.speed):
+                self._notify()  # the recorder's word on what it does changed
         return gop
 
     async def _fetch_on(self, lease: Lease) -> PlaybackGop:
@@ -595,12 +606,17 @@ class PlaybackSession:
         target = min(shown.index + wanted, last) if forward else max(shown.index - wanted, 0)
         if target != shown.index:
             self._show(shown.gop, target)
+            moved = abs(target - shown.index)
+            if moved < wanted:
+                # The step goes on over the GOP's edge, whose command tells the
+                # recorder where it stands: none for this stretch (3 s saved).
+                return moved, True
             # The spec's sequence sends the time of the picture shown before the step:
             # the recorder then stands on the picture shown now.
             before = pictures[target - 1] if forward else pictures[target + 1]
             build = urls.next_frame if forward else urls.previous_frame
             await self._send(build(picture_time(before)))
-            return abs(target - shown.index), False
+            return moved, False
         build = urls.next_frame if forward else urls.previous_frame
         await self._send(build(shown.time))
         for _ in range(_MAX_SEARCH):
