@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import contextlib
 import datetime as dt
 import itertools
 from urllib.parse import parse_qs
@@ -246,8 +247,33 @@ async def test_a_viewer_keeps_the_session_from_idling(client: NvrClient) -> None
             await session.goto(_past(70))
         frames = await _collect(session, 10)  # longer than the idle timeout (0.1 s a picture)
         assert len(frames) == 10
-        assert session.running or session.mode is PlaybackMode.STOPPED
+        assert session.running
     finally:
+        await session.close()
+
+
+async def test_a_paused_session_stops_even_while_watched(client: NvrClient) -> None:
+    """A dashboard left open on a paused playback does not hold a UID for ever."""
+    session = PlaybackSession(client, 3, idle_timeout=0.2)
+    viewer = session.frames()
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            frame = await session.goto(_past(75), paused=True)
+            assert (await anext(viewer)).sequence == frame.sequence
+            reading = asyncio.ensure_future(anext(viewer))
+            for _ in range(400):
+                if not session.running:
+                    break
+                await asyncio.sleep(0.05)
+            assert not session.running
+            assert not reading.done()  # the viewer keeps the last picture
+            assert session.shown is not None
+            assert session.shown.time == frame.time
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+    finally:
+        await viewer.aclose()
         await session.close()
 
 

@@ -236,11 +236,11 @@ class PlaybackSession:
         """Yield every picture shown, starting with the current one, until closed.
 
         A viewer slower than the playback skips pictures (it always gets the
-        newest). Reading keeps the session from stopping as idle; it does not
-        start a playback: a command does.
+        newest). Reading keeps a *playing* session from stopping as idle (a
+        paused one stops after the idle time anyway: its picture stays, its UID
+        goes back); it does not start a playback: a command does.
         """
         self._viewers += 1
-        self._cancel_idle()
         try:
             seen = -1
             while not self._closed:
@@ -282,8 +282,8 @@ class PlaybackSession:
                 await self._send(urls.pause(shown.time))
                 self._mode = PlaybackMode.PAUSE
                 await self._refresh_state()
-            else:
-                self._start_pump()
+                return self._require_shown()  # the same picture, from the recorder's answer
+            self._start_pump()
             return shown
 
     async def play(self) -> None:
@@ -739,9 +739,9 @@ class PlaybackSession:
     # -- idle ------------------------------------------------------------------------
 
     def _touch(self) -> None:
-        """Start the idle countdown when nobody watches."""
+        """Start the idle countdown (a command, or a viewer leaving, restarts it)."""
         self._cancel_idle()
-        if self._closed or self._viewers or self._lease is None:
+        if self._closed or self._lease is None:
             return
         loop = asyncio.get_running_loop()
         self._idle_handle = loop.call_later(self._idle_timeout, self._idle)
@@ -756,7 +756,11 @@ class PlaybackSession:
         self._idle_task = asyncio.get_running_loop().create_task(self._stop_if_idle())
 
     async def _stop_if_idle(self) -> None:
-        if self._viewers or self._lock.locked() or self._closed:
+        if self._closed:
+            return
+        if self._lock.locked() or (self._viewers and self._mode in _MOVING):
+            # Someone watches it play (or a command runs): look again later.
+            self._touch()
             return
         _LOGGER.debug("Playback of camera %d idle: stopping it", self.channel)
         with contextlib.suppress(NvrError, aiohttp.ClientError, TimeoutError):
