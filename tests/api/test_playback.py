@@ -13,7 +13,7 @@ import av
 import pytest
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.feeds.video import LiveFeed
+from custom_components.ipro_nvr.api.feeds import VideoFeed
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.playback import (
     PlaybackFrame,
@@ -297,7 +297,7 @@ async def test_live_and_playback_of_one_camera_on_two_uids(
     simulator: RunningSimulator, client: NvrClient, session: PlaybackSession
 ) -> None:
     """Spec 1.3: live and playback never share a UID; both run at once."""
-    feed = LiveFeed(client, 2, idle_timeout=0.2, backoff=(0.05,))
+    feed = VideoFeed(client, 2, idle_timeout=0.2, backoff=(0.05,))
     try:
         async with asyncio.timeout(TIMEOUT):
             live = feed.subscribe()
