@@ -23,6 +23,8 @@ from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
 from .entity import recorder_device_info, selected_channels
 from .live.relay import StreamRelay
+from .playback import PlaybackManager
+from .playback.services import async_setup_playback_services
 from .recordings.views import async_remove_entry_clips, async_setup_clip_view
 from .repairs import async_remove_entry_repairs, async_setup_repairs
 from .services import async_setup_services
@@ -40,6 +42,7 @@ PLATFORMS: list[Platform] = [
     Platform.BUTTON,
     Platform.CAMERA,
     Platform.EVENT,
+    Platform.MEDIA_PLAYER,
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -63,6 +66,7 @@ CLOSE_WITHIN = 3.0
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the recording clip view, once for every recorder."""
     async_setup_services(hass)
+    async_setup_playback_services(hass)
     async_setup_clip_view(hass)
     return True
 
@@ -75,12 +79,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     client = handover.client if handover is not None else create_client(hass, entry.data)
     connections = CameraConnections()
     relay = StreamRelay.from_options(client, entry.options, connections)
+    playback = PlaybackManager(hass, client)
 
     async def _async_close() -> None:
         # Streams first (their retries end, viewers are let go), then the
         # client (every UID, within a bound); this also runs when setup fails,
         # so nothing is left logged in.
         await relay.async_stop()
+        await playback.async_close()
         await client.close(within=CLOSE_WITHIN)
 
     async def _async_stop(_event: Event) -> None:
@@ -113,7 +119,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     entry.async_on_unload(logs.async_add_listener(status.async_reread_disk_times))
     _connect_camera_connections(hass, entry, status, connections)
     entry.runtime_data = IproNvrRuntimeData(
-        client=client, coordinator=status, log_coordinator=logs, relay=relay
+        client=client,
+        coordinator=status,
+        log_coordinator=logs,
+        relay=relay,
+        playback=playback,
     )
     # The recorder's device first: every channel device names it as via_device.
     dr.async_get(hass).async_get_or_create(

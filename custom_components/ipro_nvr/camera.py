@@ -9,6 +9,9 @@ picture while a fresh one is on its way. While the recorder reports the camera
 disconnected the entity is unavailable and its stream is stopped: nothing is
 asked of the recorder for it until a status poll says it is back. The entity
 is also what the ``ipro_nvr.*`` control actions target.
+
+Each channel also has a playback camera (disabled by default), showing what
+the channel's recorder playback shows (:mod:`.playback.camera`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities
 from .live.placeholder_picture import async_placeholder_picture
+from .playback.camera import NvrPlaybackCamera
 
 # Commands are paced by the client's scheduler, not by Home Assistant.
 PARALLEL_UPDATES = 0
@@ -40,10 +44,16 @@ async def async_setup_entry(
     entry: IproNvrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a camera per selected channel."""
+    """Add a camera and a playback camera per selected channel."""
     coordinator = entry.runtime_data.coordinator
+    playback = entry.runtime_data.playback
     async_add_channel_entities(
-        entry, async_add_entities, lambda channel: [NvrCamera(coordinator, channel)]
+        entry,
+        async_add_entities,
+        lambda channel: [
+            NvrCamera(coordinator, channel),
+            NvrPlaybackCamera(coordinator, channel, playback),
+        ],
     )
 
 

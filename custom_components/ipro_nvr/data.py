@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 from .api import NvrClient
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .live.relay import StreamRelay
+from .playback import PlaybackManager
 
 type IproNvrConfigEntry = ConfigEntry[IproNvrRuntimeData]
 
@@ -21,3 +22,4 @@ class IproNvrRuntimeData:
     coordinator: NvrStatusCoordinator
     log_coordinator: NvrLogCoordinator
     relay: StreamRelay
+    playback: PlaybackManager

@@ -118,6 +118,34 @@ SPEC_EXAMPLES: list[tuple[urls.Request, Uid | None, str]] = [
             "&SDBACKUP=0&NOTIME=ON"
         ),
     ),
+    # BPLAY, GOTODATE and STOP fix the 10 ms field at 00 (spec 3.2.5, 3.2.8, 3.2.10):
+    # the time is cut to its second; FF keeps the displayed picture's 10 ms.
+    (
+        urls.go_to_date(_at(2022, 12, 1, 9, 20, 15, 990_000)),
+        UID,
+        (
+            "/cgi-bin/hdrctl.cgi?UID=7888&PC=AS60&PLAYCMD=GOTODATE&2ND=OFF&TIMEF=22120109201500"
+            "&SDBACKUP=0&NOTIME=ON"
+        ),
+    ),
+    (
+        urls.reverse_play(_at(2022, 12, 1, 8, 30, 0, 450_000)),
+        UID,
+        "/cgi-bin/hdrctl.cgi?UID=7888&PC=AS60&PLAYCMD=BPLAY&2ND=OFF&TIMEF=22120108300000&NOTIME=ON",
+    ),
+    (
+        urls.stop_playback(_at(2022, 12, 1, 11, 23, 14, 120_000)),
+        UID,
+        "/cgi-bin/hdrctl.cgi?UID=7888&PC=AS60&PLAYCMD=STOP&2ND=OFF&TIMEF=22120111231400",
+    ),
+    (
+        urls.fast_forward(_at(2022, 12, 1, 10, 30, 0, 120_000)),
+        UID,
+        (
+            "/cgi-bin/hdrctl.cgi?UID=7888&PC=AS60&PLAYCMD=FF&2ND=OFF&TIMEF=22120110300012"
+            "&SMOOTH=OFF&NOTIME=ON"
+        ),
+    ),
     (
         urls.fast_forward(_at(2022, 12, 1, 10, 30)),
         UID,

@@ -111,6 +111,9 @@ class NvrClient:
         )
         self._control = CameraControl(self.send)
         self._default_tz = default_tz
+        # Channels the recorder reports (the width of a playback MASK), from the
+        # latest status answer.
+        self._channel_count: int | None = None
         # The recorder's standard offset and summer-time flag, as the most
         # recent log entry printed them (see recorder_time.local_to_aware).
         self._zone: tuple[datetime, timedelta, bool] | None = None
@@ -155,6 +158,11 @@ class NvrClient:
     def uids_in_use(self) -> int:
         """How many UIDs the client holds on the recorder."""
         return self._session.uids_in_use
+
+    @property
+    def channel_count(self) -> int | None:
+        """How many channels the latest status listed (the width of a playback MASK)."""
+        return self._channel_count
 
     @property
     def recorder_full(self) -> bool:
@@ -206,6 +214,8 @@ class NvrClient:
             urls.camera_connection_info(), parse_camera_status, priority
         )
         self._session.note_uid_counts(status.used_uid, status.max_uid)
+        if status.channel_count:
+            self._channel_count = status.channel_count
         return status
 
     async def get_disks(self, *, priority: Priority = Priority.NORMAL) -> RecordedTime:
@@ -353,9 +363,31 @@ class NvrClient:
         channel: int | Collection[int],
         priority: Priority = Priority.USER,
         wait: float = 0.0,
+        exclusive: bool = False,
     ) -> contextlib.AbstractAsyncContextManager[Lease]:
         """Lend a UID for a live or playback stream (see :meth:`RecorderSession.lease`)."""
-        return self._session.lease(purpose, channel=channel, priority=priority, wait=wait)
+        return self._session.lease(
+            purpose, channel=channel, priority=priority, wait=wait, exclusive=exclusive
+        )
+
+    async def acquire(
+        self,
+        purpose: UidPurpose,
+        *,
+        channel: int | Collection[int],
+        priority: Priority = Priority.USER,
+        wait: float = 0.0,
+        exclusive: bool = False,
+    ) -> Lease:
+        """Take a lease held past one block (a playback session); give it back with
+        :meth:`release`."""
+        return await self._session.acquire(
+            purpose, channel=channel, priority=priority, wait=wait, exclusive=exclusive
+        )
+
+    async def release(self, lease: Lease) -> None:
+        """Give back a lease from :meth:`acquire`; a UID whose last lease ends is logged out."""
+        await self._session.release(lease)
 
     async def send_on(
         self, lease: Lease, request: Request, *, priority: Priority = Priority.USER

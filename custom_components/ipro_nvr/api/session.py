@@ -120,6 +120,9 @@ class _Slot:
     retiring: bool = False
     # Kept logged in (and alive) while the session runs, with or without leases.
     kept: bool = False
+    # Held by one lease alone: a playback's PLAYCMDs act on every channel of its
+    # UID's MASK (spec 3.2.3), so a second stream on it would be paused with it.
+    exclusive: bool = False
     # The generation whose setup command (hdrctl SCREEN=16X for live) was sent.
     prepared: int = 0
     # The priority of the login or setup under way, which a requester raises.
@@ -430,14 +433,18 @@ class RecorderSession:
         channel: int | Collection[int],
         priority: Priority = Priority.USER,
         wait: float = 0.0,
+        exclusive: bool = False,
     ) -> AsyncIterator[Lease]:
         """Lend a UID for a live or playback stream of ``channel`` (one or several).
 
         Raises :class:`UidBudgetExhaustedError` when no UID can take the stream
         and the budget allows no new one: at once, or after waiting up to
-        ``wait`` seconds for another lease to end.
+        ``wait`` seconds for another lease to end. An ``exclusive`` lease gets a
+        UID of its own, which no other lease shares while it is held.
         """
-        lease = await self.acquire(purpose, channel=channel, priority=priority, wait=wait)
+        lease = await self.acquire(
+            purpose, channel=channel, priority=priority, wait=wait, exclusive=exclusive
+        )
         try:
             yield lease
         finally:
@@ -450,6 +457,7 @@ class RecorderSession:
         channel: int | Collection[int],
         priority: Priority = Priority.USER,
         wait: float = 0.0,
+        exclusive: bool = False,
     ) -> Lease:
         """Take a lease (see :meth:`lease`); give it back with :meth:`release`."""
         self._check_open()
@@ -461,7 +469,7 @@ class RecorderSession:
         while True:
             room = self._room  # before trying: a release during the try sets it
             try:
-                return await self._acquire_once(purpose, channels, priority)
+                return await self._acquire_once(purpose, channels, priority, exclusive)
             except (UidBudgetExhaustedError, RecorderFullError):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -472,7 +480,7 @@ class RecorderSession:
                 self._check_open()
 
     async def _acquire_once(
-        self, purpose: UidPurpose, channels: frozenset[int], priority: Priority
+        self, purpose: UidPurpose, channels: frozenset[int], priority: Priority, exclusive: bool
     ) -> Lease:
         async with self._lease_lock:
             # A UID that is logged in and set up first: the stream starts with one command.
@@ -480,6 +488,8 @@ class RecorderSession:
                 if (
                     slot.purpose is purpose
                     and not slot.retiring
+                    and not (exclusive and slot.leases)
+                    and not slot.exclusive
                     and not slot.channels & channels
                     and len(slot.channels) + len(channels) <= MAX_STREAMS_PER_UID
                 ):
@@ -493,7 +503,7 @@ class RecorderSession:
                     f"{purpose} stream of channel(s) {sorted(channels)}"
                 )
             self._check_room()  # before the slot exists: a refusal frees no room
-            slot = _Slot(purpose, channels=set(channels), leases=1)
+            slot = _Slot(purpose, channels=set(channels), leases=1, exclusive=exclusive)
             self._stream_slots.append(slot)
             try:
                 async with slot.lock:
@@ -515,6 +525,7 @@ class RecorderSession:
             lease._released = True  # noqa: SLF001
             slot.channels -= lease.channels
             slot.leases -= 1
+            slot.exclusive = slot.exclusive and slot.leases > 0
             self._signal_room()
             if slot.leases > 0 or slot.retiring or slot.kept:
                 return

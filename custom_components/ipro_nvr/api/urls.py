@@ -181,6 +181,14 @@ def _timef(at: object) -> str:
     return format_timef(_instant("time", at))
 
 
+def _timef_whole(at: object) -> str:
+    """TIMEF with the 10 ms field ``00``: spec 3.2.5, 3.2.8 and 3.2.10 fix it there.
+
+    Whole seconds are cut towards the past: the recorder's GOP then holds ``at``.
+    """
+    return format_timef(_instant("time", at).replace(microsecond=0))
+
+
 # -- sessions (spec 6.1, 6.2) -------------------------------------------------
 
 
@@ -266,8 +274,8 @@ def play() -> Request:
 
 
 def reverse_play(at: datetime) -> Request:
-    """Start reverse playback from ``at`` (spec 3.2.5)."""
-    return _playcmd("BPLAY", _timef(at), f"&NOTIME={NOTIME_ON}")
+    """Start reverse playback from ``at`` (spec 3.2.5; 10 ms field fixed ``00``)."""
+    return _playcmd("BPLAY", _timef_whole(at), f"&NOTIME={NOTIME_ON}")
 
 
 def pause(at: datetime) -> Request:
@@ -286,8 +294,8 @@ def previous_frame(at: datetime) -> Request:
 
 
 def go_to_date(at: datetime) -> Request:
-    """Start playback at ``at`` (spec 3.2.8)."""
-    return _playcmd("GOTODATE", _timef(at), f"&SDBACKUP={SDBACKUP_OFF}&NOTIME={NOTIME_ON}")
+    """Start playback at ``at`` (spec 3.2.8; 10 ms field fixed ``00``)."""
+    return _playcmd("GOTODATE", _timef_whole(at), f"&SDBACKUP={SDBACKUP_OFF}&NOTIME={NOTIME_ON}")
 
 
 def fast_forward(at: datetime) -> Request:
@@ -301,8 +309,8 @@ def fast_reverse(at: datetime) -> Request:
 
 
 def stop_playback(at: datetime) -> Request:
-    """Stop playback (spec 3.2.10); the template has no ``NOTIME``."""
-    return _playcmd("STOP", _timef(at))
+    """Stop playback (spec 3.2.10; 10 ms field fixed ``00``); the template has no ``NOTIME``."""
+    return _playcmd("STOP", _timef_whole(at))
 
 
 def playback_video(channel: int) -> Request:
