@@ -32,6 +32,8 @@ from .log_events import LogEventMeaning, LogEventType, classify_log_text
 from .media import (
     AccessUnit,
     AudioCodec,
+    JpegFrame,
+    MediaFormatError,
     TimedAudio,
     VideoCodec,
     aac_audio_specific_config,
@@ -48,6 +50,7 @@ from .models import (
     Uid,
 )
 from .parsers import parse_recorded_time
+from .playback import PlaybackFrame, PlaybackMode, PlaybackSession
 from .recorder_time import RecorderZone, aware_to_local, local_to_aware
 from .scheduler import Priority, Scheduler
 from .session import Lease, UidPurpose
@@ -62,6 +65,7 @@ from .spec import (
     SPEC_PACING,
     ZOOM_RANGE,
     PacingPolicy,
+    RecorderStatus,
 )
 from .urls import (
     AuxAction,
@@ -104,6 +108,7 @@ __all__ = [
     "InvalidArgumentError",
     "IrisAction",
     "JpegFeed",
+    "JpegFrame",
     "Lease",
     "LiveCodec",
     "LogEntry",
@@ -112,17 +117,22 @@ __all__ = [
     "LogKind",
     "LogList",
     "MalformedResponseError",
+    "MediaFormatError",
     "NoRecordingError",
     "NotSupportedError",
     "NvrClient",
     "NvrError",
     "NvrTimeoutError",
     "PacingPolicy",
+    "PlaybackFrame",
+    "PlaybackMode",
+    "PlaybackSession",
     "Priority",
     "PtzSteps",
     "RecordedTime",
     "RecorderBusyError",
     "RecorderFullError",
+    "RecorderStatus",
     "RecorderZone",
     "Request",
     "Scheduler",

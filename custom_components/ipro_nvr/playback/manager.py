@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 from homeassistant.core import HomeAssistant
 
-from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.playback import PlaybackSession
+from custom_components.ipro_nvr.api import NvrClient, PlaybackSession
 
 from .renderer import PlaybackRenderer
 

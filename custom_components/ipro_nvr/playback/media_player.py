@@ -36,13 +36,14 @@ from homeassistant.util import dt as dt_util
 from custom_components.ipro_nvr.api import (
     ChannelState,
     InvalidArgumentError,
+    MediaFormatError,
     NvrError,
+    PlaybackMode,
+    PlaybackSession,
+    RecorderStatus,
     UidBudgetExhaustedError,
+    classify_log_text,
 )
-from custom_components.ipro_nvr.api.log_events import classify_log_text
-from custom_components.ipro_nvr.api.media import MediaFormatError
-from custom_components.ipro_nvr.api.playback import PlaybackMode, PlaybackSession
-from custom_components.ipro_nvr.api.spec import RecorderStatus
 from custom_components.ipro_nvr.const import DOMAIN
 from custom_components.ipro_nvr.control.camera_control import control_error
 from custom_components.ipro_nvr.coordinator import NvrStatusCoordinator

@@ -21,8 +21,13 @@ import av
 from av.video.codeccontext import VideoCodecContext
 from homeassistant.core import HomeAssistant
 
-from custom_components.ipro_nvr.api.media import AccessUnit, JpegFrame, VideoCodec, join_annexb
-from custom_components.ipro_nvr.api.playback import PlaybackFrame
+from custom_components.ipro_nvr.api import (
+    AccessUnit,
+    JpegFrame,
+    PlaybackFrame,
+    VideoCodec,
+    join_annexb,
+)
 from custom_components.ipro_nvr.live.keyframe_snapshot import frame_to_jpeg
 
 _LOGGER = logging.getLogger(__name__)
