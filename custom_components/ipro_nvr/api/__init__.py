@@ -35,6 +35,7 @@ from .models import (
     RecordedTime,
     Uid,
 )
+from .picture_info import PictureInfo
 from .scheduler import Priority
 from .session import Lease, UidPurpose
 from .urls import (
@@ -76,6 +77,7 @@ __all__ = [
     "NvrClient",
     "NvrError",
     "NvrTimeoutError",
+    "PictureInfo",
     "Priority",
     "PtzSteps",
     "RecordedTime",

@@ -27,6 +27,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Final
 
@@ -43,6 +44,7 @@ from .media import (
     MediaFormatError,
     iter_live_body,
 )
+from .picture_info import PictureInfo, jpeg_picture_info, picture_info
 from .scheduler import Priority
 from .session import Lease, UidPurpose
 from .urls import LiveCodec
@@ -194,6 +196,8 @@ class LiveFeed:
         self._snapshot_waiters = 0  # snapshot callers and MJPEG viewers
         # Set by retry_now() to cut a reconnection wait short.
         self._retry_now = asyncio.Event()
+        # The latest picture's times and frame rate (spec 7.1), kept across stops.
+        self._picture_info: PictureInfo | None = None
 
     @property
     def running(self) -> bool:
@@ -220,6 +224,11 @@ class LiveFeed:
         if self._jpeg is None:
             return None
         return self._jpeg.data, asyncio.get_running_loop().time() - self._jpeg_at
+
+    @property
+    def picture_info(self) -> PictureInfo | None:
+        """The latest picture's recorder and camera times and frame rate (spec 7.1)."""
+        return self._picture_info
 
     def latest_keyframe(self) -> AccessUnit | None:
         """The keyframe that starts the current GOP, while the feed streams."""
@@ -571,6 +580,10 @@ class LiveFeed:
             self._failing = False
         unit = self._rebased(unit)
         self._last_at = asyncio.get_running_loop().time()
+        if unit.info is not None:
+            self._picture_info = picture_info(
+                unit.info, dt.datetime.now(dt.UTC), previous=self._picture_info
+            )
         self.stats.access_units += 1
         if unit.keyframe:
             self._gop = [unit]
@@ -618,6 +631,9 @@ class LiveFeed:
 
     def _publish_jpeg(self, frame: JpegFrame) -> None:
         self._jpeg = frame
+        info = jpeg_picture_info(frame, dt.datetime.now(dt.UTC), self._picture_info)
+        if info is not None:
+            self._picture_info = info
         self._jpeg_at = asyncio.get_running_loop().time()
         self._jpeg_arrived.set()
         arrived, self._next_jpeg = self._next_jpeg, asyncio.Event()
