@@ -28,18 +28,16 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from .api import NvrClient
+from .api import NvrClient, PictureInfo
 from .api.connections import CameraConnections
 from .api.live_feed import LiveFeed, TimedAudio
 from .api.media import AccessUnit
 from .api.spec import MAX_CHANNELS
 from .api.urls import LiveCodec
+from .camera_codecs import api_live_codec, camera_live_codec
 from .const import (
     CONF_LIVE_AUDIO,
-    CONF_LIVE_CODEC,
     DEFAULT_LIVE_AUDIO,
-    DEFAULT_LIVE_CODEC,
-    LIVE_CODEC_H265,
     LOGGER,
 )
 from .keyframe_snapshot import keyframe_to_jpeg
@@ -88,14 +86,9 @@ class StreamRelay:
         connections: CameraConnections | None = None,
     ) -> StreamRelay:
         """A relay with the live codec and audio chosen in a config entry's options."""
-        codec = (
-            LiveCodec.H265
-            if options.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC) == LIVE_CODEC_H265
-            else LiveCodec.H264
-        )
         return cls(
             client,
-            lambda _channel: codec,
+            lambda channel: api_live_codec(camera_live_codec(options, channel)),
             audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
             connections=connections,
         )
@@ -113,6 +106,21 @@ class StreamRelay:
             if self._stopped:
                 feed.close_now()
         return feed
+
+    def picture_infos(self) -> dict[int, PictureInfo | None]:
+        """Per channel with a feed: its latest picture's times and frame rate (spec 7.1).
+
+        The live video feed's when it has one, else the JPEG feed's (snapshots, MJPEG).
+        """
+        infos: dict[int, PictureInfo | None] = {}
+        for channel in sorted({*self._feeds, *self._jpeg_feeds}):
+            candidates = [
+                feed.picture_info
+                for feed in (self._feeds.get(channel), self._jpeg_feeds.get(channel))
+                if feed is not None and feed.picture_info is not None
+            ]
+            infos[channel] = max(candidates, key=lambda info: info.received, default=None)
+        return infos
 
     def jpeg_feed(self, channel: int) -> LiveFeed:
         """The shared JPEG feed of ``channel`` for snapshots and MJPEG (created on first use)."""
