@@ -17,7 +17,6 @@ from homeassistant.helpers import selector
 import voluptuous as vol
 
 from .api import AuthenticationError, CannotConnectError, NvrError, RecorderBusyError
-from .camera_codecs import camera_overrides
 from .client_factory import create_client, hand_over
 from .const import (
     CAMERA_LIVE_CODECS,
@@ -52,6 +51,7 @@ from .const import (
 )
 from .data import IproNvrConfigEntry
 from .entity import registered_channels
+from .live.camera_codecs import camera_overrides
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(

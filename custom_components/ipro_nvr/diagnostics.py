@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .api import LogEntry
 from .data import IproNvrConfigEntry
-from .picture_clock import picture_diagnostics
+from .live.picture_clock import picture_diagnostics
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_HOST, "unique_id", "title"}
 LAST_LOG_ENTRIES = 20

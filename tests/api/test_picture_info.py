@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 
 from custom_components.ipro_nvr.api import NvrClient, PictureInfo
-from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.api.urls import LiveCodec
 from nvr_simulator.server import RunningSimulator

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import datetime as dt
 from typing import Any, Final
 
-from .api import PictureInfo
+from custom_components.ipro_nvr.api import PictureInfo
 
 # A camera clock this far from Home Assistant's raises a repair. Wide enough
 # for network delay, buffering and a recorder that syncs its cameras hourly.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .api import LiveCodec
-from .const import (
+from custom_components.ipro_nvr.api import LiveCodec
+from custom_components.ipro_nvr.const import (
     CAMERA_LIVE_CODECS,
     CONF_CAMERA_LIVE_CODECS,
     CONF_LIVE_CODEC,

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
-from . import urls
-from .connections import CameraConnections
-from .errors import NvrError, RecorderBusyError, RecorderFullError
-from .media import (
+from .. import urls
+from ..connections import CameraConnections
+from ..errors import NvrError, RecorderBusyError, RecorderFullError
+from ..media import (
     AccessUnit,
     AudioCodec,
     AudioFrame,
@@ -44,13 +44,13 @@ from .media import (
     MediaFormatError,
     iter_live_body,
 )
-from .picture_info import PictureInfo, jpeg_picture_info, picture_info
-from .scheduler import Priority
-from .session import Lease, UidPurpose
-from .urls import LiveCodec
+from ..picture_info import PictureInfo, jpeg_picture_info, picture_info
+from ..scheduler import Priority
+from ..session import Lease, UidPurpose
+from ..urls import LiveCodec
 
 if TYPE_CHECKING:
-    from .client import NvrClient
+    from ..client import NvrClient
 
 _LOGGER = logging.getLogger(__name__)
 

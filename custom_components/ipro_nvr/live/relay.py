@@ -28,18 +28,19 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from .api import NvrClient, PictureInfo
-from .api.connections import CameraConnections
-from .api.live_feed import LiveFeed, TimedAudio
-from .api.media import AccessUnit
-from .api.spec import MAX_CHANNELS
-from .api.urls import LiveCodec
-from .camera_codecs import api_live_codec, camera_live_codec
-from .const import (
+from custom_components.ipro_nvr.api import NvrClient, PictureInfo
+from custom_components.ipro_nvr.api.connections import CameraConnections
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed, TimedAudio
+from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.spec import MAX_CHANNELS
+from custom_components.ipro_nvr.api.urls import LiveCodec
+from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
     DEFAULT_LIVE_AUDIO,
     LOGGER,
 )
+
+from .camera_codecs import api_live_codec, camera_live_codec
 from .keyframe_snapshot import keyframe_to_jpeg
 from .ts_muxer import TsMuxer
 
