@@ -344,7 +344,7 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
             for codec in CAMERA_LIVE_CODECS:
                 for channel in user_input.get(_codec_field(codec), []):
                     if chosen.setdefault(str(int(channel)), codec) != codec:
-                        errors["base"] = "camera_in_two_codecs"
+                        errors = {"base": "camera_in_two_codecs"}
             if not errors:
                 options = {**self._options, CONF_CAMERA_LIVE_CODECS: chosen}
                 return self.async_create_entry(data=options)
