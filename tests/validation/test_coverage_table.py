@@ -4,8 +4,9 @@ Each row names the client's URL builders and parsers, the simulator's handler
 and where Home Assistant uses it. Checked here: every CGI and every URL builder
 of ``api/urls.py`` has a row; every name in the *Client* and *Simulator*
 columns exists (rows marked *planned* excepted); the simulator serves each CGI
-with the handler its rows name; and the parameters listed for a CGI are
-exactly those its builders send.
+with the handler its rows name; the parameters listed for a CGI are exactly
+those its builders send; and every test file named exists and mentions the
+row's CGI or one of its client names.
 """
 
 from __future__ import annotations
@@ -82,10 +83,12 @@ class Row:
     """One row of the table."""
 
     def __init__(self, cells: list[str]) -> None:
-        self.spec, self.what, params, client, simulator, self.home_assistant = cells
+        self.spec, self.what, params, client, simulator, self.home_assistant, tests = cells
         self.parameters = {name.split("=")[0] for name in _CODE.findall(params)}
         self.client = _CODE.findall(client)
         self.simulator = _CODE.findall(simulator)
+        self.tests = _CODE.findall(tests)
+        self.actions = [n for n in _CODE.findall(self.home_assistant) if n.startswith("ipro_nvr.")]
         cgis = [name for name in _CODE.findall(self.what) if name.endswith(".cgi")]
         self.cgi = Cgi(cgis[0]) if cgis else None
         self.planned = self.home_assistant.lower().startswith("planned")
@@ -106,7 +109,7 @@ def _table() -> list[Row]:
     rows = []
     for line in lines[2:]:  # after the header and its rule
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        assert len(cells) == 6, line
+        assert len(cells) == 7, line
         rows.append(Row(cells))
     return rows
 
@@ -161,6 +164,18 @@ def test_every_name_exists(row: Row) -> None:
         _resolve(CLIENT_PACKAGE, name)
     for name in row.simulator:
         _resolve(SIMULATOR_PACKAGE, name)
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if not row.planned], ids=repr)
+def test_every_row_names_tests_that_exercise_it(row: Row) -> None:
+    assert row.tests, row
+    # The client's names, the actions the row names, and the CGI by file name or enum.
+    words = {name.rsplit(".", 1)[-1] for name in [*row.client, *row.actions]}
+    if row.cgi is not None:
+        words |= {row.cgi.value, f"Cgi.{row.cgi.name}"}
+    for path in row.tests:
+        text = (REPO_ROOT / path).read_text(encoding="utf-8")
+        assert any(word in text for word in words), f"{path} mentions none of {sorted(words)}"
 
 
 @pytest.mark.parametrize("row", [row for row in ROWS if row.cgi is not None], ids=repr)
