@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from custom_components.ipro_nvr.api import NvrClient, PictureInfo
-from custom_components.ipro_nvr.api.feeds.video import LiveFeed
+from custom_components.ipro_nvr.api import JpegFeed, NvrClient, PictureInfo, VideoFeed
 from custom_components.ipro_nvr.api.spec import Cgi
-from custom_components.ipro_nvr.api.urls import LiveCodec
 from nvr_simulator.server import RunningSimulator
 
 CAMERA_AHEAD = dt.timedelta(minutes=10)
@@ -19,7 +17,7 @@ def _command(query: str) -> str:
     return next(part for part in query.split("&") if part.startswith("CMD="))
 
 
-async def _picture_info(feed: LiveFeed, pictures: int = 3) -> PictureInfo:
+async def _picture_info(feed: VideoFeed, pictures: int = 3) -> PictureInfo:
     stream = feed.subscribe()
     seen = 0
     async with asyncio.timeout(20):
@@ -38,8 +36,8 @@ async def test_video_pictures_tell_both_clocks_and_the_frame_rate(
 ) -> None:
     """Camera 2's own clock runs ten minutes ahead; camera 1's agrees with the recorder."""
     simulator.config.camera_clock_offsets[2] = CAMERA_AHEAD
-    right = LiveFeed(client, 1, idle_timeout=0.2, backoff=(0.05,))
-    ahead = LiveFeed(client, 2, idle_timeout=0.2, backoff=(0.05,))
+    right = VideoFeed(client, 1, idle_timeout=0.2, backoff=(0.05,))
+    ahead = VideoFeed(client, 2, idle_timeout=0.2, backoff=(0.05,))
     try:
         good = await _picture_info(right)
         off = await _picture_info(ahead)
@@ -64,7 +62,7 @@ async def test_jpeg_pictures_take_the_camera_time_from_the_camera_block(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
     simulator.config.camera_clock_offsets[3] = -CAMERA_AHEAD
-    feed = LiveFeed(client, 3, LiveCodec.JPEG, idle_timeout=0.2, backoff=(0.05,))
+    feed = JpegFeed(client, 3, idle_timeout=0.2, backoff=(0.05,))
     try:
         assert await asyncio.wait_for(feed.jpeg(wait=10), 20) is not None
         info = feed.picture_info
@@ -82,7 +80,7 @@ async def test_camera_control_goes_on_the_live_uid_while_one_streams(
     """Spec 4.1.1: the channel's live UID when it streams, the command UID otherwise."""
     await client.validate()
     await client.ptz_stop(5)  # nothing streams camera 5 yet: the command UID
-    feed = LiveFeed(client, 5, idle_timeout=30, backoff=(0.05,))
+    feed = VideoFeed(client, 5, idle_timeout=30, backoff=(0.05,))
     try:
         stream = feed.subscribe()
         async with asyncio.timeout(20):
@@ -111,7 +109,7 @@ async def test_camera_control_falls_back_when_the_live_uid_is_refused(
 ) -> None:
     """A live UID the recorder forgot: the command still goes out, on the command UID."""
     await client.validate()
-    feed = LiveFeed(client, 7, idle_timeout=30, backoff=(5.0,))
+    feed = VideoFeed(client, 7, idle_timeout=30, backoff=(5.0,))
     try:
         stream = feed.subscribe()
         async with asyncio.timeout(20):

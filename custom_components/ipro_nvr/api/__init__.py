@@ -25,6 +25,8 @@ from .errors import (
     UidBudgetExhaustedError,
     UidError,
 )
+from .feeds import JpegFeed, VideoFeed
+from .media import TimedAudio
 from .models import (
     CameraStatus,
     ChannelState,
@@ -66,6 +68,7 @@ __all__ = [
     "FocusAction",
     "InvalidArgumentError",
     "IrisAction",
+    "JpegFeed",
     "Lease",
     "LiveCodec",
     "LogEntry",
@@ -84,9 +87,11 @@ __all__ = [
     "RecorderBusyError",
     "RecorderFullError",
     "Request",
+    "TimedAudio",
     "Uid",
     "UidBudgetExhaustedError",
     "UidError",
     "UidPurpose",
+    "VideoFeed",
     "sanitize_file_name",
 ]

@@ -9,7 +9,7 @@ Assistant (its pictures and MJPEG view come from the recorder's JPEG stream).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from custom_components.ipro_nvr.api import LiveCodec
 from custom_components.ipro_nvr.const import (
@@ -18,14 +18,8 @@ from custom_components.ipro_nvr.const import (
     CONF_LIVE_CODEC,
     DEFAULT_LIVE_CODEC,
     LIVE_CODEC_H265,
-    LIVE_CODEC_JPEG,
     LIVE_CODECS,
 )
-
-_API_CODECS: Final = {
-    LIVE_CODEC_H265: LiveCodec.H265,
-    LIVE_CODEC_JPEG: LiveCodec.JPEG,
-}
 
 
 def recorder_live_codec(options: Mapping[str, Any]) -> str:
@@ -51,6 +45,10 @@ def camera_live_codec(options: Mapping[str, Any], channel: int) -> str:
     return camera_overrides(options).get(channel, recorder_live_codec(options))
 
 
-def api_live_codec(codec: str) -> LiveCodec:
-    """The client's :class:`LiveCodec` for an option value."""
-    return _API_CODECS.get(codec, LiveCodec.H264)
+def video_codec(codec: str) -> LiveCodec:
+    """The codec of a camera's live video feed for an option value.
+
+    A JPEG camera has no video stream in Home Assistant (its view is MJPEG);
+    should anything still ask for its video (nothing does), H.264.
+    """
+    return LiveCodec.H265 if codec == LIVE_CODEC_H265 else LiveCodec.H264
