@@ -2,7 +2,7 @@
 
     python -m nvr_simulator --host 127.0.0.1 --port 8080 --cameras 8 \\
         --username admin --password secret [--model 1] [--https] [--event-interval 20] \\
-        [--audio-codec G726]
+        [--audio-codec G726] [--recording-codec 7=JPEG] [--camera-clock-offset 6=-600]
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 
 from .config import SimulatorConfig
+from .recordings import RECORDING_CODECS
 from .server import run_simulator
 from .video import AUDIO_CODECS
 
@@ -47,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.live_audio_codec,
         help="live audio of every camera (G711: mu-law, G711A: A-law, G726: 32 kbit/s)",
     )
+    parser.add_argument(
+        "--recording-codec",
+        action="append",
+        default=[],
+        metavar="CHANNEL=CODEC",
+        type=_recording_codec,
+        help="how a camera records: H264 (default), H265 or JPEG (no MP4; N3 downloads)",
+    )
+    parser.add_argument(
+        "--camera-clock-offset",
+        action="append",
+        default=[],
+        metavar="CHANNEL=SECONDS",
+        type=_clock_offset,
+        help="how far a camera's own clock (live time stamps, spec 7.1) is from the recorder's",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the history")
     parser.add_argument(
         "--pacing-scale",
@@ -56,6 +74,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
+
+
+def _channel_pair(text: str) -> tuple[int, str]:
+    channel, sep, value = text.partition("=")
+    if not sep or not channel.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected CHANNEL=VALUE")
+    return int(channel), value.strip()
+
+
+def _recording_codec(text: str) -> tuple[int, str]:
+    channel, codec = _channel_pair(text)
+    codec = codec.upper()
+    if codec not in RECORDING_CODECS:
+        raise argparse.ArgumentTypeError(f"{codec!r}: expected one of {sorted(RECORDING_CODECS)}")
+    return channel, codec
+
+
+def _clock_offset(text: str) -> tuple[int, dt.timedelta]:
+    channel, seconds = _channel_pair(text)
+    try:
+        return channel, dt.timedelta(seconds=float(seconds))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{seconds!r} is not a number of seconds") from err
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -70,6 +111,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         https=args.https,
         event_interval=args.event_interval,
         live_audio_codec=args.audio_codec,
+        recording_codecs=dict(args.recording_codec),
+        camera_clock_offsets=dict(args.camera_clock_offset),
         seed=args.seed,
         pacing=defaults.pacing.scaled(args.pacing_scale),
     )

@@ -124,6 +124,9 @@ class SimulatorConfig:
     # ``live_audio_codecs`` (channel -> codec) overrides it per camera.
     live_audio_codec: str = "AAC"
     live_audio_codecs: dict[int, str] = field(default_factory=dict)
+    # Channel -> how far the camera's own clock is from the recorder's: the
+    # camera time stamps of the live stream (0x0011/0x0012, spec 7.1.1) carry it.
+    camera_clock_offsets: dict[int, dt.timedelta] = field(default_factory=dict)
     # G.711/G.726 goes out in parts of this many milliseconds (a multiple of 10;
     # AAC goes out one 1024-sample frame a part).
     live_audio_part_ms: int = 20

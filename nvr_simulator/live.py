@@ -444,9 +444,13 @@ class LiveState:
         ]
         return b"".join(tlvs)
 
-    def camera_tlvs(self, when: dt.datetime) -> bytes:
-        """The camera's block of a JPEG picture: its own time stamp (0x0011, 0x0012)."""
+    def camera_tlvs(self, channel: int, when: dt.datetime) -> bytes:
+        """The camera's own time stamp of a picture the recorder stamped ``when`` (0x0011, 0x0012).
+
+        The camera's clock is ``SimulatorConfig.camera_clock_offsets`` away from the recorder's.
+        """
         config = self._simulator.config
+        when += config.camera_clock_offsets.get(channel, dt.timedelta(0))
         return _time_tlv(
             RecorderInfoId.CAMERA_TIME, when, config.utc_offset, summer=config.summer_time
         ) + _tlv16(RecorderInfoId.CAMERA_FRAME_TIME, when.microsecond // 10_000)
@@ -507,7 +511,10 @@ class _VideoSource(_Source):
         picture = clip.pictures[index % len(clip.pictures)]
         ticks = round(index * RTP_VIDEO_CLOCK_RATE / clip.format.fps)
         when = self._live.picture_time(index, self._start)
-        extension = self._live.recorder_tlvs(self._stream, when, clip.codec)
+        # Spec 7.1.1: live video carries the camera's time (0x0011/0x0012) too.
+        extension = self._live.recorder_tlvs(
+            self._stream, when, clip.codec
+        ) + self._live.camera_tlvs(self._stream.channel, when)
         packets = self._packetizer.packetize(picture.nals, self._first_timestamp + ticks, extension)
         return [_part(CONTENT_TYPE_VIDEO, packet) for packet in packets]
 
@@ -532,7 +539,7 @@ class _JpegSource(_Source):
         when = self._live.picture_time(index, self._start)
         body = self._block(self._live.recorder_tlvs(self._stream, when, None))
         if self._camera_block:
-            body += self._block(self._live.camera_tlvs(when))
+            body += self._block(self._live.camera_tlvs(self._stream.channel, when))
         return [_part(CONTENT_TYPE_JPEG, body + image)]
 
 

@@ -107,6 +107,7 @@ N3: Final = "N3"
 N3VO: Final = "N3VO"
 LIST: Final = "LIST"
 KINDS: Final = frozenset({MP4, MP4VO, N3, N3VO, LIST})
+RECORDING_CODECS: Final = frozenset({H264, H265, JPEG})
 _EXTENSIONS: Final = {MP4: "mp4", MP4VO: "mp4", N3: "n3r", N3VO: "n3r", LIST: "n3n"}
 DOWNLOAD_CONTENT_TYPE: Final = f"multipart/x-mixed-replace; boundary={MULTIPART_BOUNDARY}"
 _DELIMITER: Final = f"--{MULTIPART_BOUNDARY}\r\n".encode("ascii")

@@ -107,6 +107,11 @@ class Simulator:
         """
         self._handlers[cgi] = HandlerSpec(handler, needs_uid)
 
+    def handler(self, cgi: Cgi) -> CgiHandler | None:
+        """The handler serving ``cgi`` (None: it answers 501)."""
+        spec = self._handlers.get(cgi)
+        return None if spec is None else spec.handler
+
     def unregister(self, cgi: Cgi) -> None:
         """Stop serving ``cgi``: it then answers 501, like a CGI not simulated yet."""
         self._handlers.pop(cgi, None)

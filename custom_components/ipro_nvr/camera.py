@@ -12,11 +12,17 @@ is also what the ``ipro_nvr.*`` control actions target.
 
 Each channel also has a playback camera (disabled by default), showing what
 the channel's recorder playback shows (:mod:`.playback.camera`).
+A camera whose live codec (its own option, else the recorder-wide one) is
+JPEG offers no stream: its view is the MJPEG of the recorder's JPEG pictures.
+The attributes show what the latest live picture said (spec 7.1): the
+recorder's and the camera's time, the frame rate and how far the camera's
+clock is from Home Assistant's.
 """
 
 from __future__ import annotations
 
 from contextlib import aclosing
+from typing import Any
 
 from aiohttp import web
 from homeassistant.components.camera import (
@@ -28,10 +34,13 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ChannelState
+from .const import LIVE_CODEC_JPEG
 from .control.camera_control import CameraControlEntity
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities
+from .live.camera_codecs import camera_live_codec
+from .live.picture_clock import UNRECORDED_ATTRIBUTES, picture_attributes
 from .live.placeholder_picture import async_placeholder_picture
 from .playback.camera import NvrPlaybackCamera
 
@@ -75,7 +84,7 @@ class NvrCamera(CameraControlEntity, Camera):
     """The camera of one channel; unavailable while the recorder cannot reach it."""
 
     _attr_name = None  # the device's name, "Camera N"
-    _attr_supported_features = CameraEntityFeature.STREAM
+    _unrecorded_attributes = UNRECORDED_ATTRIBUTES
 
     def __init__(self, coordinator: NvrStatusCoordinator, channel: int) -> None:
         """Initialise for ``channel``."""
@@ -84,6 +93,18 @@ class NvrCamera(CameraControlEntity, Camera):
         CameraControlEntity.__init__(self, coordinator, channel, "camera")
         Camera.__init__(self)
         self._relay = coordinator.config_entry.runtime_data.relay
+        self.live_codec = camera_live_codec(coordinator.config_entry.options, channel)
+        # A JPEG camera has no live video stream: Home Assistant shows its MJPEG.
+        self._attr_supported_features = (
+            CameraEntityFeature(0)
+            if self.live_codec == LIVE_CODEC_JPEG
+            else CameraEntityFeature.STREAM
+        )
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """What the latest live picture said: recorder and camera time, frame rate (spec 7.1)."""
+        return picture_attributes(self._relay.picture_infos().get(self.channel))
 
     async def async_will_remove_from_hass(self) -> None:
         """Stop Home Assistant's stream of this camera: its relay URL dies with the entry.
@@ -108,8 +129,10 @@ class NvrCamera(CameraControlEntity, Camera):
             stream, self.stream = self.stream, None
             self.hass.async_create_task(stream.stop(), eager_start=True)
 
-    async def stream_source(self) -> str:
-        """The relay's loopback URL of this camera's live video."""
+    async def stream_source(self) -> str | None:
+        """The relay's loopback URL of this camera's live video (None: a JPEG camera)."""
+        if self.live_codec == LIVE_CODEC_JPEG:
+            return None
         return await self._relay.async_url(self.channel)
 
     async def async_camera_image(

@@ -19,11 +19,14 @@ import voluptuous as vol
 from .api import AuthenticationError, CannotConnectError, NvrError, RecorderBusyError
 from .client_factory import create_client, hand_over
 from .const import (
+    CAMERA_LIVE_CODECS,
+    CONF_CAMERA_LIVE_CODECS,
     CONF_CHANNELS,
     CONF_CLIP_CACHE_SIZE,
     CONF_EVENT_SCAN_INTERVAL,
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,
+    CONF_PER_CAMERA_CODECS,
     CONF_PRESET_COUNT,
     CONF_PRESET_NAMES,
     CONF_SCAN_INTERVAL,
@@ -48,6 +51,7 @@ from .const import (
 )
 from .data import IproNvrConfigEntry
 from .entity import registered_channels
+from .live.camera_codecs import camera_overrides
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(
@@ -239,13 +243,25 @@ def _interval_selector() -> selector.NumberSelector:
     )
 
 
+def _codec_field(codec: str) -> str:
+    """The per-camera step's field listing the cameras that use ``codec``."""
+    return f"{codec}_channels"
+
+
 class IproNvrOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, channels, presets, live codec and audio, the clip cache's size."""
+    """Poll intervals, channels, presets, live codec and audio, the clip cache's size.
+
+    With *Live codec per camera* on, a second step chooses, per codec, the
+    cameras that use it instead of the recorder-wide codec.
+    """
+
+    _options: dict[str, Any]
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
         if user_input is not None:
             options = dict(user_input)
+            per_camera = bool(options.pop(CONF_PER_CAMERA_CODECS, False))
             for key in (CONF_SCAN_INTERVAL, CONF_EVENT_SCAN_INTERVAL):
                 options[key] = int(options[key])
             options[CONF_CHANNELS] = sorted(int(ch) for ch in options.get(CONF_CHANNELS, []))
@@ -259,6 +275,9 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
             cache_size = options.pop(CONF_CLIP_CACHE_SIZE, None)
             if cache_size is not None:
                 options[CONF_CLIP_CACHE_SIZE] = int(cache_size)
+            self._options = options
+            if per_camera:
+                return await self.async_step_camera_codecs()
             return self.async_create_entry(data=options)
 
         current = self.config_entry.options
@@ -298,6 +317,9 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
                     CONF_LIVE_CODEC, default=current.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC)
                 ): _LIVE_CODEC,
                 vol.Required(
+                    CONF_PER_CAMERA_CODECS, default=bool(camera_overrides(current))
+                ): _BOOL,
+                vol.Required(
                     CONF_LIVE_AUDIO, default=current.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)
                 ): _BOOL,
                 vol.Optional(
@@ -311,3 +333,38 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+    async def async_step_camera_codecs(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the cameras whose live codec differs from the recorder-wide one."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen: dict[str, str] = {}
+            for codec in CAMERA_LIVE_CODECS:
+                for channel in user_input.get(_codec_field(codec), []):
+                    if chosen.setdefault(str(int(channel)), codec) != codec:
+                        errors = {"base": "camera_in_two_codecs"}
+            if not errors:
+                options = {**self._options, CONF_CAMERA_LIVE_CODECS: chosen}
+                return self.async_create_entry(data=options)
+        overrides = camera_overrides(self.config_entry.options)
+        channels = self._options.get(CONF_CHANNELS) or sorted(overrides)
+        channel_options = [
+            selector.SelectOptionDict(value=str(ch), label=f"Camera {ch}") for ch in channels
+        ]
+        multi = selector.SelectSelector(
+            selector.SelectSelectorConfig(options=channel_options, multiple=True)
+        )
+        schema = vol.Schema(
+            {
+                vol.Optional(
+                    _codec_field(codec),
+                    default=[
+                        str(ch) for ch, c in overrides.items() if c == codec and ch in channels
+                    ],
+                ): multi
+                for codec in CAMERA_LIVE_CODECS
+            }
+        )
+        return self.async_show_form(step_id="camera_codecs", data_schema=schema, errors=errors)

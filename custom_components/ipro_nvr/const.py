@@ -23,6 +23,10 @@ CONF_PRESET_NAMES: Final = "preset_names"
 CONF_LIVE_CODEC: Final = "live_codec"
 CONF_LIVE_AUDIO: Final = "live_audio"
 CONF_CLIP_CACHE_SIZE: Final = "clip_cache_size_mb"
+# Options of the per-camera live codec step: the form's switch, its three
+# channel lists, and the stored map (channel as text -> codec).
+CONF_PER_CAMERA_CODECS: Final = "per_camera_codecs"
+CONF_CAMERA_LIVE_CODECS: Final = "camera_live_codecs"
 
 DEFAULT_PORT_HTTP: Final = 80
 DEFAULT_PORT_HTTPS: Final = 443
@@ -56,6 +60,10 @@ BUTTON_ZOOM_SPEED: Final = 2
 LIVE_CODEC_H264: Final = "h264"
 LIVE_CODEC_H265: Final = "h265"
 LIVE_CODECS: Final = (LIVE_CODEC_H264, LIVE_CODEC_H265)
+# Per camera, JPEG too: no live video stream then (pictures and MJPEG only),
+# for a camera that records JPEG or a player that cannot decode either codec.
+LIVE_CODEC_JPEG: Final = "jpeg"
+CAMERA_LIVE_CODECS: Final = (LIVE_CODEC_H264, LIVE_CODEC_H265, LIVE_CODEC_JPEG)
 DEFAULT_LIVE_CODEC: Final = LIVE_CODEC_H264
 # Audio costs the recorder a second stream per camera: off unless asked for.
 DEFAULT_LIVE_AUDIO: Final = False

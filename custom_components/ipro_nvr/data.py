@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -23,3 +23,6 @@ class IproNvrRuntimeData:
     log_coordinator: NvrLogCoordinator
     relay: StreamRelay
     playback: PlaybackManager
+    # Channels whose MP4 download the recorder refused with status 2 (the
+    # camera records JPEG): the media browser offers no clip of them.
+    jpeg_recording: set[int] = field(default_factory=set)

@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .api import LogEntry
 from .data import IproNvrConfigEntry
+from .live.picture_clock import picture_diagnostics
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_HOST, "unique_id", "title"}
 LAST_LOG_ENTRIES = 20
@@ -51,5 +52,11 @@ async def async_get_config_entry_diagnostics(
         ],
         "error_log": _entries(logs.error_log) if logs else [],
         "event_log": _entries(logs.event_log) if logs else [],
+        # The latest live picture's recorder and camera times and frame rate (spec 7.1).
+        "live_pictures": {
+            str(ch): picture_diagnostics(info)
+            for ch, info in sorted(runtime.relay.picture_infos().items())
+            if info is not None
+        },
         "client": runtime.client.diagnostics(),
     }

@@ -18,9 +18,15 @@ which downloads it on first play.
 Clips are remuxed, never transcoded, so an H.265 camera's clips play only
 where the browser decodes HEVC. The recorder cannot say a camera's codec
 before a download, so a clip's title warns (:data:`H265_NOTE`) when its cached
-file is H.265, or, for a clip not cached yet, when the recorder's live video
-is set to H.265 (a hint that its cameras encode H.265); the
+file is H.265, or, for a clip not cached yet, when the camera's live video
+is set to H.265 (a hint that the camera encodes H.265); the
 ``ipro_nvr.download_recording`` action saves such clips instead.
+
+A camera that records JPEG has no MP4 at all (the recorder answers status 2).
+Once a download has shown that (a play or the download action), its clips
+are listed without play, their titles saying so (:data:`JPEG_NOTE`): such
+recordings are saved as N3 with the download action, or watched through the
+recorder's playback (spec chapter 3).
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from .api import LogEntry, aware_to_local, local_to_aware
-from .const import CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC, DOMAIN, LIVE_CODEC_H265
+from .const import DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
 from .entity import channel_device, selected_channels
+from .live.camera_codecs import camera_live_codec
 from .recordings.clip_cache import CODEC_H265, ClipCache
 from .recordings.views import CLIP_MIME_TYPE, ClipRef, async_clip_cache
 
@@ -60,6 +67,10 @@ EVENTS: Final = "events"
 # Added to the title of a clip that is (or probably is) H.265. Media titles
 # are not translated by Home Assistant, like the other titles of this tree.
 H265_NOTE: Final = " (H.265: may not play in every browser; use the download action)"
+# Added to the title of a clip of a camera that records JPEG (which cannot play).
+JPEG_NOTE: Final = (
+    " (records JPEG: no clip; save it as N3 with the download action, or use playback)"
+)
 _MINUTE: Final = dt.timedelta(minutes=1)
 
 
@@ -107,8 +118,12 @@ def _clip_item(recorder: _Recorder, clip: ClipRef, title: str) -> BrowseMediaSou
     if cached is not None:
         thumbnail = async_sign_path(recorder.hass, clip.thumbnail_path, SIGNED_URL_LIFETIME)
     # The cached file's codec is the truth; before that, the live codec is a hint.
-    h265 = cached.codec == CODEC_H265 if cached is not None else recorder.live_h265
-    if h265:
+    h265 = cached.codec == CODEC_H265 if cached is not None else recorder.live_h265(clip.channel)
+    # A camera known to record JPEG has no MP4: no clip to offer.
+    playable = cached is not None or clip.channel not in recorder.jpeg_recording
+    if not playable:
+        title += JPEG_NOTE
+    elif h265:
         title += H265_NOTE
     return BrowseMediaSource(
         domain=DOMAIN,
@@ -116,7 +131,7 @@ def _clip_item(recorder: _Recorder, clip: ClipRef, title: str) -> BrowseMediaSou
         media_class=MediaClass.VIDEO,
         media_content_type=CLIP_MIME_TYPE,
         title=title,
-        can_play=True,
+        can_play=playable,
         can_expand=False,
         thumbnail=thumbnail,
     )
@@ -136,14 +151,18 @@ class _Recorder:
         self.entry = entry
         # Set (loaded) before clips are listed, for thumbnails and codecs.
         self.cache: ClipCache | None = None
-        self.live_h265 = entry.options.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC) == LIVE_CODEC_H265
         data = entry.runtime_data
+        self.jpeg_recording = data.jpeg_recording
         self.client = data.client
         self.ranges = [
             (disk.oldest.astimezone(dt.UTC), disk.newest.astimezone(dt.UTC))
             for disk in data.coordinator.data.recorded.disks
             if disk.oldest is not None and disk.newest is not None and disk.oldest < disk.newest
         ]
+
+    def live_h265(self, channel: int) -> bool:
+        """Whether ``channel``'s live video is H.265: a hint that it records H.265 too."""
+        return camera_live_codec(self.entry.options, channel) == LIVE_CODEC_H265
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         """The recorder's naive local reading at ``moment``."""

@@ -24,6 +24,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import CAMERA_DISCONNECTED_REPAIR_AFTER, DOMAIN
 from .data import IproNvrConfigEntry
+from .live.picture_clock import camera_clock_findings
 from .poll.problems import active_disk_errors, channels_in_error
 
 _STORE_VERSION: Final = 1
@@ -66,6 +67,38 @@ async def _async_load_since(store: Store[dict[str, Any]]) -> dict[int, datetime]
         if str(channel).isdigit() and moment is not None:
             since[int(channel)] = moment
     return since
+
+
+def _sync_camera_clock_issues(
+    hass: HomeAssistant, entry: IproNvrConfigEntry, raised: set[str], now: datetime
+) -> None:
+    """Raise or clear each streaming camera's clock issue from its latest pictures.
+
+    Only channels with a recent picture say anything: the issue of a camera
+    that streams nothing now stays until one of its pictures clears it.
+    """
+    prefix = _issue_id(entry.entry_id, "camera_clock_")
+    infos = entry.runtime_data.relay.picture_infos()
+    for ch, offset in camera_clock_findings(infos, now).items():
+        issue_id = f"{prefix}{ch}"
+        if offset is not None:
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="camera_clock",
+                translation_placeholders={
+                    "channel": str(ch),
+                    "title": entry.title,
+                    "offset": f"{round(offset.total_seconds()):+d}",
+                },
+            )
+            raised.add(issue_id)
+        elif issue_id in raised:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+            raised.discard(issue_id)
 
 
 async def async_setup_repairs(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
@@ -134,6 +167,7 @@ async def async_setup_repairs(hass: HomeAssistant, entry: IproNvrConfigEntry) ->
             },
             prefix,
         )
+        _sync_camera_clock_issues(hass, entry, raised, now)
 
     @callback
     def _logs_updated() -> None:

@@ -204,6 +204,43 @@ async def test_status_2_mp4_of_a_jpeg_camera(
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize(("kind", "extension"), [("N3", "n3r"), ("N3VO", "n3r")])
+async def test_a_jpeg_camera_downloads_as_n3(
+    simulator: RunningSimulator, nvr: NvrClient, tmp_path: Path, kind: str, extension: str
+) -> None:
+    """MP4 of a JPEG camera is status 2; its N3 (with or without audio) is the way out."""
+    simulator.config.recording_codecs[2] = "JPEG"
+    start = _minutes_ago(10)
+    files = await nvr.download(
+        2, start, start + dt.timedelta(minutes=1), kind, sink=DirectorySink(tmp_path)
+    )
+    assert [f.name for f in files] == [f"002_{_local_stamp(start)}_1000_7f_00_01.{extension}"]
+    assert _leftovers(tmp_path) == [files[0].name]
+    assert files[0].path is not None
+    assert files[0].path.read_bytes().startswith(b"N3SIM")
+
+
+async def test_successive_downloads_keep_the_command_interval(
+    simulator: RunningSimulator, nvr: NvrClient, tmp_path: Path
+) -> None:
+    """Spec 6.3.2 calls httpdl.cgi a command: back-to-back downloads are paced as commands."""
+    start = _minutes_ago(30)
+    for n, kind in enumerate(("MP4VO", "N3VO", "LIST")):
+        await nvr.download(
+            1, start, start + dt.timedelta(minutes=1), kind, sink=DirectorySink(tmp_path / str(n))
+        )
+    requests = simulator.journal.by_cgi(Cgi.HTTPDL)
+    assert ["KIND=" + e.query.split("KIND=")[1].split("&")[0] for e in requests] == [
+        "KIND=MP4VO",
+        "KIND=N3VO",
+        "KIND=LIST",
+    ]
+    interval = simulator.config.pacing.command_interval
+    gaps = [b.time - a.time for a, b in itertools.pairwise(requests)]
+    assert min(gaps) >= interval - simulator.config.pacing_tolerance
+    assert simulator.journal.violations == []
+
+
 class _GatedSink(DirectorySink):
     """A directory sink whose first write waits until the test opens the gate."""
 

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from aiohttp import web
-from homeassistant.components.camera import CameraEntityFeature
+from homeassistant.components.camera import CameraEntityFeature, async_get_image
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     STATE_OFF,
@@ -538,3 +538,23 @@ def _schema_keys(schema: Any) -> set[Any]:
     if isinstance(schema, vol.Schema):
         return _schema_keys(schema.schema)
     return set()
+
+
+async def test_control_goes_on_the_cameras_streaming_uid(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Spec 4.1.1: while camera 1 streams (its JPEG stream, for snapshots), its commands
+    go on that stream's UID, not on the command UID."""
+    await async_get_image(hass, CAMERA)
+    starts = [
+        entry
+        for entry in simulator.journal.by_cgi(Cgi.PUSH)
+        if "CAM=1&" in entry.query and "CMD=START" in entry.query
+    ]
+    assert starts
+    simulator.journal.clear()
+    await _call(hass, "ptz_stop")
+    await _call(hass, "preset_goto", preset=3)
+    sent = simulator.journal.by_lane(Lane.CAMERA_CONTROL)
+    assert [entry.uid for entry in sent] == [starts[-1].uid] * 2
+    assert _ptz(simulator).current_preset == 3

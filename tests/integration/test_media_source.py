@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import av
 from homeassistant.components.http.auth import async_sign_path
@@ -33,8 +34,10 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, TestClient
+import voluptuous as vol
 
 from custom_components.ipro_nvr.api.log_events import classify_log_text
+from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import (
     CONF_CLIP_CACHE_SIZE,
     CONF_EVENT_SCAN_INTERVAL,
@@ -44,7 +47,7 @@ from custom_components.ipro_nvr.const import (
     DEFAULT_CLIP_CACHE_SIZE_MB,
     DOMAIN,
 )
-from custom_components.ipro_nvr.media_source import H265_NOTE, event_clip_period
+from custom_components.ipro_nvr.media_source import H265_NOTE, JPEG_NOTE, event_clip_period
 from custom_components.ipro_nvr.recordings import views
 from custom_components.ipro_nvr.recordings.clip_cache import (
     CODEC_H264,
@@ -503,6 +506,77 @@ async def test_errors_are_clear(
         f"/api/{DOMAIN}/clip/{loaded_entry.entry_id}/1/202611250000-202611250200"
     )
     assert bad.status == 400
+
+
+async def _hour_clips(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> list[Any]:
+    target = (dt.datetime.now(ZONE) - dt.timedelta(hours=3)).replace(minute=0)
+    hour = await async_browse_media(hass, f"{PREFIX}/{entry.entry_id}/{channel}/h{target:%Y%m%d%H}")
+    return list(hour.children or [])
+
+
+async def test_a_jpeg_camera_offers_no_clip_once_known(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """After the recorder refused camera 2's MP4 (status 2), its clips say why and cannot play."""
+    assert all(c.can_play for c in await _hour_clips(hass, loaded_entry, 2))  # not known yet
+    client = await hass_client()
+    media_id = _clip_id(loaded_entry, 2, _utc_minutes_ago(60), 1)
+    response = await client.get((await async_resolve_media(hass, media_id, None)).url)
+    assert response.status == 415
+    assert "N3" in await response.text()
+    jpeg = await _hour_clips(hass, loaded_entry, 2)
+    assert jpeg
+    assert not any(c.can_play for c in jpeg)
+    assert all(c.title.endswith(JPEG_NOTE) for c in jpeg)
+    others = await _hour_clips(hass, loaded_entry, 1)
+    assert all(c.can_play and JPEG_NOTE not in c.title for c in others)
+
+
+async def test_download_action_kinds(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+    tmp_path: Path,
+) -> None:
+    """A JPEG camera downloads as N3; MP4 of it says to use N3 and hides its clips."""
+    hass.config.media_dirs = {"local": str(tmp_path / "media")}
+    camera = _camera_entity_id(hass, loaded_entry, 2)
+    start = _utc_minutes_ago(120).replace(minute=5)
+    period = {"entity_id": camera, "start": start, "end": start + dt.timedelta(minutes=1)}
+    with pytest.raises(HomeAssistantError, match="kind N3") as refused:
+        await hass.services.async_call(
+            DOMAIN, "download_recording", period, blocking=True, return_response=True
+        )
+    assert "as MP4" in str(refused.value)
+    assert not any(c.can_play for c in await _hour_clips(hass, loaded_entry, 2))
+    stamp = start.astimezone(ZONE).strftime("%y%m%d%H%M%S")
+    for kind, extension in (("n3", "n3r"), ("N3VO", "n3r"), ("list", "n3n")):
+        response = await hass.services.async_call(
+            DOMAIN,
+            "download_recording",
+            {**period, "kind": kind, "folder": f"n3/{kind}"},
+            blocking=True,
+            return_response=True,
+        )
+        result = response[camera]
+        assert isinstance(result, dict)
+        name = f"002_{stamp}_1000_7f_00_01.{extension}"
+        assert result["files"] == [str(tmp_path / "media" / "n3" / kind / name)]
+        assert (tmp_path / "media" / "n3" / kind / name).read_bytes().startswith(b"N3SIM")
+    kinds = [q.split("KIND=")[1].split("&")[0] for q in simulator.journal.queries(Cgi.HTTPDL)]
+    assert kinds[-4:] == ["MP4", "N3", "N3VO", "LIST"]
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN,
+            "download_recording",
+            {**period, "kind": "avi"},
+            blocking=True,
+            return_response=True,
+        )
 
 
 async def _until(condition: Callable[[], bool], what: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 import re
 import signal
 import subprocess
 import sys
 import urllib.request
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +39,25 @@ def test_audio_codec_option() -> None:
     assert config_from_args(parser.parse_args([])).live_audio_codec == "AAC"
     config = config_from_args(parser.parse_args(["--audio-codec", "G726"]))
     assert config.live_audio_codec == "G726"
+
+
+def test_recording_codec_and_camera_clock_options() -> None:
+    from nvr_simulator.__main__ import build_parser, config_from_args
+
+    parser = build_parser()
+    config = config_from_args(
+        parser.parse_args(
+            [
+                *("--recording-codec", "7=jpeg", "--recording-codec", "5=H265"),
+                *("--camera-clock-offset", "6=-600"),
+            ]
+        )
+    )
+    assert config.recording_codecs == {7: "JPEG", 5: "H265"}
+    assert config.camera_clock_offsets == {6: dt.timedelta(minutes=-10)}
+    for bad in (["--recording-codec", "7=MPEG2"], ["--camera-clock-offset", "x=1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
 
 
 def test_serves_until_sigterm(socket_enabled: None) -> None:

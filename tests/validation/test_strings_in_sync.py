@@ -23,7 +23,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
 from custom_components.ipro_nvr import event as event_platform
-from custom_components.ipro_nvr.const import CONF_CHANNELS, CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
+from custom_components.ipro_nvr.const import (
+    CONF_CHANNELS,
+    CONF_EVENT_SCAN_INTERVAL,
+    CONF_LIVE_AUDIO,
+    CONF_LIVE_CODEC,
+    CONF_PER_CAMERA_CODECS,
+    CONF_PRESET_COUNT,
+    CONF_SCAN_INTERVAL,
+    CONF_USE_HTTPS,
+    CONF_VERIFY_SSL,
+    DEFAULT_EVENT_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+)
 from tests.validation.code_scan import KeyUse, PackageScan
 from tests.validation.ha_rules import placeholders_of
 
@@ -86,6 +99,18 @@ async def _forms(hass: HomeAssistant) -> dict[tuple[str, str], Any]:
     """The first form of every flow, shown before anything talks to a recorder."""
     entry = _entry()
     entry.add_to_hass(hass)
+    options = await hass.config_entries.options.async_init(entry.entry_id)
+    per_camera = await hass.config_entries.options.async_configure(
+        options["flow_id"],
+        {
+            CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL,
+            CONF_EVENT_SCAN_INTERVAL: DEFAULT_EVENT_SCAN_INTERVAL,
+            CONF_PRESET_COUNT: 8,
+            CONF_LIVE_CODEC: "h264",
+            CONF_PER_CAMERA_CODECS: True,
+            CONF_LIVE_AUDIO: False,
+        },
+    )
     return {
         ("config", "user"): await hass.config_entries.flow.async_init(
             DOMAIN, context={"source": config_entries.SOURCE_USER}
@@ -93,6 +118,7 @@ async def _forms(hass: HomeAssistant) -> dict[tuple[str, str], Any]:
         ("config", "reauth_confirm"): await entry.start_reauth_flow(hass),
         ("config", "reconfigure"): await entry.start_reconfigure_flow(hass),
         ("options", "init"): await hass.config_entries.options.async_init(entry.entry_id),
+        ("options", "camera_codecs"): per_camera,
     }
 
 

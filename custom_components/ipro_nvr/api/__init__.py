@@ -50,6 +50,7 @@ from .models import (
     Uid,
 )
 from .parsers import parse_recorded_time
+from .picture_info import PictureInfo
 from .playback import PlaybackFrame, PlaybackMode, PlaybackSession
 from .recorder_time import RecorderZone, aware_to_local, local_to_aware
 from .scheduler import Priority, Scheduler
@@ -124,6 +125,7 @@ __all__ = [
     "NvrError",
     "NvrTimeoutError",
     "PacingPolicy",
+    "PictureInfo",
     "PlaybackFrame",
     "PlaybackMode",
     "PlaybackSession",

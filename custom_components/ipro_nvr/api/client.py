@@ -109,7 +109,7 @@ class NvrClient:
         self._session = RecorderSession(
             self._transport, self._scheduler, uid_budget=uid_budget, clock=clock
         )
-        self._control = CameraControl(self.send)
+        self._control = CameraControl(self._send_control)
         self._default_tz = default_tz
         # Channels the recorder reports (the width of a playback MASK), from the
         # latest status answer.
@@ -342,6 +342,10 @@ class NvrClient:
         once; a body that is not text counts as a failure.
         """
         return await self._session.command(request, priority=priority)
+
+    async def _send_control(self, channel: int, request: Request) -> bytes:
+        """A camera-control command: on the channel's live UID when one streams it (spec 4.1.1)."""
+        return await self._session.camera_control(channel, request, priority=Priority.USER)
 
     def on_recorder_room(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when a status answer shows a free session after

@@ -33,7 +33,8 @@ MOVE_HOLD = 2.0
 # How often a hold re-sends its move. Read at every hold (tests shorten it).
 MOVE_REPEAT_INTERVAL = 1.5
 
-type Send = Callable[[Request], Awaitable[bytes]]
+# Sends one request to a channel's camera (on its live UID when one streams it).
+type Send = Callable[[int, Request], Awaitable[bytes]]
 
 
 @dataclass(eq=False, slots=True)
@@ -58,9 +59,9 @@ def check_duration(duration: object) -> float:
 class CameraControl:
     """Sends camera-control requests for :class:`~.client.NvrClient`, per camera.
 
-    ``send`` sends one request on the client's command UID (paced in the
-    camera-control lane, user priority). Requests are built and checked by
-    :mod:`.urls` before they reach this class.
+    ``send`` sends one request for a channel (paced in the camera-control
+    lane, user priority) on the channel's live UID or the command UID.
+    Requests are built and checked by :mod:`.urls` before they reach this class.
     """
 
     def __init__(self, send: Send) -> None:
@@ -72,7 +73,7 @@ class CameraControl:
     async def send(self, channel: int, request: Request) -> None:
         """Send one command to ``channel``'s camera, after ending any hold on it."""
         await self._end_hold(channel)
-        await self._send(request)
+        await self._send(channel, request)
 
     async def hold(self, channel: int, move: Request, stop: Request, duration: float) -> None:
         """Move for ``duration`` seconds, then stop; see the module documentation.
@@ -86,13 +87,13 @@ class CameraControl:
         self._holds[channel] = hold
         try:
             try:
-                await self._repeat(hold, move, duration)
+                await self._repeat(channel, hold, move, duration)
             except BaseException:
                 # The move's error (or the cancellation) is what the caller
                 # needs to see; a failing stop is only logged.
-                await self._stop(stop, quiet=True)
+                await self._stop(channel, stop, quiet=True)
                 raise
-            await self._stop(stop, quiet=False)
+            await self._stop(channel, stop, quiet=False)
         finally:
             if self._holds.get(channel) is hold:
                 del self._holds[channel]
@@ -115,22 +116,22 @@ class CameraControl:
             hold.end.set()
             await hold.finished.wait()
 
-    async def _repeat(self, hold: _Hold, move: Request, duration: float) -> None:
+    async def _repeat(self, channel: int, hold: _Hold, move: Request, duration: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + duration
-        await self._send(move)
+        await self._send(channel, move)
         while (remaining := deadline - loop.time()) > 0:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(remaining, MOVE_REPEAT_INTERVAL)):
                     await hold.end.wait()
             if hold.end.is_set() or deadline - loop.time() <= 0:
                 return
-            await self._send(move)
+            await self._send(channel, move)
 
-    async def _stop(self, stop: Request, *, quiet: bool) -> None:
+    async def _stop(self, channel: int, stop: Request, *, quiet: bool) -> None:
         # Shielded: a second cancellation of the caller must not lose the stop;
         # the task then finishes on its own (close() waits for it).
-        task = asyncio.ensure_future(self._send(stop))
+        task = asyncio.ensure_future(self._send(channel, stop))
         self._stops.add(task)
         task.add_done_callback(self._stop_done)
         try:

@@ -399,6 +399,40 @@ class RecorderSession:
 
         return await self.request(request, acknowledged, priority=priority, lease=lease)
 
+    async def camera_control(
+        self, channel: int, request: Request, *, priority: Priority = Priority.USER
+    ) -> bytes:
+        """Send a camera-control command for ``channel``; return its body.
+
+        Spec 4.1.1 recommends the UID that streams the channel live: while one
+        of ours does, the command goes on it (not renewed when refused: the
+        stream owns that UID); otherwise, or when it is refused, on the
+        command UID.
+        """
+        self._check_open()
+        slot = self._live_slot(channel)
+        if slot is not None and slot.uid is not None:
+            try:
+                body = await self._send(request, slot.uid, priority, slot)
+            except UidError as err:
+                _LOGGER.debug("%s refused on the live UID (%s): command UID", request.cgi, err)
+            else:
+                check_acknowledgement(body)
+                return body
+        return await self.command(request, priority=priority)
+
+    def _live_slot(self, channel: int) -> _Slot | None:
+        """The ready live UID that streams ``channel`` now, if any."""
+        for slot in self._stream_slots:
+            if (
+                slot.purpose is UidPurpose.LIVE
+                and channel in slot.channels
+                and not slot.retiring
+                and slot.ready
+            ):
+                return slot
+        return None
+
     @contextlib.asynccontextmanager
     async def stream(
         self,

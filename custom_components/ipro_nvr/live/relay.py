@@ -36,18 +36,17 @@ from custom_components.ipro_nvr.api import (
     JpegFeed,
     LiveCodec,
     NvrClient,
+    PictureInfo,
     TimedAudio,
     VideoFeed,
 )
 from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
-    CONF_LIVE_CODEC,
     DEFAULT_LIVE_AUDIO,
-    DEFAULT_LIVE_CODEC,
-    LIVE_CODEC_H265,
     LOGGER,
 )
 
+from .camera_codecs import camera_live_codec, video_codec
 from .keyframe_snapshot import keyframe_to_jpeg
 from .ts_muxer import TsMuxer
 
@@ -102,14 +101,9 @@ class StreamRelay:
         connections: CameraConnections | None = None,
     ) -> StreamRelay:
         """A relay with the live codec and audio chosen in a config entry's options."""
-        codec = (
-            LiveCodec.H265
-            if options.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC) == LIVE_CODEC_H265
-            else LiveCodec.H264
-        )
         return cls(
             client,
-            lambda _channel: codec,
+            lambda channel: video_codec(camera_live_codec(options, channel)),
             audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
             connections=connections,
         )
@@ -127,6 +121,21 @@ class StreamRelay:
             if self._stopped:
                 feed.close_now()
         return feed
+
+    def picture_infos(self) -> dict[int, PictureInfo | None]:
+        """Per channel with a feed: its latest picture's times and frame rate (spec 7.1).
+
+        The live video feed's when it has one, else the JPEG feed's (snapshots, MJPEG).
+        """
+        infos: dict[int, PictureInfo | None] = {}
+        for channel in sorted({*self._feeds, *self._jpeg_feeds}):
+            candidates = [
+                feed.picture_info
+                for feed in (self._feeds.get(channel), self._jpeg_feeds.get(channel))
+                if feed is not None and feed.picture_info is not None
+            ]
+            infos[channel] = max(candidates, key=lambda info: info.received, default=None)
+        return infos
 
     def jpeg_feed(self, channel: int) -> JpegFeed:
         """The shared JPEG feed of ``channel`` for snapshots and MJPEG (created on first use)."""

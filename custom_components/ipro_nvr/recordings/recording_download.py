@@ -1,5 +1,14 @@
 """The ``ipro_nvr.download_recording`` action: save a camera's recording to the media folder.
 
+``kind`` chooses what the recorder sends (spec 6.3.2 ``KIND``): MP4 (the
+default), MP4 without audio, N3 (the recorder's own format, the only one a
+camera that records JPEG has), N3 without audio, or the N3 list file. The
+recorder's statuses become clear errors: 1 no recording (hours without one
+are skipped), 2 a JPEG camera asked for MP4 (the message suggests N3), 3 the
+recorder busy with other downloads. Every ``httpdl.cgi`` request is a paced
+command of the recorder's queue (spec 6.3.2), so the hours of a long period
+go out at least 3 s apart.
+
 The period (any length up to :data:`MAX_DOWNLOAD_SPAN`, widened to whole
 minutes because ``httpdl.cgi``'s seconds are fixed at 00) is fetched in
 requests of at most an hour; every file the recorder sends is saved under a
@@ -46,6 +55,16 @@ if TYPE_CHECKING:
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"
 ATTR_FOLDER: Final = "folder"
+ATTR_KIND: Final = "kind"
+# The action's kinds (lower case, as selectors want them) and what they ask for.
+DOWNLOAD_KINDS: Final = {kind.value.lower(): kind for kind in DownloadKind}
+_KIND_TITLES: Final = {
+    DownloadKind.MP4: "MP4",
+    DownloadKind.MP4VO: "MP4 without audio",
+    DownloadKind.N3: "N3",
+    DownloadKind.N3VO: "N3 without audio",
+    DownloadKind.LIST: "the N3 list",
+}
 EVENT_DOWNLOAD_COMPLETE: Final = "ipro_nvr_download_complete"
 MAX_DOWNLOAD_SPAN: Final = dt.timedelta(hours=24)
 _MINUTE: Final = dt.timedelta(minutes=1)
@@ -54,6 +73,9 @@ _CHUNK: Final = dt.timedelta(seconds=DOWNLOAD_MAX_SPAN_S)
 DOWNLOAD_SCHEMA: Final = {
     vol.Required(ATTR_START): cv.datetime,
     vol.Required(ATTR_END): cv.datetime,
+    vol.Optional(ATTR_KIND, default=DownloadKind.MP4.value.lower()): vol.All(
+        vol.Lower, vol.In(sorted(DOWNLOAD_KINDS))
+    ),
     vol.Optional(ATTR_FOLDER): cv.string,
 }
 
@@ -99,8 +121,15 @@ def _folder(hass: HomeAssistant, entity: CameraControlEntity, requested: str | N
     return folder
 
 
-def _download_error(err: NvrError, channel: int, saved: int) -> HomeAssistantError:
-    placeholders = {"channel": str(channel), "error": str(err), "saved": str(saved)}
+def _download_error(
+    err: NvrError, channel: int, kind: DownloadKind, saved: int
+) -> HomeAssistantError:
+    placeholders = {
+        "channel": str(channel),
+        "error": str(err),
+        "saved": str(saved),
+        "kind": _KIND_TITLES[kind],
+    }
     if isinstance(err, CodecNotCompatibleError):
         key = "codec_not_compatible"
     elif isinstance(err, DownloadBusyError):
@@ -126,18 +155,22 @@ async def async_download_recording(
             translation_placeholders={"hours": str(int(MAX_DOWNLOAD_SPAN.total_seconds() // 3600))},
         )
     folder = _folder(hass, entity, call.data.get(ATTR_FOLDER))
+    kind = DOWNLOAD_KINDS[call.data.get(ATTR_KIND, DownloadKind.MP4.value.lower())]
     client = entity.coordinator.client
     channel = entity.channel
     saved: list[JsonValueType] = []
     for chunk_start, chunk_end in download_chunks(start, end):
         try:
             files = await client.download(
-                channel, chunk_start, chunk_end, DownloadKind.MP4, sink=DirectorySink(folder)
+                channel, chunk_start, chunk_end, kind, sink=DirectorySink(folder)
             )
         except NoRecordingError:
             continue
         except NvrError as err:
-            raise _download_error(err, channel, len(saved)) from err
+            if isinstance(err, CodecNotCompatibleError):
+                # The camera records JPEG: the media browser stops offering its clips.
+                entity.coordinator.config_entry.runtime_data.jpeg_recording.add(channel)
+            raise _download_error(err, channel, kind, len(saved)) from err
         saved += [str(file.path) for file in files if file.path is not None]
     if not saved:
         raise HomeAssistantError(
@@ -151,6 +184,7 @@ async def async_download_recording(
         "channel": channel,
         "start": dt_util.as_utc(start).isoformat(),
         "end": dt_util.as_utc(end).isoformat(),
+        "kind": kind.value,
         "folder": str(folder),
         "files": saved,
     }

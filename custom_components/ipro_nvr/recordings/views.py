@@ -274,10 +274,13 @@ class RecordingClipView(HomeAssistantView):
                 f"The recorder has no recording of camera {clip.channel} in this period",
             )
         except CodecNotCompatibleError:
+            # Remembered: the media browser stops offering this camera's clips.
+            entry.runtime_data.jpeg_recording.add(clip.channel)
             return _error(
                 HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                "The recorder cannot give this camera's recording as MP4 "
-                "(it records JPEG); use the recorder's own software",
+                "The recorder cannot give this camera's recording as MP4 (it records "
+                "JPEG): save it as N3 with the download action, or watch it with the "
+                "recorder's playback",
             )
         except DownloadBusyError:
             return _error(

@@ -34,6 +34,7 @@ import aiohttp
 from ..connections import CameraConnections
 from ..errors import NvrError, RecorderBusyError, RecorderFullError
 from ..media import LiveItem, MediaFormatError, iter_live_body
+from ..picture_info import PictureInfo
 from ..scheduler import Priority
 from ..session import Lease, UidPurpose
 from ..urls import Request
@@ -99,6 +100,8 @@ class Feed(ABC):
         self._working_items = 0
         # Set by retry_now() to cut a reconnection wait short.
         self._retry_now = asyncio.Event()
+        # The latest picture's times and frame rate (spec 7.1), kept across stops.
+        self._picture_info: PictureInfo | None = None
 
     # -- what a kind of feed provides --------------------------------------------
 
@@ -154,6 +157,11 @@ class Feed(ABC):
     def camera_disconnected(self) -> bool:
         """Whether the recorder reports this feed's camera disconnected (no START is sent)."""
         return self._connections.reported_disconnected(self.channel)
+
+    @property
+    def picture_info(self) -> PictureInfo | None:
+        """The latest picture's recorder and camera times and frame rate (spec 7.1)."""
+        return self._picture_info
 
     def _mark_working(self) -> None:
         """An item shows the stream works: end the failing state and count it."""

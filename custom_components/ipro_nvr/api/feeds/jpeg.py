@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
+import datetime as dt
 from typing import TYPE_CHECKING, Final, Unpack
 
 from .. import urls
 from ..media import JpegFrame, LiveItem
+from ..picture_info import jpeg_picture_info
 from ..scheduler import Priority
 from ..urls import LiveCodec, Request
 from .feed import Feed, FeedOptions, FeedStats
@@ -130,6 +132,9 @@ class JpegFeed(Feed):
 
     def _publish(self, frame: JpegFrame) -> None:
         self._jpeg = frame
+        info = jpeg_picture_info(frame, dt.datetime.now(dt.UTC), self._picture_info)
+        if info is not None:
+            self._picture_info = info
         self._jpeg_at = asyncio.get_running_loop().time()
         self._jpeg_arrived.set()
         arrived, self._next_jpeg = self._next_jpeg, asyncio.Event()

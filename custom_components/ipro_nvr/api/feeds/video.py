@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Final, Unpack
 
@@ -34,6 +35,7 @@ from ..media import (
     TimedAudio,
     iter_live_body,
 )
+from ..picture_info import picture_info
 from ..session import Lease
 from ..urls import LiveCodec, Request
 from .feed import READ_TIMEOUT, Feed, FeedOptions, FeedStats
@@ -279,6 +281,10 @@ class VideoFeed(Feed):
         self._mark_working()
         unit = self._rebased(unit)
         self._last_at = asyncio.get_running_loop().time()
+        if unit.info is not None:
+            self._picture_info = picture_info(
+                unit.info, dt.datetime.now(dt.UTC), previous=self._picture_info
+            )
         self.stats.access_units += 1
         if unit.keyframe:
             self._gop = [unit]
