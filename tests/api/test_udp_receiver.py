@@ -214,16 +214,22 @@ async def test_aac_audio_with_and_without_the_au_header(
     assert receiver.stats.bad_audio == 0
 
 
-async def test_narrowband_audio_over_udp(simulator: RunningSimulator, client: NvrClient) -> None:
-    simulator.config.live_audio_codecs = {2: "G711"}
+@pytest.mark.parametrize(
+    ("codec", "parsed", "size"), [("G711", AudioCodec.G711, 160), ("G726", AudioCodec.G726, 80)]
+)
+async def test_narrowband_audio_over_udp(
+    simulator: RunningSimulator, client: NvrClient, codec: str, parsed: AudioCodec, size: int
+) -> None:
+    """RTP does not name the codec: the receiver tells it from the timestamp steps."""
+    simulator.config.live_audio_codecs = {2: codec}
     async with (
-        _receiver(audio_codec=AudioCodec.G711, audio_sample_rate=8000) as receiver,
+        _receiver() as receiver,
         _streaming(client, 2, receiver.port or 0, LiveCodec.H264, LiveCodec.AUDIO),
     ):
         items = await _read(receiver, video=1, audio=5)
     frames = [i for i in items if isinstance(i, AudioFrame)]
-    assert {len(f.data) for f in frames} == {160}  # 20 ms at 8 kHz, no header stripped
-    assert {f.codec for f in frames} == {AudioCodec.G711}
+    assert {len(f.data) for f in frames} == {size}  # 20 ms at 8 kHz, no header stripped
+    assert {(f.codec, f.sample_rate) for f in frames} == {(parsed, 8000)}
 
 
 async def test_nothing_arrives_when_the_recorder_is_silent(

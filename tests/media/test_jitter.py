@@ -6,7 +6,11 @@ import pytest
 
 from custom_components.ipro_nvr.api.media import AudioCodec, MediaFormatError
 from custom_components.ipro_nvr.api.media.jitter import JitterBuffer
-from custom_components.ipro_nvr.api.media.rtp_audio import parse_rtp_audio, split_au_headers
+from custom_components.ipro_nvr.api.media.rtp_audio import (
+    AudioCodecGuess,
+    parse_rtp_audio,
+    split_au_headers,
+)
 
 
 def _datagram(sequence: int) -> bytes:
@@ -160,3 +164,29 @@ def test_narrowband_audio_is_never_stripped() -> None:
 def test_empty_audio_payload_is_a_typed_error() -> None:
     with pytest.raises(MediaFormatError, match="without data"):
         parse_rtp_audio(b"")
+
+
+@pytest.mark.parametrize(
+    ("step", "size", "expected"),
+    [
+        (160, 160, (AudioCodec.G711, 8000)),
+        (160, 80, (AudioCodec.G726, 8000)),
+        (1024, 300, (AudioCodec.AAC_LC, 48_000)),
+        (7, 300, (AudioCodec.AAC_LC, 48_000)),  # says nothing: the usual codec
+    ],
+)
+def test_the_audio_codec_is_told_by_the_timestamp_step(
+    step: int, size: int, expected: tuple[AudioCodec, int]
+) -> None:
+    guess = AudioCodecGuess()
+    assert guess.feed(0xFFFFFF00, b"\x55" * size) is None
+    assert guess.feed((0xFFFFFF00 + step) % (1 << 32), b"\x55" * size) == expected
+    assert guess.feed(0, b"\x55") == expected  # settled
+
+
+def test_an_au_header_tells_aac_at_once() -> None:
+    frame = b"\x21" * 90
+    assert AudioCodecGuess().feed(5, b"\x00\x10" + (90 << 3).to_bytes(2) + frame) == (
+        AudioCodec.AAC_LC,
+        48_000,
+    )

@@ -30,7 +30,7 @@ from .media import AccessUnit, AudioCodec, LiveDepacketizer, LiveItem, LiveStats
 from .media.errors import MediaFormatError
 from .media.jitter import DEFAULT_DELAY, JitterBuffer, JitterStats
 from .media.rtp import RTP_HEADER_SIZE, parse_rtp
-from .media.rtp_audio import parse_rtp_audio
+from .media.rtp_audio import AudioCodecGuess, parse_rtp_audio
 from .spec import RTP_PAYLOAD_TYPE_AUDIO, RTP_VERSION
 
 _LOGGER = logging.getLogger(__name__)
@@ -126,16 +126,22 @@ class RtpUdpReceiver:
         self,
         *,
         sources: Iterable[str] | None = None,
-        audio_codec: AudioCodec = AudioCodec.AAC_LC,
+        audio_codec: AudioCodec | None = None,
         audio_sample_rate: int = 48_000,
         jitter_delay: float = DEFAULT_DELAY,
         queue_size: int = QUEUE_SIZE,
     ) -> None:
-        """Prepare; ``sources``: the recorder's addresses (None accepts any sender)."""
+        """Prepare; ``sources``: the recorder's addresses (None accepts any sender).
+
+        ``audio_codec`` (with ``audio_sample_rate``): the audio stream's codec,
+        which RTP does not name; None works it out from the first packets.
+        """
         self.stats = UdpStats()
         self._sources = frozenset(sources) if sources is not None else None
-        self._audio_codec = audio_codec
-        self._audio_rate = audio_sample_rate
+        self._audio_guess = AudioCodecGuess()
+        if audio_codec is not None:
+            self._audio_guess.result = (audio_codec, audio_sample_rate)
+        self._audio_pending: list[bytes] = []  # audio before its codec is known
         self._video_jitter = JitterBuffer(delay=jitter_delay, stats=self.stats.video_jitter)
         self._audio_jitter = JitterBuffer(delay=jitter_delay, stats=self.stats.audio_jitter)
         self._ssrc: dict[bool, int] = {}
@@ -283,9 +289,15 @@ class RtpUdpReceiver:
 
     def _deliver_audio(self, datagram: bytes) -> None:
         try:
-            frames = parse_rtp_audio(
-                parse_rtp(datagram).payload, self._audio_codec, self._audio_rate
-            )
+            packet = parse_rtp(datagram)
+            codec = self._audio_guess.feed(packet.timestamp, packet.payload)
+            if codec is None:
+                self._audio_pending.append(datagram)  # the next packet tells
+                return
+            pending, self._audio_pending = self._audio_pending, []
+            for earlier in pending:
+                self._deliver_audio(earlier)
+            frames = parse_rtp_audio(packet.payload, *codec)
         except MediaFormatError as err:
             self.stats.bad_audio += 1
             self._malformed(MalformedDatagramError(f"audio: {err}"))

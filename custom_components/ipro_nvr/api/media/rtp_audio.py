@@ -7,9 +7,14 @@ send AAC without it, as over HTTP (spec 2.3.7): both are accepted. The AU
 header is recognised by its sizes adding up to the payload exactly (several
 AU headers too), which a bare AAC frame matches only by a rare accident.
 
-The RTP packet does not name the codec (97 for every one, spec 2.3.6): the
-caller says which it expects (over HTTP the part's content type names it).
-Only AAC is looked at for an AU header: G.711/G.726 data is taken whole.
+The RTP packet does not name the codec (97 for every one, spec 2.3.6; over
+HTTP the part's content type does). The caller may say which it expects, or
+let :class:`AudioCodecGuess` tell it from the packets: an AU header means
+AAC-LC; otherwise the timestamp step between two packets against the
+payload size does (the clock runs at the sample rate): one tick a byte is
+G.711 (mu-law, as over HTTP when no law is named), two ticks a byte G.726-32k
+(both 8 kHz), 1024 a packet AAC-LC. Only AAC is looked at for an AU header:
+G.711/G.726 data is taken whole.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ _AU_HEADER_BITS: Final = 16
 _AU_SIZE_SHIFT: Final = 3
 # More AAC frames than this in one packet is not an AU header section.
 _MAX_AUS: Final = 16
+_AAC_RATE: Final = 48_000
+_NARROWBAND_RATE: Final = 8000
+_TS_MOD: Final = 1 << 32
 
 
 def split_au_headers(payload: bytes) -> list[bytes] | None:
@@ -54,7 +62,7 @@ def split_au_headers(payload: bytes) -> list[bytes] | None:
 
 
 def parse_rtp_audio(
-    payload: bytes, codec: AudioCodec = AudioCodec.AAC_LC, sample_rate: int = 48_000
+    payload: bytes, codec: AudioCodec = AudioCodec.AAC_LC, sample_rate: int = _AAC_RATE
 ) -> list[AudioFrame]:
     """The audio frames of one RTP audio payload; MediaFormatError when it is empty.
 
@@ -69,4 +77,34 @@ def parse_rtp_audio(
     return [AudioFrame(codec, payload, sample_rate)]
 
 
-__all__ = ["parse_rtp_audio", "split_au_headers"]
+class AudioCodecGuess:
+    """Works out the codec of an RTP audio stream from its first packets."""
+
+    __slots__ = ("_first", "result")
+
+    def __init__(self) -> None:
+        self._first: tuple[int, int] | None = None  # timestamp, payload size
+        self.result: tuple[AudioCodec, int] | None = None
+
+    def feed(self, timestamp: int, payload: bytes) -> tuple[AudioCodec, int] | None:
+        """Take one packet (in order); return codec and sample rate once known."""
+        if self.result is not None:
+            return self.result
+        if split_au_headers(payload) is not None:
+            self.result = (AudioCodec.AAC_LC, _AAC_RATE)
+        elif self._first is None:
+            self._first = (timestamp, len(payload))
+            return None
+        else:
+            first_timestamp, size = self._first
+            step = (timestamp - first_timestamp) % _TS_MOD
+            if step == size:
+                self.result = (AudioCodec.G711, _NARROWBAND_RATE)
+            elif step == 2 * size:
+                self.result = (AudioCodec.G726, _NARROWBAND_RATE)
+            else:  # 1024 samples a frame, or a step that says nothing: the usual codec
+                self.result = (AudioCodec.AAC_LC, _AAC_RATE)
+        return self.result
+
+
+__all__ = ["AudioCodecGuess", "parse_rtp_audio", "split_au_headers"]
