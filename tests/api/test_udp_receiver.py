@@ -27,6 +27,11 @@ from custom_components.ipro_nvr.api.media import (
     iter_live_body,
 )
 from custom_components.ipro_nvr.api.session import Lease, UidPurpose
+from custom_components.ipro_nvr.api.udp_live import (
+    NoUdpDataError,
+    UdpLiveConnection,
+    UdpSettings,
+)
 from custom_components.ipro_nvr.api.udp_receiver import (
     RtpUdpReceiver,
     UdpPortUnavailableError,
@@ -278,3 +283,48 @@ async def test_datagrams_from_another_address_are_ignored() -> None:
 
 def test_local_address_towards_the_recorder() -> None:
     assert local_address_towards(LOOPBACK) == LOOPBACK
+
+
+async def test_connection_opens_streams_and_stops(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    settings = UdpSettings(ports=_free_ports(4), first_data_within=3.0)
+    async with client.lease(UidPurpose.LIVE, channel=1) as lease:
+        connection = UdpLiveConnection(client, lease, 1, LiveCodec.H264, settings)
+        try:
+            await connection.open()
+            assert connection.port in settings.ports
+            await connection.start_audio()
+            items: list[LiveItem] = []
+            async with aclosing(connection.items(idle_timeout=5.0)) as stream:
+                async for item in stream:
+                    items.append(item)
+                    if {type(i) for i in items} == {AccessUnit, AudioFrame}:
+                        break
+            stops = connection.stop_requests()
+            assert [r.query for r in stops] == [
+                f"CAM=1&CMD=STOP&COMP=AUDIO&PORT={connection.port}",
+                f"CAM=1&CMD=STOP&COMP=H264&PORT={connection.port}",
+            ]
+            for request in stops:
+                await client.send_on(lease, request)
+        finally:
+            await connection.aclose()
+    assert simulator.simulator.live.active() == []
+
+
+async def test_connection_reports_when_nothing_arrives(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    simulator.simulator.live_udp.faults.silent = True
+    settings = UdpSettings(ports=_free_ports(2), first_data_within=0.5)
+    async with client.lease(UidPurpose.LIVE, channel=1) as lease:
+        connection = UdpLiveConnection(client, lease, 1, LiveCodec.H264, settings)
+        with pytest.raises(NoUdpDataError, match=r"within 0.5 s"):
+            await connection.open()
+        assert [r.query for r in connection.stop_requests()] == [
+            f"CAM=1&CMD=STOP&COMP=H264&PORT={connection.port}"
+        ]
+        await connection.aclose()
+    assert connection.receiver is not None
+    assert connection.receiver.closed
