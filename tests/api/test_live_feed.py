@@ -9,7 +9,7 @@ import itertools
 import av
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.api.urls import LiveCodec

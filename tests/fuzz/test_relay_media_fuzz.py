@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import example, given, strategies as st
 
 from custom_components.ipro_nvr.api.errors import NvrError
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
+from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
@@ -22,8 +22,8 @@ from custom_components.ipro_nvr.api.media import (
     VideoCodec,
     parse_audio_part,
 )
-from custom_components.ipro_nvr.audio_transcoder import AacTranscoder
-from custom_components.ipro_nvr.ts_muxer import AAC_SAMPLE_RATE, TsMuxer
+from custom_components.ipro_nvr.live.audio_transcoder import AacTranscoder
+from custom_components.ipro_nvr.live.ts_muxer import AAC_SAMPLE_RATE, TsMuxer
 
 from .budget import fuzz_settings
 from .strategies import audio_part

@@ -28,13 +28,13 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from .api import NvrClient
-from .api.connections import CameraConnections
-from .api.live_feed import LiveFeed, TimedAudio
-from .api.media import AccessUnit
-from .api.spec import MAX_CHANNELS
-from .api.urls import LiveCodec
-from .const import (
+from custom_components.ipro_nvr.api import NvrClient
+from custom_components.ipro_nvr.api.connections import CameraConnections
+from custom_components.ipro_nvr.api.feeds.video import LiveFeed, TimedAudio
+from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.spec import MAX_CHANNELS
+from custom_components.ipro_nvr.api.urls import LiveCodec
+from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,
     DEFAULT_LIVE_AUDIO,
@@ -42,6 +42,7 @@ from .const import (
     LIVE_CODEC_H265,
     LOGGER,
 )
+
 from .keyframe_snapshot import keyframe_to_jpeg
 from .ts_muxer import TsMuxer
 

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
-from . import urls
-from .connections import CameraConnections
-from .errors import NvrError, RecorderBusyError, RecorderFullError
-from .media import (
+from .. import urls
+from ..connections import CameraConnections
+from ..errors import NvrError, RecorderBusyError, RecorderFullError
+from ..media import (
     AccessUnit,
     AudioCodec,
     AudioFrame,
@@ -43,12 +43,12 @@ from .media import (
     MediaFormatError,
     iter_live_body,
 )
-from .scheduler import Priority
-from .session import Lease, UidPurpose
-from .urls import LiveCodec
+from ..scheduler import Priority
+from ..session import Lease, UidPurpose
+from ..urls import LiveCodec
 
 if TYPE_CHECKING:
-    from .client import NvrClient
+    from ..client import NvrClient
 
 _LOGGER = logging.getLogger(__name__)
 
