@@ -12,13 +12,13 @@ from __future__ import annotations
 from hypothesis import example, given, strategies as st
 
 from custom_components.ipro_nvr.api.errors import NvrError
-from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
     AudioFrame,
     MediaFormatError,
     ParameterSets,
+    TimedAudio,
     VideoCodec,
     parse_audio_part,
 )

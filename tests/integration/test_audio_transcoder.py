@@ -16,10 +16,10 @@ import av
 import numpy as np
 import pytest
 
-from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AudioCodec,
     AudioFrame,
+    TimedAudio,
     VideoCodec,
     aac_audio_specific_config,
 )

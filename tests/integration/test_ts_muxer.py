@@ -18,12 +18,12 @@ import textwrap
 import av
 import pytest
 
-from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
     AudioFrame,
     ParameterSets,
+    TimedAudio,
     VideoCodec,
     join_annexb,
 )
@@ -125,7 +125,7 @@ _DROP_SCRIPT = textwrap.dedent(
     """
     import gc
 
-    from custom_components.ipro_nvr.api.feeds.video import TimedAudio
+    from custom_components.ipro_nvr.api.media import TimedAudio
     from custom_components.ipro_nvr.api.media import AudioCodec, AudioFrame, VideoCodec
     from custom_components.ipro_nvr.live.ts_muxer import TsMuxer, silent_aac_frame
     from tests.integration.test_ts_muxer import _pictures

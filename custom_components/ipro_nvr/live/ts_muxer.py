@@ -15,10 +15,10 @@ import weakref
 
 import av
 
-from custom_components.ipro_nvr.api.feeds.video import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
+    TimedAudio,
     VideoCodec,
     aac_audio_specific_config,
 )
