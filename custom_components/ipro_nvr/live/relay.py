@@ -33,13 +33,21 @@ from custom_components.ipro_nvr.api import JpegFeed, NvrClient, TimedAudio, Vide
 from custom_components.ipro_nvr.api.connections import CameraConnections
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.spec import MAX_CHANNELS
+from custom_components.ipro_nvr.api.udp_live import UdpSettings
 from custom_components.ipro_nvr.api.urls import LiveCodec
 from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,
+    CONF_LIVE_TRANSPORT,
+    CONF_UDP_PORT_MAX,
+    CONF_UDP_PORT_MIN,
     DEFAULT_LIVE_AUDIO,
     DEFAULT_LIVE_CODEC,
+    DEFAULT_LIVE_TRANSPORT,
+    DEFAULT_UDP_PORT_MAX,
+    DEFAULT_UDP_PORT_MIN,
     LIVE_CODEC_H265,
+    LIVE_TRANSPORT_UDP,
     LOGGER,
 )
 
@@ -67,11 +75,16 @@ class StreamRelay:
         *,
         audio: bool = False,
         connections: CameraConnections | None = None,
+        udp: UdpSettings | None = None,
     ) -> None:
-        """Prepare the relay; the server starts on the first URL asked for."""
+        """Prepare the relay; the server starts on the first URL asked for.
+
+        ``udp``: the video feeds receive RTP over UDP (falling back to HTTP).
+        """
         self._client = client
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
         self._audio = audio
+        self._udp = udp
         self.connections = connections if connections is not None else CameraConnections()
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, VideoFeed] = {}
@@ -88,17 +101,23 @@ class StreamRelay:
         options: Mapping[str, Any],
         connections: CameraConnections | None = None,
     ) -> StreamRelay:
-        """A relay with the live codec and audio chosen in a config entry's options."""
+        """A relay with the live codec, audio and transport chosen in a config entry's options."""
         codec = (
             LiveCodec.H265
             if options.get(CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC) == LIVE_CODEC_H265
             else LiveCodec.H264
         )
+        udp = None
+        if options.get(CONF_LIVE_TRANSPORT, DEFAULT_LIVE_TRANSPORT) == LIVE_TRANSPORT_UDP:
+            first = int(options.get(CONF_UDP_PORT_MIN, DEFAULT_UDP_PORT_MIN))
+            last = int(options.get(CONF_UDP_PORT_MAX, DEFAULT_UDP_PORT_MAX))
+            udp = UdpSettings(ports=range(first, max(first, last) + 1))
         return cls(
             client,
             lambda _channel: codec,
             audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
             connections=connections,
+            udp=udp,
         )
 
     def feed(self, channel: int) -> VideoFeed:
@@ -110,6 +129,7 @@ class StreamRelay:
                 self._codec_for(channel),
                 audio=self._audio,
                 connections=self.connections,
+                udp=self._udp,
             )
             if self._stopped:
                 feed.close_now()

@@ -14,6 +14,13 @@ waits for a status that says the camera is back. A START refused with 503
 holds the camera back until a fresh status says whether the camera or the
 recorder was the cause.
 
+Transport: the HTTP(S) multipart body of spec 2.2, or, for a feed given
+:class:`~..udp_live.UdpSettings` whose kind RTP carries (video, spec 2.1),
+RTP over UDP to a port bound for the connection. When nothing arrives over
+UDP within a few seconds (NAT, a firewall, a container without host
+networking), or no port of the range is free, the feed says so once and
+falls back to HTTP multipart on the same UID, for good.
+
 What a feed does with the stream's items is its subclass's business:
 :class:`~.video.VideoFeed` keeps a GOP for its subscribers and an audio
 clock, :class:`~.jpeg.JpegFeed` the latest picture for snapshots and MJPEG.
@@ -32,11 +39,13 @@ from typing import TYPE_CHECKING, ClassVar, Final
 import aiohttp
 
 from ..connections import CameraConnections
-from ..errors import NvrError, RecorderBusyError, RecorderFullError
+from ..errors import NotSupportedError, NvrError, RecorderBusyError, RecorderFullError
 from ..media import LiveItem, MediaFormatError, iter_live_body
 from ..scheduler import Priority
 from ..session import Lease, UidPurpose
-from ..urls import Request
+from ..udp_live import NoUdpDataError, UdpLiveConnection, UdpSettings
+from ..udp_receiver import UdpPortUnavailableError
+from ..urls import LiveCodec, Request
 
 if TYPE_CHECKING:
     from ..client import NvrClient
@@ -79,8 +88,12 @@ class Feed(ABC):
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         backoff: tuple[float, ...] = DEFAULT_BACKOFF,
         connections: CameraConnections | None = None,
+        udp: UdpSettings | None = None,
     ) -> None:
-        """Prepare the feed; nothing connects before the first reader."""
+        """Prepare the feed; nothing connects before the first reader.
+
+        ``udp``: receive RTP over UDP (when the feed's kind allows) instead of HTTP.
+        """
         self.client = client
         self.channel = channel
         self.stats = stats
@@ -97,6 +110,7 @@ class Feed(ABC):
         self._working_items = 0
         # Set by retry_now() to cut a reconnection wait short.
         self._retry_now = asyncio.Event()
+        self._udp = udp if self._udp_codec() is not None else None
 
     # -- what a kind of feed provides --------------------------------------------
 
@@ -124,6 +138,13 @@ class Feed(ABC):
     def _camera_gone(self) -> None:
         """The camera is reported disconnected: end the readers and drop cached pictures."""
 
+    def _udp_codec(self) -> LiveCodec | None:
+        """The ``COMP`` to stream over RTP/UDP; None: this kind goes over HTTP only."""
+        return None
+
+    async def _on_started_udp(self, lease: Lease, connection: UdpLiveConnection) -> None:  # noqa: B027
+        """The RTP/UDP START was accepted and data arrives (audio may go to the port)."""
+
     def _on_connect(self) -> None:  # noqa: B027 - an optional hook
         """A new connection begins (before its START)."""
 
@@ -142,6 +163,11 @@ class Feed(ABC):
     def running(self) -> bool:
         """Whether the feed holds (or is trying to hold) a recorder connection."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def transport(self) -> str:
+        """``"udp"`` while the feed receives RTP over UDP, else ``"http"``."""
+        return "udp" if self._udp is not None else "http"
 
     @property
     def failing(self) -> bool:
@@ -310,28 +336,80 @@ class Feed(ABC):
         async with self.client.lease(self.purpose, channel=self.channel) as lease:
             self.stats.connections += 1
             self._on_connect()
-            started = False
+            if self._udp is not None and await self._stream_udp(lease, self._udp):
+                return
+            await self._stream_http(lease)
+
+    async def _stream_http(self, lease: Lease) -> None:
+        """One stream as a multipart body (spec 2.2) on ``lease``."""
+        started = False
+        try:
+            async with AsyncExitStack() as stack:
+                response = await self._start(stack, lease)
+                started = True
+                items = await stack.enter_async_context(aclosing(self._items(response)))
+                await self._on_started(lease)
+                async for item in items:
+                    self._on_item(item)
+        finally:
+            await self._on_disconnect()
+            # Tell the recorder we are done with these streams. Not after a
+            # refused START, which started nothing, nor when the feed closes
+            # or an idle stop cancels it on a UID about to be logged out (the
+            # logout ends them); a kept UID stays logged in, so it gets its
+            # STOP. Nobody waits for a STOP: it goes after the people waiting.
+            if started and self._may_stop(lease):
+                await self._send_stops(lease, self._stop_requests())
+
+    def _may_stop(self, lease: Lease) -> bool:
+        """Whether the STOPs go out (not when the logout of the lease's UID ends the streams)."""
+        task = asyncio.current_task()
+        cancelled = task is not None and task.cancelling() > 0
+        return not self._closed and (lease.kept or not cancelled)
+
+    async def _send_stops(
+        self, lease: Lease, requests: Sequence[Request], priority: Priority = Priority.NORMAL
+    ) -> None:
+        with suppress(NvrError, aiohttp.ClientError, TimeoutError):
+            for request in requests:
+                await self.client.send_on(lease, request, priority=priority)
+
+    async def _stream_udp(self, lease: Lease, settings: UdpSettings) -> bool:
+        """One stream as RTP over UDP (spec 2.1); False: nothing came, use HTTP instead."""
+        codec = self._udp_codec()
+        if codec is None:  # pragma: no cover - _udp is only set for kinds RTP carries
+            return False
+        connection = UdpLiveConnection(self.client, lease, self.channel, codec, settings)
+        fall_back = False
+        try:
             try:
-                async with AsyncExitStack() as stack:
-                    response = await self._start(stack, lease)
-                    started = True
-                    items = await stack.enter_async_context(aclosing(self._items(response)))
-                    await self._on_started(lease)
-                    async for item in items:
-                        self._on_item(item)
-            finally:
+                await connection.open(priority=self.start_priority)
+            except RecorderFullError:
+                raise
+            except RecorderBusyError as err:
+                self._connections.suspect(self.channel)
+                raise _StartRefusedError(str(err)) from err
+            except (NoUdpDataError, UdpPortUnavailableError, NotSupportedError) as err:
+                _LOGGER.warning(
+                    "Camera %d: %s; live video falls back to HTTP multipart", self.channel, err
+                )
+                self._udp = None
+                fall_back = True
+                # The HTTP START follows on this UID: the recorder must be told at
+                # once that the UDP stream is over (one video stream per camera).
+                await self._send_stops(lease, connection.stop_requests(), Priority.USER)
+                return False
+            await self._on_started_udp(lease, connection)
+            async with aclosing(connection.items(idle_timeout=READ_TIMEOUT)) as items:
+                async for item in items:
+                    self._on_item(item)
+        finally:
+            if not fall_back:
                 await self._on_disconnect()
-                # Tell the recorder we are done with these streams. Not after a
-                # refused START, which started nothing, nor when the feed closes
-                # or an idle stop cancels it on a UID about to be logged out (the
-                # logout ends them); a kept UID stays logged in, so it gets its
-                # STOP. Nobody waits for a STOP: it goes after the people waiting.
-                task = asyncio.current_task()
-                cancelled = task is not None and task.cancelling() > 0
-                if started and not self._closed and (lease.kept or not cancelled):
-                    with suppress(NvrError, aiohttp.ClientError, TimeoutError):
-                        for request in self._stop_requests():
-                            await self.client.send_on(lease, request, priority=Priority.NORMAL)
+                if connection.video_started and self._may_stop(lease):
+                    await self._send_stops(lease, connection.stop_requests())
+            await connection.aclose()
+        return True
 
     def _items(self, response: aiohttp.ClientResponse) -> AsyncGenerator[LiveItem]:
         """The items of the stream's body (a live multipart body, spec 2.2.1)."""
