@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.ipro_nvr.api.media import AudioCodec, MediaFormatError
@@ -190,3 +191,32 @@ def test_an_au_header_tells_aac_at_once() -> None:
         AudioCodec.AAC_LC,
         48_000,
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(0, 0xFFFF),
+    events=st.lists(
+        st.tuples(st.integers(-3, 40), st.floats(0, 0.2)),  # offset from the start, time step
+        max_size=120,
+    ),
+)
+def test_whatever_arrives_comes_out_in_order_and_once(
+    start: int, events: list[tuple[int, float]]
+) -> None:
+    """Reordered, duplicated, late and lost packets: the output only ever moves forward,
+    holds each packet at most once, and the buffer never holds more than its capacity."""
+    buffer = JitterBuffer(delay=0.05, capacity=8)
+    now = 0.0
+    out: list[int] = []
+    for offset, step in events:
+        now += step
+        sequence = (start + offset) & 0xFFFF
+        out += _sequences(buffer.due(now))
+        out += _sequences(buffer.push(sequence, _datagram(sequence), now))
+        assert buffer.held <= 8
+    out += _sequences(buffer.reset())
+    # Relative to the first packet out (where the buffer began): strictly increasing.
+    forward = [(s - out[0]) & 0xFFFF for s in out]
+    assert forward == sorted(set(forward))
+    assert len(out) == len(set(out))
