@@ -132,3 +132,28 @@ async def test_feed_falls_back_when_no_port_is_free(
             assert "no free UDP port" in told.getMessage()
         finally:
             await feed.close()
+
+
+async def test_feeds_sharing_settings_fall_back_together_with_one_warning(
+    simulator: RunningSimulator, client: NvrClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator.simulator.live_udp.faults.silent = True
+    settings = UdpSettings(ports=_free_ports(4), first_data_within=0.5)
+    feeds = [
+        VideoFeed(client, channel, idle_timeout=0.2, backoff=(0.05,), udp=settings)
+        for channel in (1, 2)
+    ]
+    try:
+        with caplog.at_level(logging.WARNING, logger="custom_components.ipro_nvr"):
+            first = await _take(feeds[0], pictures=2)
+            second = await _take(feeds[1], pictures=2)
+        assert isinstance(first[0], AccessUnit)
+        assert isinstance(second[0], AccessUnit)
+        assert settings.verdict.blocked
+        assert [feed.transport for feed in feeds] == ["http", "http"]
+        # The second feed did not try UDP once the first had found it blocked.
+        assert not [q for q in simulator.journal.queries(Cgi.PUSH) if "CAM=2&" in q and "PORT" in q]
+        assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+    finally:
+        for feed in feeds:
+            await feed.close()

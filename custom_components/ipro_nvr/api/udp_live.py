@@ -14,7 +14,7 @@ as the START did (spec 2.1.1.1's sequence).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from . import urls
@@ -37,15 +37,26 @@ DEFAULT_FIRST_DATA_WITHIN: Final = 5.0
 DEFAULT_PORTS: Final = range(50000, 50100)
 
 
+@dataclass(slots=True)
+class UdpVerdict:
+    """What the feeds sharing one :class:`UdpSettings` learnt: whether UDP gets through."""
+
+    # Set when a START was taken but nothing arrived: the network between the
+    # recorder and us drops it (NAT, firewall, container), for every camera alike.
+    blocked: bool = False
+    reason: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class UdpSettings:
-    """How a recorder's live feeds receive RTP over UDP."""
+    """How a recorder's live feeds receive RTP over UDP (share one for a shared verdict)."""
 
     ports: range = DEFAULT_PORTS
     # The local address to bind; None: the source address of the route to the recorder.
     bind_host: str | None = None
     first_data_within: float = DEFAULT_FIRST_DATA_WITHIN
     jitter_delay: float = DEFAULT_DELAY
+    verdict: UdpVerdict = field(default_factory=UdpVerdict, compare=False)
 
 
 class NoUdpDataError(NvrError):
@@ -147,4 +158,5 @@ __all__ = [
     "NoUdpDataError",
     "UdpLiveConnection",
     "UdpSettings",
+    "UdpVerdict",
 ]

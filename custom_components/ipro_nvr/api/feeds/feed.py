@@ -18,8 +18,10 @@ Transport: the HTTP(S) multipart body of spec 2.2, or, for a feed given
 :class:`~..udp_live.UdpSettings` whose kind RTP carries (video, spec 2.1),
 RTP over UDP to a port bound for the connection. When nothing arrives over
 UDP within a few seconds (NAT, a firewall, a container without host
-networking), or no port of the range is free, the feed says so once and
-falls back to HTTP multipart on the same UID, for good.
+networking), the feed says so once and falls back to HTTP multipart on the
+same UID, for good, and so does every feed sharing its settings (without a
+word more, and without its own wait); a feed that finds no free port in the
+range falls back alone.
 
 What a feed does with the stream's items is its subclass's business:
 :class:`~.video.VideoFeed` keeps a GOP for its subscribers and an audio
@@ -167,7 +169,8 @@ class Feed(ABC):
     @property
     def transport(self) -> str:
         """``"udp"`` while the feed receives RTP over UDP, else ``"http"``."""
-        return "udp" if self._udp is not None else "http"
+        udp = self._udp
+        return "udp" if udp is not None and not udp.verdict.blocked else "http"
 
     @property
     def failing(self) -> bool:
@@ -336,7 +339,8 @@ class Feed(ABC):
         async with self.client.lease(self.purpose, channel=self.channel) as lease:
             self.stats.connections += 1
             self._on_connect()
-            if self._udp is not None and await self._stream_udp(lease, self._udp):
+            udp = self._udp
+            if udp is not None and not udp.verdict.blocked and await self._stream_udp(lease, udp):
                 return
             await self._stream_http(lease)
 
@@ -390,10 +394,19 @@ class Feed(ABC):
                 self._connections.suspect(self.channel)
                 raise _StartRefusedError(str(err)) from err
             except (NoUdpDataError, UdpPortUnavailableError, NotSupportedError) as err:
-                _LOGGER.warning(
-                    "Camera %d: %s; live video falls back to HTTP multipart", self.channel, err
-                )
-                self._udp = None
+                if isinstance(err, UdpPortUnavailableError):
+                    self._udp = None  # this feed only: the range is full now
+                    told = False
+                else:  # the network (or the recorder) does not do it: every feed
+                    told = settings.verdict.blocked
+                    settings.verdict.blocked = True
+                    settings.verdict.reason = str(err)
+                if not told:
+                    _LOGGER.warning(
+                        "Camera %d: %s; live video falls back to HTTP multipart",
+                        self.channel,
+                        err,
+                    )
                 fall_back = True
                 # The HTTP START follows on this UID: the recorder must be told at
                 # once that the UDP stream is over (one video stream per camera).
