@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from . import urls
-from .errors import NvrError
+from .errors import CannotConnectError, NvrError
 from .media import LiveItem
 from .media.jitter import DEFAULT_DELAY
 from .scheduler import Priority
@@ -95,14 +95,18 @@ class UdpLiveConnection:
         """Bind, send the video START and wait for the first datagram.
 
         :class:`~.udp_receiver.UdpPortUnavailableError` when no port is free,
-        :class:`NoUdpDataError` when nothing arrives; the recorder's refusals
-        raise as for any command.
+        :class:`NoUdpDataError` when nothing arrives, :class:`~.errors.CannotConnectError`
+        when the recorder's name does not resolve or no route leads there; the
+        recorder's refusals raise as for any command.
         """
         settings = self.settings
-        sources = await resolve_addresses(self._client.host)
-        # IPv4 first: recorders are mostly addressed by it (the HTTP connection's choice).
-        recorder = min(sources, key=lambda address: (":" in address, address))
-        host = settings.bind_host or local_address_towards(recorder)
+        try:
+            sources = await resolve_addresses(self._client.host)
+            # IPv4 first: recorders are mostly addressed by it (the HTTP connection's choice).
+            recorder = min(sources, key=lambda address: (":" in address, address))
+            host = settings.bind_host or local_address_towards(recorder)
+        except (OSError, ValueError) as err:  # no such host, or no route to it
+            raise CannotConnectError(f"no route to {self._client.host} for RTP: {err}") from err
         receiver = self.receiver = RtpUdpReceiver(
             sources=sources, jitter_delay=settings.jitter_delay
         )

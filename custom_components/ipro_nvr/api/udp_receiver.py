@@ -40,7 +40,7 @@ QUEUE_SIZE: Final = 256
 # Asked of the kernel for the socket's receive buffer: a keyframe arrives as a
 # burst of packets (the kernel may grant less, net.core.rmem_max).
 RECEIVE_BUFFER: Final = 4 * 1024 * 1024
-# Any port the receiver may bind: a range of the options, or one given port.
+# Errors of a bind that mean "try the next port of the range".
 _PORT_ERRNOS: Final = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
 
 
