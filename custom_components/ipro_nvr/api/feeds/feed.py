@@ -144,7 +144,9 @@ class Feed(ABC):
         """The ``COMP`` to stream over RTP/UDP; None: this kind goes over HTTP only."""
         return None
 
-    async def _on_started_udp(self, lease: Lease, connection: UdpLiveConnection) -> None:  # noqa: B027
+    async def _on_started_udp(  # noqa: B027 - an optional hook
+        self, lease: Lease, connection: UdpLiveConnection
+    ) -> None:
         """The RTP/UDP START was accepted and data arrives (audio may go to the port)."""
 
     def _on_connect(self) -> None:  # noqa: B027 - an optional hook
