@@ -46,7 +46,12 @@ def test_receiver_never_raises_and_stays_bounded(
 ) -> None:
     datagrams = video + garbage + [_audio(a) for a in audio]
     rng.shuffle(datagrams)
-    receiver = asyncio.run(_receive(datagrams))
+    # A loop of its own, never made current: the test's fixtures keep theirs.
+    loop = asyncio.new_event_loop()
+    try:
+        receiver = loop.run_until_complete(_receive(datagrams))
+    finally:
+        loop.close()
     stats = receiver.stats
     assert stats.datagrams == len(datagrams)
     assert receiver._queue.qsize() <= 8
