@@ -35,7 +35,8 @@ simulator's conventions, like those in ``responses``):
   H264/H265/JPEG, plus one AUDIO stream per camera and UID); AUDIO without a
   running video stream of the same camera on the same UID; more than 16
   streams on one UID;
-* 501: the RTP/UDP form (``PORT`` instead of ``INTERNETMODE=ON``);
+* ``PORT`` instead of ``INTERNETMODE=ON``: the RTP/UDP form (spec 2.1), served
+  by :mod:`.live_udp` under the same rules (JPEG answers 400: not over RTP);
 * 503: the camera is registered but not connected (state 2).
 
 ``STOP`` answers 200 even when no such stream runs (counted in
@@ -146,13 +147,27 @@ class LiveStream:
     stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     stop_reason: EndReason | None = None
     end_reason: EndReason | None = None
-    parts: int = 0  # multipart parts written (RTP packets, JPEG pictures, audio frames)
+    # RTP over UDP (spec 2.1): the client's port; None for the HTTP(S) form.
+    port: int | None = None
+    parts: int = 0  # parts written (RTP packets, JPEG pictures, audio frames); datagrams over UDP
     pictures: int = 0  # video pictures (or audio frames) written
 
     @property
     def is_video(self) -> bool:
         """Whether this is a video stream (H264, H265 or JPEG)."""
         return self.comp in VIDEO_COMPS
+
+    async def wait_until(self, due: float) -> None:
+        """Sleep until loop time ``due`` (the next picture), or until asked to stop."""
+        delay = due - asyncio.get_running_loop().time()
+        if delay > 0 and not self.stop.is_set():
+            try:
+                async with asyncio.timeout(delay):
+                    await self.stop.wait()
+            except TimeoutError:
+                pass
+        else:
+            await asyncio.sleep(0)  # behind time: still let others run
 
     def request_stop(self, reason: EndReason) -> None:
         """Ask the stream to end before its next picture."""
@@ -262,13 +277,15 @@ class LiveState:
         for stream in self.streams:
             stream.request_stop(EndReason.CLOSED)
 
-    def start(self, uid: str, channel: int, comp: str, now: float) -> LiveStream | web.Response:
+    def start(
+        self, uid: str, channel: int, comp: str, now: float, *, port: int | None = None
+    ) -> LiveStream | web.Response:
         """Check the rules and register a new stream, or answer why not."""
         refusal = self._refusal(uid, channel, comp)
         if refusal is not None:
             self.refused_total += 1
             return error_response(*refusal)
-        stream = LiveStream(uid, channel, comp, now)
+        stream = LiveStream(uid, channel, comp, now, port=port)
         self.streams.append(stream)
         self.started_total += 1
         return stream
@@ -309,13 +326,14 @@ class LiveState:
         )
         return next(((status, reason) for failed, status, reason in checks if failed), None)
 
-    def _end(self, stream: LiveStream, reason: EndReason) -> None:
+    def end(self, stream: LiveStream, reason: EndReason) -> None:
+        """Record why ``stream`` ended and move it to ``ended``."""
         stream.end_reason = reason
         if stream in self.streams:
             self.streams.remove(stream)
             self.ended.append(stream)
 
-    def _reason_to_end(self, stream: LiveStream) -> EndReason | None:
+    def reason_to_end(self, stream: LiveStream) -> EndReason | None:
         """Why ``stream`` must end now, or None to go on."""
         simulator = self._simulator
         if simulator.closing.is_set():
@@ -338,7 +356,7 @@ class LiveState:
         reason = EndReason.CLIENT_GONE
         try:
             # Encode (at first use only) before answering, so a failure is still a status.
-            source = await self._source(stream)
+            source = await self.open_source(stream)
             await response.prepare(ctx.request)
             reason = await self._pump(ctx, stream, source, response)
         except ConnectionError:
@@ -346,10 +364,11 @@ class LiveState:
         finally:
             if reason is EndReason.CLIENT_GONE and self._simulator.closing.is_set():
                 reason = EndReason.CLOSED
-            self._end(stream, reason)
+            self.end(stream, reason)
         return response
 
-    async def _source(self, stream: LiveStream) -> _Source:
+    async def open_source(self, stream: LiveStream) -> _Source:
+        """What ``stream`` sends (encoded at first use), for either transport."""
         config = self._simulator.config
         fmt = VideoFormat(
             width=config.live_width,
@@ -382,17 +401,8 @@ class LiveState:
         started = loop.time()
         limit = self.faults.take()
         for index in itertools.count():
-            due = started + index * source.interval
-            delay = due - loop.time()
-            if delay > 0 and not stream.stop.is_set():
-                try:
-                    async with asyncio.timeout(delay):
-                        await stream.stop.wait()
-                except TimeoutError:
-                    pass
-            else:
-                await asyncio.sleep(0)  # behind time: still let others run
-            reason = self._reason_to_end(stream)
+            await stream.wait_until(started + index * source.interval)
+            reason = self.reason_to_end(stream)
             if reason is not None:
                 return reason
             parts = source.parts(index)
@@ -489,15 +499,32 @@ def _part(content_type: str, body: bytes) -> bytes:
 
 
 class _Source:
-    """What a stream sends: the parts of step ``index``, every ``interval`` seconds."""
+    """What a stream sends: the payloads of step ``index``, every ``interval`` seconds.
+
+    A payload is what both transports carry: an RTP packet (video), a JPEG
+    body, or audio elementary-stream data. Over HTTP each goes in one part,
+    audio behind ``prefix`` (spec 2.3.7); over RTP/UDP (``live_udp``) video
+    packets go out as they are and audio is put in RTP packets of
+    ``samples_per_payload`` samples at ``clock_rate``.
+    """
 
     interval: float
+    content_type: str
+    prefix: bytes = b""
+    clock_rate: int = RTP_VIDEO_CLOCK_RATE
+    samples_per_payload: int = 0
+
+    def payloads(self, index: int) -> list[bytes]:
+        raise NotImplementedError
 
     def parts(self, index: int) -> list[bytes]:
-        raise NotImplementedError
+        """The multipart parts of step ``index`` (the HTTP form)."""
+        return [_part(self.content_type, self.prefix + body) for body in self.payloads(index)]
 
 
 class _VideoSource(_Source):
+    content_type = CONTENT_TYPE_VIDEO
+
     def __init__(self, live: LiveState, stream: LiveStream, clip: VideoClip) -> None:
         self._live = live
         self._stream = stream
@@ -506,7 +533,7 @@ class _VideoSource(_Source):
         self._start = live.wall_clock_now
         self.interval = 1 / clip.format.fps
 
-    def parts(self, index: int) -> list[bytes]:
+    def payloads(self, index: int) -> list[bytes]:
         clip = self._clip
         picture = clip.pictures[index % len(clip.pictures)]
         ticks = round(index * RTP_VIDEO_CLOCK_RATE / clip.format.fps)
@@ -515,11 +542,12 @@ class _VideoSource(_Source):
         extension = self._live.recorder_tlvs(
             self._stream, when, clip.codec
         ) + self._live.camera_tlvs(self._stream.channel, when)
-        packets = self._packetizer.packetize(picture.nals, self._first_timestamp + ticks, extension)
-        return [_part(CONTENT_TYPE_VIDEO, packet) for packet in packets]
+        return self._packetizer.packetize(picture.nals, self._first_timestamp + ticks, extension)
 
 
 class _JpegSource(_Source):
+    content_type = CONTENT_TYPE_JPEG
+
     def __init__(self, live: LiveState, stream: LiveStream, clip: JpegClip) -> None:
         self._live = live
         self._stream = stream
@@ -534,41 +562,49 @@ class _JpegSource(_Source):
         length = len(tlvs) + (2 if self._counts_itself else 0)
         return JPEG_VENDOR_BLOCK_ID + length.to_bytes(2) + tlvs
 
-    def parts(self, index: int) -> list[bytes]:
+    def payloads(self, index: int) -> list[bytes]:
         image = self._clip.images[index % len(self._clip.images)]
         when = self._live.picture_time(index, self._start)
         body = self._block(self._live.recorder_tlvs(self._stream, when, None))
         if self._camera_block:
             body += self._block(self._live.camera_tlvs(self._stream.channel, when))
-        return [_part(CONTENT_TYPE_JPEG, body + image)]
+        return [body + image]
 
 
 class _AudioSource(_Source):
+    content_type = CONTENT_TYPE_AAC_LC
+    prefix = AUDIO_PART_PREFIX
+    samples_per_payload = AAC_FRAME_SAMPLES
+
     def __init__(self, clip: AudioClip) -> None:
         self._frames = clip.frames
         self.interval = AAC_FRAME_SAMPLES / clip.sample_rate
+        self.clock_rate = clip.sample_rate
 
-    def parts(self, index: int) -> list[bytes]:
-        frame = self._frames[index % len(self._frames)]
-        return [_part(CONTENT_TYPE_AAC_LC, AUDIO_PART_PREFIX + frame)]
+    def payloads(self, index: int) -> list[bytes]:
+        return [self._frames[index % len(self._frames)]]
 
 
 class _NarrowbandSource(_Source):
+    prefix = AUDIO_PART_PREFIX
+
     def __init__(self, clip: NarrowbandClip, part_ms: int) -> None:
         self._data = clip.data
-        self._content_type = _NARROWBAND_CONTENT_TYPES[clip.codec]
+        self.content_type = _NARROWBAND_CONTENT_TYPES[clip.codec]
         # Whole 10 ms blocks, so that the loop holds a whole number of parts
         # (it is a whole number of 10 ms blocks) as long as it is not shorter.
         blocks = max(1, round(part_ms / 10))
         self._part_bytes = min(len(clip.data), blocks * clip.bytes_per_second // 100)
         self.interval = self._part_bytes / clip.bytes_per_second
+        self.clock_rate = clip.sample_rate
+        self.samples_per_payload = self._part_bytes * clip.sample_rate // clip.bytes_per_second
 
-    def parts(self, index: int) -> list[bytes]:
+    def payloads(self, index: int) -> list[bytes]:
         start = index * self._part_bytes % len(self._data)
         chunk = self._data[start : start + self._part_bytes]
         if len(chunk) < self._part_bytes:  # the loop is not a whole number of parts
             chunk += self._data[: self._part_bytes - len(chunk)]
-        return [_part(self._content_type, AUDIO_PART_PREFIX + chunk)]
+        return [chunk]
 
 
 # -- handlers -------------------------------------------------------------------
@@ -601,7 +637,10 @@ async def hdrctl(ctx: CgiContext) -> web.StreamResponse:
 
 
 async def push(ctx: CgiContext) -> web.StreamResponse:
-    """``push.cgi?UID&CAM&CMD=START|STOP&COMP=..[&INTERNETMODE=ON]`` (spec 2.2.2.2)."""
+    """``push.cgi?UID&CAM&CMD=START|STOP&COMP=..`` (spec 2.1.2.2, 2.2.2.2).
+
+    START carries ``INTERNETMODE=ON`` (HTTP) or ``PORT`` (RTP over UDP).
+    """
     query = ctx.query
     live = ctx.simulator.live
     uid = _uid(ctx)
@@ -620,7 +659,8 @@ async def push(ctx: CgiContext) -> web.StreamResponse:
         raise BadRequestError(f"CMD={command!r}, expected START or STOP")
     if query.get("INTERNETMODE") is None:
         if query.get("PORT") is not None:
-            return error_response(501, "live streaming over RTP/UDP is not simulated")
+            port = query.integer("PORT", 1, 65535)
+            return await ctx.simulator.live_udp.start(ctx, uid, channel, comp, port)
         raise BadRequestError("INTERNETMODE missing")
     query.require_fixed("INTERNETMODE", INTERNETMODE_ON)
     if query.get("PORT") is not None:

@@ -115,3 +115,4 @@ async def run_simulator(
         # Wake waiting handlers first so the runner's graceful wait is short.
         app[SIMULATOR_KEY].close()
         await runner.cleanup()
+        await app[SIMULATOR_KEY].live_udp.wait_closed()

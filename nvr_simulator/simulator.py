@@ -13,6 +13,7 @@ from .disks import DiskSlot, default_disks
 from .faults import MALFORMED_BODY, FaultAction, Faults
 from .handlers import register_default_handlers
 from .live import LiveState, register_live_handlers
+from .live_udp import UdpLive
 from .logs import LogBook, LogEntry, LogTexts, seed_history
 from .pacing import PacingJournal
 from .playback import PlaybackState, register_playback_handlers
@@ -45,8 +46,8 @@ class Simulator:
     Tests read and change this state directly: ``uids``, ``journal``,
     ``faults``, ``channel_states``, ``disks``, ``events``/``errors`` (via
     ``add_event``/``add_error``), ``ptz``, ``live`` (the live streams, see
-    ``nvr_simulator.live``), ``recordings`` (``nvr_simulator.recordings``) and
-    ``playback`` (``nvr_simulator.playback``).
+    ``nvr_simulator.live``), ``live_udp`` (their RTP/UDP form, ``nvr_simulator.live_udp``),
+    ``recordings`` (``nvr_simulator.recordings``) and ``playback`` (``nvr_simulator.playback``).
     Nothing here is global, so several simulators can run in one process.
     """
 
@@ -90,6 +91,8 @@ class Simulator:
         # Live streams (hdrctl.cgi SCREEN=16X, push.cgi): see nvr_simulator.live.
         self.live = LiveState(self)
         register_live_handlers(self)
+        # The RTP/UDP form of push.cgi (PORT): see nvr_simulator.live_udp.
+        self.live_udp = UdpLive(self)
         # Recordings and their download (httpdl.cgi): see nvr_simulator.recordings.
         self.recordings = RecordingState(self)
         register_recording_handlers(self)

@@ -26,28 +26,37 @@ from .const import (
     CONF_EVENT_SCAN_INTERVAL,
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,
+    CONF_LIVE_TRANSPORT,
     CONF_PER_CAMERA_CODECS,
     CONF_PRESET_COUNT,
     CONF_PRESET_NAMES,
     CONF_SCAN_INTERVAL,
+    CONF_UDP_PORT_MAX,
+    CONF_UDP_PORT_MIN,
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
     DEFAULT_CLIP_CACHE_SIZE_MB,
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_LIVE_AUDIO,
     DEFAULT_LIVE_CODEC,
+    DEFAULT_LIVE_TRANSPORT,
     DEFAULT_PORT_HTTP,
     DEFAULT_PORT_HTTPS,
     DEFAULT_PRESET_COUNT,
     DEFAULT_SCAN_INTERVAL,
+    DEFAULT_UDP_PORT_MAX,
+    DEFAULT_UDP_PORT_MIN,
     DOMAIN,
     LIVE_CODECS,
+    LIVE_TRANSPORTS,
     LOGGER,
     MAX_CLIP_CACHE_SIZE_MB,
     MAX_PRESET_COUNT,
     MAX_SCAN_INTERVAL,
+    MAX_UDP_PORT,
     MIN_CLIP_CACHE_SIZE_MB,
     MIN_SCAN_INTERVAL,
+    MIN_UDP_PORT,
 )
 from .data import IproNvrConfigEntry
 from .entity import registered_channels
@@ -72,6 +81,18 @@ _LIVE_CODEC = selector.SelectSelector(
         options=list(LIVE_CODECS),
         translation_key=CONF_LIVE_CODEC,
         mode=selector.SelectSelectorMode.DROPDOWN,
+    )
+)
+_LIVE_TRANSPORT = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=list(LIVE_TRANSPORTS),
+        translation_key=CONF_LIVE_TRANSPORT,
+        mode=selector.SelectSelectorMode.DROPDOWN,
+    )
+)
+_UDP_PORT = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=MIN_UDP_PORT, max=MAX_UDP_PORT, step=1, mode=selector.NumberSelectorMode.BOX
     )
 )
 _CLIP_CACHE_SIZE = selector.NumberSelector(
@@ -249,7 +270,7 @@ def _codec_field(codec: str) -> str:
 
 
 class IproNvrOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, channels, presets, live codec and audio, the clip cache's size.
+    """Poll intervals, channels, presets, live codec, audio and transport, the clip cache.
 
     With *Live codec per camera* on, a second step chooses, per codec, the
     cameras that use it instead of the recorder-wide codec.
@@ -259,9 +280,17 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
-        if user_input is not None:
+        errors: dict[str, str] = {}
+        if user_input is not None and int(user_input.get(CONF_UDP_PORT_MIN, 0)) > int(
+            user_input.get(CONF_UDP_PORT_MAX, MAX_UDP_PORT)
+        ):
+            errors = {"base": "udp_port_range"}
+        elif user_input is not None:
             options = dict(user_input)
             per_camera = bool(options.pop(CONF_PER_CAMERA_CODECS, False))
+            for key in (CONF_UDP_PORT_MIN, CONF_UDP_PORT_MAX):
+                if key in options:
+                    options[key] = int(options[key])
             for key in (CONF_SCAN_INTERVAL, CONF_EVENT_SCAN_INTERVAL):
                 options[key] = int(options[key])
             options[CONF_CHANNELS] = sorted(int(ch) for ch in options.get(CONF_CHANNELS, []))
@@ -330,9 +359,21 @@ class IproNvrOptionsFlow(OptionsFlowWithReload):
                         )
                     },
                 ): _CLIP_CACHE_SIZE,
+                vol.Required(
+                    CONF_LIVE_TRANSPORT,
+                    default=current.get(CONF_LIVE_TRANSPORT, DEFAULT_LIVE_TRANSPORT),
+                ): _LIVE_TRANSPORT,
+                vol.Required(
+                    CONF_UDP_PORT_MIN, default=current.get(CONF_UDP_PORT_MIN, DEFAULT_UDP_PORT_MIN)
+                ): _UDP_PORT,
+                vol.Required(
+                    CONF_UDP_PORT_MAX, default=current.get(CONF_UDP_PORT_MAX, DEFAULT_UDP_PORT_MAX)
+                ): _UDP_PORT,
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
 
     async def async_step_camera_codecs(
         self, user_input: dict[str, Any] | None = None

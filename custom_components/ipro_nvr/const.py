@@ -27,6 +27,9 @@ CONF_CLIP_CACHE_SIZE: Final = "clip_cache_size_mb"
 # channel lists, and the stored map (channel as text -> codec).
 CONF_PER_CAMERA_CODECS: Final = "per_camera_codecs"
 CONF_CAMERA_LIVE_CODECS: Final = "camera_live_codecs"
+CONF_LIVE_TRANSPORT: Final = "live_transport"
+CONF_UDP_PORT_MIN: Final = "udp_port_min"
+CONF_UDP_PORT_MAX: Final = "udp_port_max"
 
 DEFAULT_PORT_HTTP: Final = 80
 DEFAULT_PORT_HTTPS: Final = 443
@@ -67,6 +70,18 @@ CAMERA_LIVE_CODECS: Final = (LIVE_CODEC_H264, LIVE_CODEC_H265, LIVE_CODEC_JPEG)
 DEFAULT_LIVE_CODEC: Final = LIVE_CODEC_H264
 # Audio costs the recorder a second stream per camera: off unless asked for.
 DEFAULT_LIVE_AUDIO: Final = False
+# How live video travels (spec 2.1 / 2.2): HTTP multipart works through NAT and
+# container networking, so it is the default; RTP over UDP spares the recorder
+# an HTTP connection per stream on a LAN. A UDP feed that receives nothing
+# falls back to HTTP. One port per camera stream from this range.
+LIVE_TRANSPORT_HTTP: Final = "http"
+LIVE_TRANSPORT_UDP: Final = "udp"
+LIVE_TRANSPORTS: Final = (LIVE_TRANSPORT_HTTP, LIVE_TRANSPORT_UDP)
+DEFAULT_LIVE_TRANSPORT: Final = LIVE_TRANSPORT_HTTP
+DEFAULT_UDP_PORT_MIN: Final = 50000
+DEFAULT_UDP_PORT_MAX: Final = 50099
+MIN_UDP_PORT: Final = 1024
+MAX_UDP_PORT: Final = 65535
 
 # Recording clips played in the media browser are kept on disk, per recorder,
 # up to this many MiB (least recently played removed first).

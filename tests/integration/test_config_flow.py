@@ -188,9 +188,40 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         CONF_EVENT_SCAN_INTERVAL: 20,
         CONF_CHANNELS: [1, 2],
         CONF_PRESET_COUNT: 8,  # the default; no preset names were given
-        "live_codec": "h264",  # live video defaults: H.264, no audio
+        "live_codec": "h264",  # live video defaults: H.264, no audio, over HTTP
         "live_audio": False,
+        "live_transport": "http",
+        "udp_port_min": 50000,
+        "udp_port_max": 50099,
     }
+    await hass.async_block_till_done()
+
+
+async def test_options_flow_udp_transport(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """RTP over UDP with a port range; a range whose end is below its start is refused."""
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    chosen = {
+        CONF_SCAN_INTERVAL: 60,
+        CONF_EVENT_SCAN_INTERVAL: 15,
+        CONF_CHANNELS: ["1"],
+        "live_transport": "udp",
+        "udp_port_min": 41000,
+        "udp_port_max": 40000.0,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], chosen)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "udp_port_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**chosen, "udp_port_max": 41009.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded_entry.options["live_transport"] == "udp"
+    assert (loaded_entry.options["udp_port_min"], loaded_entry.options["udp_port_max"]) == (
+        41000,
+        41009,
+    )
     await hass.async_block_till_done()
 
 

@@ -326,7 +326,9 @@ async def test_per_uid_rules_and_errors(
         ("CAM=1&CMD=START&COMP=MPEG4&INTERNETMODE=ON", 400),
         ("CAM=1&CMD=START&COMP=H264&INTERNETMODE=OFF", 400),
         ("CAM=1&CMD=START&COMP=H264", 400),
-        ("CAM=1&CMD=START&COMP=H264&PORT=5000", 501),  # the RTP/UDP form
+        ("CAM=1&CMD=START&COMP=JPEG&PORT=5000", 400),  # JPEG is not offered over RTP
+        ("CAM=1&CMD=START&COMP=H264&PORT=0", 400),
+        ("CAM=1&CMD=START&COMP=H264&INTERNETMODE=ON&PORT=5000", 400),
         ("CAM=1&CMD=PAUSE&COMP=H264", 400),
         ("CAM=x&CMD=START&COMP=H264&INTERNETMODE=ON", 400),
     ],
@@ -516,3 +518,41 @@ async def test_rtp_wrap_over_http(sim: RunningSimulator, client: aiohttp.ClientS
     assert [u.data for u in units] == [p.annexb for p in clip.pictures[:7]]
     assert depacketizer.stats.video.lost_packets == 0
     assert depacketizer.stats.video.late_packets == 0
+
+
+async def test_rtp_over_udp(sim: RunningSimulator, client: aiohttp.ClientSession) -> None:
+    """push.cgi with PORT (spec 2.1): 200 at once, then datagrams to that port from the
+    recorder's address; the same rules as over HTTP; STOP ends the stream."""
+    loop = asyncio.get_running_loop()
+    received: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue()
+
+    class Collect(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            received.put_nowait((data, addr))
+
+    transport, _ = await loop.create_datagram_endpoint(Collect, local_addr=("127.0.0.1", 0))
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        uid = await live_uid(client)
+        udp = f"/cgi-bin/push.cgi?UID={uid}&CAM=1&CMD=START&COMP=%s&PORT={port}"
+        assert (await get(client, udp % "AUDIO"))[0] == 409  # audio after video, as over HTTP
+        status, body = await get(client, udp % "H264")
+        assert status == 200, body
+        (stream,) = sim.simulator.live.active()
+        assert stream.port == port
+        assert (await get(client, udp % "H264"))[0] == 409  # one video stream per camera
+        assert (await get(client, udp % "AUDIO"))[0] == 200
+        kinds: set[int] = set()
+        async with asyncio.timeout(5):
+            while kinds != {97, 98}:
+                data, addr = await received.get()
+                assert addr[0] == "127.0.0.1"
+                assert data[0] >> 6 == 2
+                kinds.add(data[1] & 0x7F)
+        for comp in ("AUDIO", "H264"):
+            stop = f"/cgi-bin/push.cgi?UID={uid}&CAM=1&CMD=STOP&COMP={comp}&PORT={port}"
+            assert (await get(client, stop))[0] == 200
+        await _until(lambda: not sim.simulator.live.streams)
+        assert {s.end_reason for s in sim.simulator.live.ended} == {EndReason.STOPPED}
+    finally:
+        transport.close()

@@ -68,6 +68,7 @@ from .spec import (
     PacingPolicy,
     RecorderStatus,
 )
+from .udp_live import UdpSettings
 from .urls import (
     AuxAction,
     DownloadKind,
@@ -139,6 +140,7 @@ __all__ = [
     "Request",
     "Scheduler",
     "TimedAudio",
+    "UdpSettings",
     "Uid",
     "UidBudgetExhaustedError",
     "UidCommandNotSupportedError",

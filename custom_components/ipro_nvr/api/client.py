@@ -94,8 +94,9 @@ class NvrClient:
         self._scheduler = (
             scheduler.share() if scheduler is not None else Scheduler(pacing, clock=clock)
         )
+        self._host = host.strip()
         self._transport = Transport(
-            host.strip(),
+            self._host,
             username=username,
             password=password,
             port=port,
@@ -153,6 +154,11 @@ class NvrClient:
     def base_url(self) -> str:
         """The recorder's address, e.g. ``https://192.0.2.10:443``, no trailing slash."""
         return self._transport.base_url
+
+    @property
+    def host(self) -> str:
+        """The recorder's host name or address, as configured."""
+        return self._host
 
     @property
     def uids_in_use(self) -> int:

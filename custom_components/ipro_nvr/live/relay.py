@@ -38,11 +38,19 @@ from custom_components.ipro_nvr.api import (
     NvrClient,
     PictureInfo,
     TimedAudio,
+    UdpSettings,
     VideoFeed,
 )
 from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
+    CONF_LIVE_TRANSPORT,
+    CONF_UDP_PORT_MAX,
+    CONF_UDP_PORT_MIN,
     DEFAULT_LIVE_AUDIO,
+    DEFAULT_LIVE_TRANSPORT,
+    DEFAULT_UDP_PORT_MAX,
+    DEFAULT_UDP_PORT_MIN,
+    LIVE_TRANSPORT_UDP,
     LOGGER,
 )
 
@@ -78,11 +86,16 @@ class StreamRelay:
         *,
         audio: bool = False,
         connections: CameraConnections | None = None,
+        udp: UdpSettings | None = None,
     ) -> None:
-        """Prepare the relay; the server starts on the first URL asked for."""
+        """Prepare the relay; the server starts on the first URL asked for.
+
+        ``udp``: the video feeds receive RTP over UDP (falling back to HTTP).
+        """
         self._client = client
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
         self._audio = audio
+        self._udp = udp
         self.connections = connections if connections is not None else CameraConnections()
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, VideoFeed] = {}
@@ -100,12 +113,18 @@ class StreamRelay:
         options: Mapping[str, Any],
         connections: CameraConnections | None = None,
     ) -> StreamRelay:
-        """A relay with the live codec and audio chosen in a config entry's options."""
+        """A relay with the live codecs, audio and transport chosen in a config entry's options."""
+        udp = None
+        if options.get(CONF_LIVE_TRANSPORT, DEFAULT_LIVE_TRANSPORT) == LIVE_TRANSPORT_UDP:
+            first = int(options.get(CONF_UDP_PORT_MIN, DEFAULT_UDP_PORT_MIN))
+            last = int(options.get(CONF_UDP_PORT_MAX, DEFAULT_UDP_PORT_MAX))
+            udp = UdpSettings(ports=range(first, max(first, last) + 1))
         return cls(
             client,
             lambda channel: video_codec(camera_live_codec(options, channel)),
             audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
             connections=connections,
+            udp=udp,
         )
 
     def feed(self, channel: int) -> VideoFeed:
@@ -117,6 +136,7 @@ class StreamRelay:
                 self._codec_for(channel),
                 audio=self._audio,
                 connections=self.connections,
+                udp=self._udp,
             )
             if self._stopped:
                 feed.close_now()

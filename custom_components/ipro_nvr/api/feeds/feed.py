@@ -14,6 +14,15 @@ waits for a status that says the camera is back. A START refused with 503
 holds the camera back until a fresh status says whether the camera or the
 recorder was the cause.
 
+Transport: the HTTP(S) multipart body of spec 2.2, or, for a feed given
+:class:`~..udp_live.UdpSettings` whose kind RTP carries (video, spec 2.1),
+RTP over UDP to a port bound for the connection. When nothing arrives over
+UDP within a few seconds (NAT, a firewall, a container without host
+networking), the feed says so once and falls back to HTTP multipart on the
+same UID, for good, and so does every feed sharing its settings (without a
+word more, and without its own wait); a feed that finds no free port in the
+range falls back alone.
+
 What a feed does with the stream's items is its subclass's business:
 :class:`~.video.VideoFeed` keeps a GOP for its subscribers and an audio
 clock, :class:`~.jpeg.JpegFeed` the latest picture for snapshots and MJPEG.
@@ -32,12 +41,14 @@ from typing import TYPE_CHECKING, ClassVar, Final, TypedDict, Unpack
 import aiohttp
 
 from ..connections import CameraConnections
-from ..errors import NvrError, RecorderBusyError, RecorderFullError
+from ..errors import NotSupportedError, NvrError, RecorderBusyError, RecorderFullError
 from ..media import LiveItem, MediaFormatError, iter_live_body
 from ..picture_info import PictureInfo
 from ..scheduler import Priority
 from ..session import Lease, UidPurpose
-from ..urls import Request
+from ..udp_live import NoUdpDataError, UdpLiveConnection, UdpSettings
+from ..udp_receiver import UdpPortUnavailableError
+from ..urls import LiveCodec, Request
 
 if TYPE_CHECKING:
     from ..client import NvrClient
@@ -62,6 +73,7 @@ class FeedOptions(TypedDict, total=False):
     idle_timeout: float  # seconds connected after the last reader left
     backoff: tuple[float, ...]  # waits between reconnection attempts; the last repeats
     connections: CameraConnections | None  # the recorder's camera states, shared
+    udp: UdpSettings | None  # receive RTP over UDP (spec 2.1) when the feed's kind allows
 
 
 @dataclass(slots=True)
@@ -82,7 +94,10 @@ class Feed(ABC):
     def __init__(
         self, client: NvrClient, channel: int, *, stats: FeedStats, **options: Unpack[FeedOptions]
     ) -> None:
-        """Prepare the feed; nothing connects before the first reader."""
+        """Prepare the feed; nothing connects before the first reader.
+
+        ``udp``: receive RTP over UDP (when the feed's kind allows) instead of HTTP.
+        """
         self.client = client
         self.channel = channel
         self.stats = stats
@@ -102,6 +117,8 @@ class Feed(ABC):
         self._retry_now = asyncio.Event()
         # The latest picture's times and frame rate (spec 7.1), kept across stops.
         self._picture_info: PictureInfo | None = None
+        udp = options.get("udp")
+        self._udp = udp if self._udp_codec() is not None else None
 
     # -- what a kind of feed provides --------------------------------------------
 
@@ -129,6 +146,15 @@ class Feed(ABC):
     def _camera_gone(self) -> None:
         """The camera is reported disconnected: end the readers and drop cached pictures."""
 
+    def _udp_codec(self) -> LiveCodec | None:
+        """The ``COMP`` to stream over RTP/UDP; None: this kind goes over HTTP only."""
+        return None
+
+    async def _on_started_udp(  # noqa: B027 - an optional hook
+        self, lease: Lease, connection: UdpLiveConnection
+    ) -> None:
+        """The RTP/UDP START was accepted and data arrives (audio may go to the port)."""
+
     def _on_connect(self) -> None:  # noqa: B027 - an optional hook
         """A new connection begins (before its START)."""
 
@@ -147,6 +173,12 @@ class Feed(ABC):
     def running(self) -> bool:
         """Whether the feed holds (or is trying to hold) a recorder connection."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def transport(self) -> str:
+        """``"udp"`` while the feed receives RTP over UDP, else ``"http"``."""
+        udp = self._udp
+        return "udp" if udp is not None and not udp.verdict.blocked else "http"
 
     @property
     def failing(self) -> bool:
@@ -320,28 +352,90 @@ class Feed(ABC):
         async with self.client.lease(self.purpose, channel=self.channel) as lease:
             self.stats.connections += 1
             self._on_connect()
-            started = False
+            udp = self._udp
+            if udp is not None and not udp.verdict.blocked and await self._stream_udp(lease, udp):
+                return
+            await self._stream_http(lease)
+
+    async def _stream_http(self, lease: Lease) -> None:
+        """One stream as a multipart body (spec 2.2) on ``lease``."""
+        started = False
+        try:
+            async with AsyncExitStack() as stack:
+                response = await self._start(stack, lease)
+                started = True
+                items = await stack.enter_async_context(aclosing(self._items(response)))
+                await self._on_started(lease)
+                async for item in items:
+                    self._on_item(item)
+        finally:
+            await self._on_disconnect()
+            # Tell the recorder we are done with these streams. Not after a
+            # refused START, which started nothing, nor when the feed closes
+            # or an idle stop cancels it on a UID about to be logged out (the
+            # logout ends them); a kept UID stays logged in, so it gets its
+            # STOP. Nobody waits for a STOP: it goes after the people waiting.
+            if started and self._may_stop(lease):
+                await self._send_stops(lease, self._stop_requests())
+
+    def _may_stop(self, lease: Lease) -> bool:
+        """Whether the STOPs go out (not when the logout of the lease's UID ends the streams)."""
+        task = asyncio.current_task()
+        cancelled = task is not None and task.cancelling() > 0
+        return not self._closed and (lease.kept or not cancelled)
+
+    async def _send_stops(
+        self, lease: Lease, requests: Sequence[Request], priority: Priority = Priority.NORMAL
+    ) -> None:
+        with suppress(NvrError, aiohttp.ClientError, TimeoutError):
+            for request in requests:
+                await self.client.send_on(lease, request, priority=priority)
+
+    async def _stream_udp(self, lease: Lease, settings: UdpSettings) -> bool:
+        """One stream as RTP over UDP (spec 2.1); False: nothing came, use HTTP instead."""
+        codec = self._udp_codec()
+        if codec is None:  # pragma: no cover - _udp is only set for kinds RTP carries
+            return False
+        connection = UdpLiveConnection(self.client, lease, self.channel, codec, settings)
+        fall_back = False
+        try:
             try:
-                async with AsyncExitStack() as stack:
-                    response = await self._start(stack, lease)
-                    started = True
-                    items = await stack.enter_async_context(aclosing(self._items(response)))
-                    await self._on_started(lease)
-                    async for item in items:
-                        self._on_item(item)
-            finally:
+                await connection.open(priority=self.start_priority)
+            except RecorderFullError:
+                raise
+            except RecorderBusyError as err:
+                self._connections.suspect(self.channel)
+                raise _StartRefusedError(str(err)) from err
+            except (NoUdpDataError, UdpPortUnavailableError, NotSupportedError) as err:
+                if isinstance(err, UdpPortUnavailableError):
+                    self._udp = None  # this feed only: the range is full now
+                    told = False
+                else:  # the network (or the recorder) does not do it: every feed
+                    told = settings.verdict.blocked
+                    settings.verdict.blocked = True
+                    settings.verdict.reason = str(err)
+                if not told:
+                    _LOGGER.warning(
+                        "Camera %d: %s; live video falls back to HTTP multipart",
+                        self.channel,
+                        err,
+                    )
+                fall_back = True
+                # The HTTP START follows on this UID: the recorder must be told at
+                # once that the UDP stream is over (one video stream per camera).
+                await self._send_stops(lease, connection.stop_requests(), Priority.USER)
+                return False
+            await self._on_started_udp(lease, connection)
+            async with aclosing(connection.items(idle_timeout=READ_TIMEOUT)) as items:
+                async for item in items:
+                    self._on_item(item)
+        finally:
+            if not fall_back:
                 await self._on_disconnect()
-                # Tell the recorder we are done with these streams. Not after a
-                # refused START, which started nothing, nor when the feed closes
-                # or an idle stop cancels it on a UID about to be logged out (the
-                # logout ends them); a kept UID stays logged in, so it gets its
-                # STOP. Nobody waits for a STOP: it goes after the people waiting.
-                task = asyncio.current_task()
-                cancelled = task is not None and task.cancelling() > 0
-                if started and not self._closed and (lease.kept or not cancelled):
-                    with suppress(NvrError, aiohttp.ClientError, TimeoutError):
-                        for request in self._stop_requests():
-                            await self.client.send_on(lease, request, priority=Priority.NORMAL)
+                if connection.video_started and self._may_stop(lease):
+                    await self._send_stops(lease, connection.stop_requests())
+            await connection.aclose()
+        return True
 
     def _items(self, response: aiohttp.ClientResponse) -> AsyncGenerator[LiveItem]:
         """The items of the stream's body (a live multipart body, spec 2.2.1)."""

@@ -37,6 +37,7 @@ from ..media import (
 )
 from ..picture_info import picture_info
 from ..session import Lease
+from ..udp_live import UdpLiveConnection
 from ..urls import LiveCodec, Request
 from .feed import READ_TIMEOUT, Feed, FeedOptions, FeedStats
 
@@ -131,11 +132,14 @@ class VideoFeed(Feed):
         audio: bool = False,
         **options: Unpack[FeedOptions],
     ) -> None:
-        """Prepare the feed; nothing connects before the first subscriber."""
+        """Prepare the feed; nothing connects before the first subscriber.
+
+        ``udp``: receive RTP over UDP (spec 2.1) instead of the multipart body.
+        """
         if codec is LiveCodec.JPEG or codec is LiveCodec.AUDIO:
             raise ValueError(f"a video feed streams H.264 or H.265, not {codec}")
+        self.codec = codec  # before the core asks _udp_codec()
         super().__init__(client, channel, stats=VideoFeedStats(), **options)
-        self.codec = codec
         # A refusal of the audio stream turns it off for this feed: the camera
         # probably has no microphone, and asking again costs paced commands.
         self.audio = audio
@@ -226,6 +230,33 @@ class VideoFeed(Feed):
     def _on_item(self, item: LiveItem) -> None:
         if isinstance(item, AccessUnit):
             self._publish(item)
+        elif isinstance(item, AudioFrame):  # RTP/UDP: audio shares the video's port
+            self._publish_audio(item)
+
+    def _udp_codec(self) -> LiveCodec:
+        return self.codec
+
+    async def _on_started_udp(self, lease: Lease, connection: UdpLiveConnection) -> None:
+        if self.audio:
+            self._audio_task = asyncio.get_running_loop().create_task(
+                self._start_udp_audio(connection), name=f"ipro_nvr live audio {self.channel}"
+            )
+
+    async def _start_udp_audio(self, connection: UdpLiveConnection) -> None:
+        """Ask for audio to the video's port; a refusal turns audio off as over HTTP."""
+        try:
+            await connection.start_audio()
+        except NvrError as err:
+            self.stats.audio_refused += 1
+            if self._audio_worked:
+                _LOGGER.debug("Live audio of camera %d refused: %s", self.channel, err)
+                return
+            self.audio = False
+            _LOGGER.warning(
+                "Camera %d gives no live audio (%s); video goes on without it", self.channel, err
+            )
+            return
+        self._audio_worked = True
 
     # -- audio ---------------------------------------------------------------------
 
