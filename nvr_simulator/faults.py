@@ -22,6 +22,13 @@ class FaultAction:
     malformed_body: bool
     slow_response: float
     busy: bool
+    drop_mid_response: bool
+    truncate_body: float | None
+
+    @property
+    def after_handler(self) -> bool:
+        """Whether the handler's answer is needed first (to cut it)."""
+        return self.drop_mid_response or self.truncate_body is not None
 
 
 @dataclass(slots=True)
@@ -33,6 +40,14 @@ class Faults:
     answers 503, else ``malformed_body`` answers 200 with garbage. A dropped,
     busy or malformed request does not reach its command handler (so, for
     example, no UID is issued), but it is recorded in the pacing journal.
+
+    Two switches cut the handler's own answer instead (so the command did
+    happen: a login issued its UID): ``drop_mid_response`` sends the headers
+    (with the full ``Content-Length``) and half the body, then closes the
+    connection (a recorder crashing while it answers); ``truncate_body`` sends a
+    complete 200 whose text is cut after that fraction of its bytes (an answer
+    the recorder itself cut short). Streaming answers (``push.cgi``,
+    ``httpdl.cgi``) are left alone: ``nvr_simulator.live`` has its own switches.
 
     ``only`` limits the faults to some CGIs; ``count`` limits them to the next
     N matching requests (None: every one). ``applied`` counts the requests a
@@ -55,6 +70,8 @@ class Faults:
     malformed_body: bool = False
     slow_response: float = 0.0
     busy: bool = False
+    drop_mid_response: bool = False
+    truncate_body: float | None = None
     only: set[Cgi] | None = None
     count: int | None = None
     applied: int = 0
@@ -65,7 +82,14 @@ class Faults:
     @property
     def armed(self) -> bool:
         """Whether any switch is on (regardless of ``only`` and ``count``)."""
-        return self.drop_connection or self.malformed_body or self.busy or self.slow_response > 0
+        return (
+            self.drop_connection
+            or self.malformed_body
+            or self.busy
+            or self.slow_response > 0
+            or self.drop_mid_response
+            or self.truncate_body is not None
+        )
 
     def take(self, cgi: Cgi) -> FaultAction | None:
         """Return the faults for a request of ``cgi`` now arriving, consuming ``count``."""
@@ -81,6 +105,8 @@ class Faults:
             malformed_body=self.malformed_body,
             slow_response=max(self.slow_response, 0.0),
             busy=self.busy,
+            drop_mid_response=self.drop_mid_response,
+            truncate_body=self.truncate_body,
         )
 
     def expire_uids(self) -> int:
@@ -93,6 +119,8 @@ class Faults:
         self.malformed_body = False
         self.slow_response = 0.0
         self.busy = False
+        self.drop_mid_response = False
+        self.truncate_body = None
         self.only = None
         self.count = None
         self.log_list_cut = None

@@ -133,7 +133,7 @@ class EndReason(StrEnum):
     CLIENT_GONE = "client_gone"  # the client closed the connection
     UID_GONE = "uid_gone"  # the UID expired, was released or evicted
     CAMERA_DISCONNECTED = "camera_disconnected"  # the channel left state 1
-    DROPPED = "dropped"  # LiveFaults.drop_after_parts cut the connection
+    DROPPED = "dropped"  # LiveFaults.drop_after_parts or LiveState.drop cut the connection
 
 
 @dataclass(eq=False, slots=True)
@@ -263,6 +263,13 @@ class LiveState:
         if not matched:
             self.unmatched_stops += 1
         return len(matched)
+
+    def drop(self, channel: int | None = None) -> int:
+        """Cut the running streams (of ``channel``) mid-body now; return how many."""
+        streams = self.active(channel)
+        for stream in streams:
+            stream.request_stop(EndReason.DROPPED)
+        return len(streams)
 
     def disconnect_camera(self, channel: int) -> int:
         """Put ``channel`` in connection error (state 2), ending its streams; return how many."""
@@ -403,6 +410,8 @@ class LiveState:
         for index in itertools.count():
             await stream.wait_until(started + index * source.interval)
             reason = self.reason_to_end(stream)
+            if reason is EndReason.DROPPED and ctx.request.transport is not None:
+                ctx.request.transport.close()  # mid-body, as a crash or a pulled cable
             if reason is not None:
                 return reason
             parts = source.parts(index)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import ssl
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,18 @@ class RunningSimulator:
     simulator: Simulator
     # PEM of the self-signed certificate when serving HTTPS, else None.
     certificate_pem: bytes | None = None
+    _listener: _Listener | None = field(default=None, repr=False, compare=False)
+
+    async def refuse_connections(self) -> None:
+        """Stop listening and close every open connection: connecting is then refused
+        (ECONNREFUSED), as when the recorder is switched off or unplugged."""
+        if self._listener is not None:
+            await self._listener.stop()
+
+    async def accept_connections(self) -> None:
+        """Listen again on the same address (after :meth:`refuse_connections`)."""
+        if self._listener is not None:
+            await self._listener.start()
 
     @property
     def config(self) -> SimulatorConfig:
@@ -74,6 +86,36 @@ class RunningSimulator:
         return f"{self.url}/cgi-bin/{cgi}" + (f"?{query}" if query else "")
 
 
+class _Listener:
+    """The listening socket of a running simulator, which tests may close and reopen."""
+
+    def __init__(
+        self, runner: web.AppRunner, host: str, port: int, ssl_context: ssl.SSLContext | None
+    ) -> None:
+        self._runner = runner
+        self._host = host
+        self.port = port
+        self._ssl_context = ssl_context
+        self._site: web.TCPSite | None = None
+
+    async def start(self) -> None:
+        if self._site is not None:
+            return
+        self._site = web.TCPSite(self._runner, self._host, self.port, ssl_context=self._ssl_context)
+        await self._site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._site is None:
+            return
+        site, self._site = self._site, None
+        await site.stop()
+        server = self._runner.server
+        for handler in server.connections if server is not None else []:
+            if handler.transport is not None:
+                handler.transport.abort()
+
+
 @contextlib.asynccontextmanager
 async def run_simulator(
     config: SimulatorConfig | None = None,
@@ -99,9 +141,9 @@ async def run_simulator(
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-        await site.start()
-        bound_port: int = runner.addresses[0][1]
+        listener = _Listener(runner, host, port, ssl_context)
+        await listener.start()
+        bound_port = listener.port
         scheme = "https" if certificate is not None else "http"
         url_host = f"[{host}]" if ":" in host else host
         yield RunningSimulator(
@@ -110,6 +152,7 @@ async def run_simulator(
             url=f"{scheme}://{url_host}:{bound_port}",
             simulator=app[SIMULATOR_KEY],
             certificate_pem=certificate.certificate_pem if certificate is not None else None,
+            _listener=listener,
         )
     finally:
         # Wake waiting handlers first so the runner's graceful wait is short.

@@ -7,12 +7,14 @@ import datetime as dt
 import random
 from typing import TYPE_CHECKING
 
+from aiohttp import web
+
 from .auth import DigestAuthenticator
 from .context import CgiContext, CgiHandler, HandlerSpec
 from .disks import DiskSlot, default_disks
 from .faults import MALFORMED_BODY, FaultAction, Faults
 from .handlers import register_default_handlers
-from .live import LiveState, register_live_handlers
+from .live import EndReason, LiveState, register_live_handlers
 from .live_udp import UdpLive
 from .logs import LogBook, LogEntry, LogTexts, seed_history
 from .pacing import PacingJournal
@@ -24,8 +26,6 @@ from .responses import error_response, raw_response
 from .uids import UidTable
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from custom_components.ipro_nvr.api.spec import Cgi
 
     from .config import SimulatorConfig
@@ -140,9 +140,12 @@ class Simulator:
             uid = query.get("UID")
             if spec.needs_uid and not self.uids.touch(uid, now):
                 return self._invalid_uid(uid)
-            return await spec.handler(CgiContext(self, request, cgi, query, uid, now))
+            response = await spec.handler(CgiContext(self, request, cgi, query, uid, now))
         except BadRequestError as exc:
             return error_response(400, str(exc))
+        if action is not None and action.after_handler:
+            return await self._cut_answer(action, request, response)
+        return response
 
     def _invalid_uid(self, uid: str | None) -> web.Response:
         """The answer to a command whose UID is not live (``config.invalid_uid_status``)."""
@@ -170,6 +173,28 @@ class Simulator:
         if action.malformed_body:
             return raw_response(MALFORMED_BODY)
         return None
+
+    @staticmethod
+    async def _cut_answer(
+        action: FaultAction, request: web.Request, response: web.StreamResponse
+    ) -> web.StreamResponse:
+        """Apply ``drop_mid_response`` or ``truncate_body`` to a handler's complete answer."""
+        if not isinstance(response, web.Response) or response.prepared:
+            return response  # a stream: see nvr_simulator.live's switches
+        body = response.body if isinstance(response.body, bytes) else b""
+        if action.drop_mid_response:
+            cut = web.StreamResponse(status=response.status, headers=response.headers)
+            cut.content_length = len(body)
+            await cut.prepare(request)
+            await cut.write(body[: len(body) // 2])
+            if request.transport is not None:
+                # The promised length never arrives: the client must see a broken answer.
+                request.transport.abort()
+            # aiohttp cannot end this body on the aborted connection and lets it go quietly.
+            return cut
+        fraction = min(max(action.truncate_body or 0.0, 0.0), 1.0)
+        response.body = body[: int(len(body) * fraction)]
+        return response
 
     # -- time ---------------------------------------------------------------
 
@@ -214,6 +239,23 @@ class Simulator:
                 )
             )
             self._next_event_at += step
+
+    def reboot(self, *, clock_jump: dt.timedelta = dt.timedelta(0), renumber: int = 0) -> None:
+        """Restart the recorder, as far as its clients can tell.
+
+        Every session (other clients' too) and every live stream is gone, the
+        error log gets a ``POWER ON``, the log lists are renumbered by
+        ``renumber`` more positions and the wall clock moves by ``clock_jump``
+        (a clock set anew at start-up: negative sets it back).
+        """
+        self.uids.expire_all()
+        for stream in self.live.streams:
+            stream.request_stop(EndReason.UID_GONE)
+        self.faults.log_number_offset += renumber
+        if clock_jump:
+            before = self.config.wall_clock
+            self.config.wall_clock = lambda: before() + clock_jump
+        self.add_error("POWER ON")
 
     # -- recorder state -----------------------------------------------------
 

@@ -44,6 +44,9 @@ def test_tolerates_lf_spaces_missing_frame_and_unknown_keys() -> None:
         b"MAXUID=-1\r\n",
         b"CAM_CONNECT_01CH=1\x00\r\n",  # not text
         b"\xff\xfe<!-- simulated garbage -->\x00\x01#@!%\r\nUID\r\nCAM_CONN",
+        # Cut short: the cameras not listed would be taken for unregistered.
+        b"<HTML>\r\nCAM_CONNECT_01CH=1\r\nCAM_CONNECT_02CH=1\r\nCAM_CONN",
+        b"<HTML>\r\nCAM_CONNECT_01CH=1\r\n",
     ],
 )
 def test_rejects_what_is_not_camera_info(body: bytes) -> None:

@@ -14,6 +14,7 @@ from custom_components.ipro_nvr.api import (
     MalformedResponseError,
     NvrClient,
     Priority,
+    RecorderFullError,
     UidBudgetExhaustedError,
     UidPurpose,
     urls,
@@ -64,6 +65,7 @@ async def test_expired_uid_is_renewed_transparently(
         Cgi.LOGIN,
         Cgi.LOGLIST,
         Cgi.LOGLIST,  # refused: 403
+        Cgi.GETINFO,  # sessions in use: another client may have evicted it
         Cgi.LOGIN,
         Cgi.LOGLIST,
     ]
@@ -72,11 +74,12 @@ async def test_expired_uid_is_renewed_transparently(
     assert simulator.journal.violations == []
 
 
-async def test_uid_evicted_by_a_17th_login_is_renewed(
+async def test_uid_evicted_by_others_is_not_taken_back(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
-    """Another client fills the recorder's 16 UIDs; our oldest UID is evicted, and
-    our next command logs in again (evicting the other client's oldest)."""
+    """Another client fills the recorder's 16 UIDs; our oldest UID is evicted. Our next
+    command reads the sessions in use first and logs in only if one is free: never
+    evicting the other client's oldest in turn."""
     await client.validate()
     ours = simulator.uids.active()[0]
     async with aiohttp.ClientSession(
@@ -87,11 +90,22 @@ async def test_uid_evicted_by_a_17th_login_is_renewed(
             await asyncio.sleep(Scheduler.spacing(API_PACING.command_interval))
             async with other.get("/cgi-bin/dlogin.cgi?UID=-1") as response:
                 assert response.status == 200
-    assert ours not in simulator.uids.active()
-    assert simulator.uids.evicted_total == 1
-    await asyncio.sleep(Scheduler.spacing(API_PACING.command_interval))
+        assert ours not in simulator.uids.active()
+        assert simulator.uids.evicted_total == 1
+        await asyncio.sleep(Scheduler.spacing(API_PACING.command_interval))
+        with pytest.raises(RecorderFullError):
+            await client.get_error_log()
+        assert len(simulator.journal.by_cgi(Cgi.LOGIN)) == 17
+        assert simulator.uids.evicted_total == 1
+        # One of them logs out: the next command finds the free session.
+        uid = simulator.uids.active()[-1]
+        await asyncio.sleep(Scheduler.spacing(API_PACING.command_interval))
+        async with other.get(f"/cgi-bin/logout.cgi?UID={uid}") as response:
+            assert response.status == 200
+        await asyncio.sleep(Scheduler.spacing(API_PACING.command_interval))
+    await client.get_camera_status()
     assert (await client.get_error_log()).entries
-    assert len(simulator.journal.by_cgi(Cgi.LOGIN)) == 18
+    assert simulator.uids.evicted_total == 1
     assert simulator.uids.active_count() == 16
     assert simulator.journal.violations == []
 

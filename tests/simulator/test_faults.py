@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 
@@ -158,3 +159,51 @@ async def test_log_list_cut_and_renumbered(
     sim.faults.clear()
     _, text = await get(client, url)
     assert "".join(text.split("\r\n")[2:]).count('","') == total * 5 - 1
+
+
+async def test_drop_mid_response_sends_half_the_promised_body(
+    sim: RunningSimulator, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.faults.drop_mid_response = True
+    sim.faults.count = 1  # a broken body is not resent by aiohttp
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await get(client, "/cgi-bin/dlogin.cgi?UID=-1")
+    # The command ran (a UID was issued), only its answer was lost.
+    assert sim.uids.issued_total >= 1
+    assert (await get(client, GETINFO))[0] == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_truncated_body_is_a_complete_answer_cut_short(
+    sim: RunningSimulator, client: aiohttp.ClientSession
+) -> None:
+    whole = (await get(client, GETINFO))[1]
+    sim.faults.truncate_body = 0.25
+    status, text = await get(client, GETINFO)
+    assert status == 200
+    assert text == whole[: len(whole.encode()) // 4]
+    assert "</HTML>" not in text
+
+
+async def test_refused_connections_then_accepted_on_the_same_port(
+    sim: RunningSimulator, client: aiohttp.ClientSession
+) -> None:
+    assert (await get(client, GETINFO))[0] == 200
+    await sim.refuse_connections()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await get(client, GETINFO)
+    await sim.accept_connections()
+    assert (await get(client, GETINFO))[0] == 200
+
+
+async def test_reboot_forgets_sessions_renumbers_and_says_power_on(
+    sim: RunningSimulator, client: aiohttp.ClientSession
+) -> None:
+    await login(client)
+    sim.uids.hold_for_others(2)
+    before = sim.config.wall_clock()
+    sim.simulator.reboot(clock_jump=-dt.timedelta(hours=1), renumber=7)
+    assert sim.uids.active_count() == 0
+    assert sim.faults.log_number_offset == 7
+    assert sim.config.wall_clock() < before
+    assert sim.simulator.errors.entries[-1].text == "POWER ON"

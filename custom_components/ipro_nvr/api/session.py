@@ -50,6 +50,7 @@ import aiohttp
 
 from . import urls
 from .errors import (
+    AuthenticationError,
     ClientClosedError,
     ConnectionDroppedError,
     InvalidArgumentError,
@@ -61,7 +62,7 @@ from .errors import (
     UidError,
 )
 from .models import Uid
-from .parsers import check_acknowledgement, parse_login
+from .parsers import check_acknowledgement, parse_camera_status, parse_login
 from .scheduler import Priority, Scheduler, Urgency
 from .spec import MAX_CHANNELS, MAX_STREAMS_PER_UID, MAX_UIDS, UID_LIFETIME
 from .transport import NOT_SUPPORTED_STATUSES, Transport
@@ -237,6 +238,11 @@ class RecorderSession:
         # held then, and when they were read; logins sent and not yet answered.
         self._uid_counts: tuple[int, int, int, float] | None = None
         self._logins_in_flight = 0
+        # Set when one of our UIDs was refused since the last counts: another
+        # client's login may have evicted it, so those counts no longer tell
+        # whether a login fits; the next login reads the status first.
+        self._counts_doubtful = False
+        self._counts_lock = asyncio.Lock()
         self.recorder_full = False
         # Called when a status shows a free session after a login was refused.
         self.on_room: Callable[[], None] | None = None
@@ -274,6 +280,7 @@ class RecorderSession:
         if used is None or maximum is None:
             return
         self._uid_counts = (used, maximum, self.uids_in_use, self._clock())
+        self._counts_doubtful = False
         if self.recorder_full and used < maximum:
             self.recorder_full = False
             _LOGGER.info("The recorder has a free session again")
@@ -312,6 +319,28 @@ class RecorderSession:
         if self._uid_counts is not None:
             used, maximum, ours_then, seen_at = self._uid_counts
             self._uid_counts = (used, maximum, ours_then - 1, seen_at)
+        self._counts_doubtful = True
+
+    async def _read_counts(self, priority: Priority) -> None:
+        """After a UID was refused, read the recorder's sessions in use before a login.
+
+        A UID we did not give up is gone: it expired, the recorder restarted, or
+        other clients' logins evicted it. In the last case the recorder is full,
+        and a login now would evict one of theirs (spec 1.3); one status command
+        tells. Concurrent logins share the one read; a status that cannot be read
+        lets the login go ahead, as without counts.
+        """
+        async with self._counts_lock:
+            if not self._counts_doubtful:
+                return
+            self._counts_doubtful = False
+            try:
+                body = await self._send(urls.camera_connection_info(), None, priority)
+                status = parse_camera_status(body)
+            except NvrError as err:
+                _LOGGER.debug("Sessions in use not read before a login: %s", err)
+                return
+            self.note_uid_counts(status.used_uid, status.max_uid)
 
     async def ensure_command_uid(self, priority: Priority = Priority.NORMAL) -> None:
         """Log in the shared command UID unless it is held already."""
@@ -904,13 +933,23 @@ class RecorderSession:
                 else:
                     self._uid_lost()
             self.relogins += 1
-            await self._login(priority, slot)
+            try:
+                await self._login(priority, slot)
+            except AuthenticationError:
+                if not release_old:
+                    # The refusal was the password's (changed on the recorder), not
+                    # the UID's: the recorder may still hold it. Listed, it is logged
+                    # out when the client closes (a reauthentication reloads it).
+                    self._hold_unclaimed(failed, slot.last_used)
+                raise
             if not slot.ready:
                 await self._prepare(slot, priority)
 
     async def _login(self, priority: Priority, slot: _Slot) -> Uid:
         """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
         self._check_open()
+        if self._counts_doubtful:
+            await self._read_counts(priority)
         self._check_room()
         urgency = slot.urgency = Urgency(priority)
         task = self._spawn(self._login_exchange(urgency))

@@ -10,8 +10,10 @@ The answer is ``KEY=value`` lines, normally framed by ``<HTML>``/``</HTML>``::
 
 Tolerated: missing frame, CRLF or LF, blank lines, spaces around keys and
 values, keys we do not know (a newer firmware may add some), any channel
-count. Refused: values that are not the numbers the spec allows, and an answer
-with none of the keys we need.
+count. Refused: values that are not the numbers the spec allows, an answer
+with none of the keys we need, and an answer that opens its ``<HTML>`` frame
+but never closes it: it was cut short, and the cameras it does not list would
+be taken for unregistered (their devices removed).
 """
 
 from __future__ import annotations
@@ -35,9 +37,17 @@ def parse_camera_status(body: bytes) -> CameraStatus:
     text = decode_text(body, _WHAT)
     channels: dict[int, ChannelState] = {}
     counts: dict[str, int] = {}
+    # The frame of spec 5.3.1's example: whether its open and close tags were seen.
+    opened = closed = False
     for raw_line in split_lines(text):
         line = raw_line.strip()
-        if not line or is_tag_line(line):
+        if not line:
+            continue
+        if is_tag_line(line):
+            if line[1:].lstrip().startswith("/"):
+                closed = True
+            else:
+                opened = True
             continue
         key, sep, value = line.partition("=")
         if not sep:
@@ -51,6 +61,8 @@ def parse_camera_status(body: bytes) -> CameraStatus:
             channels[channel] = _state(value, body)
         elif key in ("MAXUID", "USEDUID"):
             counts[key] = _count(key, value, body)
+    if opened and not closed:
+        raise MalformedResponseError(f"{_WHAT}: cut short (no closing tag)", body=body)
     if not channels and not counts:
         raise MalformedResponseError(f"{_WHAT}: no CAM_CONNECT, MAXUID or USEDUID", body=body)
     return CameraStatus(
