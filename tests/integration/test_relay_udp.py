@@ -51,3 +51,22 @@ async def test_relay_over_udp_serves_decodable_video(
     assert port is not None
     assert int(port[1]) in range(first, first + 4)
     assert "INTERNETMODE" not in starts[0]
+
+
+async def test_relay_falls_back_to_http_when_udp_does_not_arrive(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Behind NAT (simulated: the recorder's datagrams never arrive) viewers still get
+    video, over HTTP multipart, after the few seconds the UDP attempt costs."""
+    simulator.simulator.live_udp.faults.silent = True
+    relay = StreamRelay.from_options(client, {CONF_LIVE_TRANSPORT: LIVE_TRANSPORT_UDP})
+    try:
+        url = await relay.async_url(1)
+        data = await asyncio.wait_for(_read_ts(url, 100_000), timeout=40)
+        assert relay.feed(1).transport == "http"
+    finally:
+        await relay.async_stop()
+        await client.close()
+    assert len(await asyncio.to_thread(_decode, data)) >= 5
+    starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "CMD=START" in q]
+    assert ["PORT=" in q for q in starts] == [True, False]
