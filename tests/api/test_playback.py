@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.feeds import VideoFeed
-from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.media import AccessUnit, JpegFrame
 from custom_components.ipro_nvr.api.playback import (
     PlaybackFrame,
     PlaybackMode,
@@ -355,3 +355,37 @@ async def test_a_third_playback_waits_for_a_uid_then_fails(simulator: RunningSim
         finally:
             await first.close()
             await second.close()
+
+
+@pytest.mark.parametrize(("channel", "codec"), [(5, "H265"), (6, "JPEG")])
+async def test_h265_and_jpeg_recordings_play_and_step(
+    simulator: RunningSimulator, client: NvrClient, channel: int, codec: str
+) -> None:
+    """H.265 GOPs decode from their first picture; a JPEG camera's answers are one picture."""
+    simulator.config.recording_codecs[channel] = codec
+    session = PlaybackSession(client, channel)
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            frame = await session.goto(_past(120.45), paused=True)
+            stepped = await session.step(1)
+            back = await session.step(-2)
+        assert stepped.time - frame.time == FRAME
+        assert frame.time - back.time == FRAME
+        if codec == "JPEG":
+            assert len(frame.gop.pictures) == 1
+            assert isinstance(stepped.picture, JpegFrame)
+            assert stepped.picture.data.startswith(b"\xff\xd8")
+        else:
+            context = av.CodecContext.create("hevc", "r")
+            decoded: list[av.VideoFrame] = []
+            for picture in stepped.gop.pictures[: stepped.index + 1]:
+                assert isinstance(picture, AccessUnit)
+                decoded += context.decode(av.Packet(picture.data))
+            decoded += context.decode(None)
+            assert len(decoded) == stepped.index + 1
+        async with asyncio.timeout(TIMEOUT):
+            await session.play()
+        times = [f.time for f in await _collect(session, 15)]
+        assert all(later - earlier == FRAME for earlier, later in itertools.pairwise(times))
+    finally:
+        await session.close()
