@@ -52,4 +52,5 @@ async def async_get_config_entry_diagnostics(
         "error_log": _entries(logs.error_log) if logs else [],
         "event_log": _entries(logs.event_log) if logs else [],
         "client": runtime.client.diagnostics(),
+        "playback": runtime.playback.diagnostics(),
     }

@@ -182,6 +182,9 @@ async def test_media_player_follows_the_recorders_state(
         await asyncio.sleep(0.05)
     assert simulator.uids.active_count() == uids_before_stop - 1
     assert simulator.journal.violations == []
+    playback = entry.runtime_data.playback.diagnostics()["1"]
+    assert playback["mode"] == "stopped"
+    assert playback["stats"]["commands"] >= 8
 
 
 async def test_seek_goes_to_the_time_of_day(hass: HomeAssistant, entry: MockConfigEntry) -> None:
