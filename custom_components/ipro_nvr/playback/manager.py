@@ -62,9 +62,7 @@ class PlaybackManager:
                 "speed_step": None if state is None else state.speed,
                 "position": None if session.position is None else session.position.isoformat(),
                 "stats": asdict(session.stats),
-                "last_error": None
-                if session.last_error is None
-                else type(session.last_error).__name__,
+                "last_error": None if error is None else type(error).__name__,
             }
         return out
 
