@@ -17,6 +17,7 @@ from homeassistant.components.media_player import (
 )
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -293,3 +294,14 @@ async def test_play_media_and_the_event_automation_jump_to_the_time(
     )
     state = await _wait_for(hass, player, operation="pause")
     assert _recorded(state) == event_time
+
+
+async def test_a_camera_without_recordings_says_so(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Camera 4 is disconnected in the simulator and has no recording: a translated error."""
+    player = _player(hass, entry, 4)
+    with pytest.raises(HomeAssistantError) as raised:
+        await _call(hass, "playback_goto", player, time=_past(10).isoformat())
+    assert raised.value.translation_key == "no_recording"
+    assert _state(hass, player).state == "idle"  # its UID went back
