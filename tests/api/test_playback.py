@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import av
 import pytest
 
-from custom_components.ipro_nvr.api import NvrClient
+from custom_components.ipro_nvr.api import NvrClient, UidBudgetExhaustedError, UidPurpose
 from custom_components.ipro_nvr.api.feeds import VideoFeed
 from custom_components.ipro_nvr.api.media import AccessUnit, JpegFrame
 from custom_components.ipro_nvr.api.playback import (
@@ -337,6 +337,31 @@ async def test_two_playbacks_never_share_a_uid(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_playbacks_never_take_live_or_polling_uids(simulator: RunningSimulator) -> None:
+    """With the live UIDs kept, playbacks get what the budget leaves; a second one fails,
+    and live video and polling go on."""
+    async with client_for(simulator, uid_budget=4) as nvr:
+        nvr.keep_uids(UidPurpose.LIVE, 2)
+        first = PlaybackSession(nvr, 1)
+        second = PlaybackSession(nvr, 2, uid_wait=0.1)
+        feed = VideoFeed(nvr, 3, idle_timeout=0.2, backoff=(0.05,))
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                await first.goto(_past(130), paused=True)
+                with pytest.raises(UidBudgetExhaustedError):
+                    await second.goto(_past(130), paused=True)
+                live = feed.subscribe()
+                unit = await anext(live)
+                await live.aclose()
+                await nvr.get_event_log()  # a poll that needs the command UID
+            assert unit.keyframe
+            assert nvr.uids_in_use == 4  # command, two live, one playback
+        finally:
+            await feed.close()
+            await first.close()
+            await second.close()
 
 
 async def test_a_third_playback_waits_for_a_uid_then_fails(simulator: RunningSimulator) -> None:
