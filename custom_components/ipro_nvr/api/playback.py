@@ -11,6 +11,9 @@ UID shared with another playback, whose PLAYCMDs would act on it too):
   STOP, with ``TIMEF`` in UTC (the URL builders of :mod:`.urls` fix the 10 ms
   field at ``00`` for BPLAY, GOTODATE and STOP, and send the displayed
   picture's 10 ms for PAUSE, NEXTFRAME, PREVFRAME, FF and REW);
+* ``hdrctl SCREEN=16X`` (the live setup, spec 2.2.1) is never sent on a
+  playback UID: after STOP the UID is logged out, not reused for live video as
+  spec 3.1.7 allows (the live path keeps UIDs of its own, set up ahead);
 * every ``hdrctl`` goes through the recorder's one pacing queue (at least 3 s
   between commands, spec 1.3) at :attr:`Priority.USER`: a person (or an
   automation acting for one) waits for it. ``camera.cgi`` is a stream request
