@@ -26,9 +26,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr.api.media import (
+    AccessUnit,
+    ContainerCodec,
+    ParameterSets,
+    PlaybackGop,
+    PlaybackVideoStats,
+    RecorderInfo,
+    VideoCodec,
+)
+from custom_components.ipro_nvr.api.playback import PlaybackFrame
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN, EVENT_NVR
 from custom_components.ipro_nvr.playback.media_player import content_id_for
+from custom_components.ipro_nvr.playback.renderer import PlaybackRenderer
 from custom_components.ipro_nvr.playback.services import PLAYBACK_SERVICES
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
@@ -305,3 +316,20 @@ async def test_a_camera_without_recordings_says_so(
         await _call(hass, "playback_goto", player, time=_past(10).isoformat())
     assert raised.value.translation_key == "no_recording"
     assert _state(hass, player).state == "idle"  # its UID went back
+
+
+async def test_renderer_skips_a_damaged_gop(hass: HomeAssistant) -> None:
+    """A GOP that does not decode gives no picture, and no exception reaches the viewer."""
+    damaged = AccessUnit(
+        codec=VideoCodec.H264,
+        timestamp=0,
+        keyframe=True,
+        data=b"\x00\x00\x00\x01\x65" + bytes(range(256)) * 4,
+        parameter_sets=ParameterSets(sps=b"\x67\xff\xff\xff", pps=b"\x68\xff"),
+        info=RecorderInfo(time=_past(0)),
+    )
+    gop = PlaybackGop(ContainerCodec.H264, None, None, (damaged,), PlaybackVideoStats())
+    renderer = PlaybackRenderer(hass)
+    assert await renderer.jpeg(PlaybackFrame(gop, 1, 0, 1)) is None
+    assert await renderer.jpeg(PlaybackFrame(gop, 1, 0, 2)) is None
+    assert renderer.rendered == 0
