@@ -59,4 +59,5 @@ async def async_get_config_entry_diagnostics(
             if info is not None
         },
         "client": runtime.client.diagnostics(),
+        "playback": runtime.playback.diagnostics(),
     }

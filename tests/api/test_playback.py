@@ -12,9 +12,9 @@ from urllib.parse import parse_qs
 import av
 import pytest
 
-from custom_components.ipro_nvr.api import NvrClient
+from custom_components.ipro_nvr.api import NvrClient, UidBudgetExhaustedError, UidPurpose
 from custom_components.ipro_nvr.api.feeds import VideoFeed
-from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.media import AccessUnit, JpegFrame
 from custom_components.ipro_nvr.api.playback import (
     PlaybackFrame,
     PlaybackMode,
@@ -339,6 +339,31 @@ async def test_two_playbacks_never_share_a_uid(
         await second.close()
 
 
+async def test_playbacks_never_take_live_or_polling_uids(simulator: RunningSimulator) -> None:
+    """With the live UIDs kept, playbacks get what the budget leaves; a second one fails,
+    and live video and polling go on."""
+    async with client_for(simulator, uid_budget=4) as nvr:
+        nvr.keep_uids(UidPurpose.LIVE, 2)
+        first = PlaybackSession(nvr, 1)
+        second = PlaybackSession(nvr, 2, uid_wait=0.1)
+        feed = VideoFeed(nvr, 3, idle_timeout=0.2, backoff=(0.05,))
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                await first.goto(_past(130), paused=True)
+                with pytest.raises(UidBudgetExhaustedError):
+                    await second.goto(_past(130), paused=True)
+                live = feed.subscribe()
+                unit = await anext(live)
+                await live.aclose()
+                await nvr.get_event_log()  # a poll that needs the command UID
+            assert unit.keyframe
+            assert nvr.uids_in_use == 4  # command, two live, one playback
+        finally:
+            await feed.close()
+            await first.close()
+            await second.close()
+
+
 async def test_a_third_playback_waits_for_a_uid_then_fails(simulator: RunningSimulator) -> None:
     """The budget bounds playbacks: the command UID stays reserved for polls."""
     async with client_for(simulator, uid_budget=2) as nvr:
@@ -355,3 +380,37 @@ async def test_a_third_playback_waits_for_a_uid_then_fails(simulator: RunningSim
         finally:
             await first.close()
             await second.close()
+
+
+@pytest.mark.parametrize(("channel", "codec"), [(5, "H265"), (6, "JPEG")])
+async def test_h265_and_jpeg_recordings_play_and_step(
+    simulator: RunningSimulator, client: NvrClient, channel: int, codec: str
+) -> None:
+    """H.265 GOPs decode from their first picture; a JPEG camera's answers are one picture."""
+    simulator.config.recording_codecs[channel] = codec
+    session = PlaybackSession(client, channel)
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            frame = await session.goto(_past(120.45), paused=True)
+            stepped = await session.step(1)
+            back = await session.step(-2)
+        assert stepped.time - frame.time == FRAME
+        assert frame.time - back.time == FRAME
+        if codec == "JPEG":
+            assert len(frame.gop.pictures) == 1
+            assert isinstance(stepped.picture, JpegFrame)
+            assert stepped.picture.data.startswith(b"\xff\xd8")
+        else:
+            context = av.CodecContext.create("hevc", "r")
+            decoded: list[av.VideoFrame] = []
+            for picture in stepped.gop.pictures[: stepped.index + 1]:
+                assert isinstance(picture, AccessUnit)
+                decoded += context.decode(av.Packet(picture.data))
+            decoded += context.decode(None)
+            assert len(decoded) == stepped.index + 1
+        async with asyncio.timeout(TIMEOUT):
+            await session.play()
+        times = [f.time for f in await _collect(session, 15)]
+        assert all(later - earlier == FRAME for earlier, later in itertools.pairwise(times))
+    finally:
+        await session.close()

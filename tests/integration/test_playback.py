@@ -17,6 +17,7 @@ from homeassistant.components.media_player import (
 )
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -25,9 +26,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr.api.media import (
+    AccessUnit,
+    ContainerCodec,
+    ParameterSets,
+    PlaybackGop,
+    PlaybackVideoStats,
+    RecorderInfo,
+    VideoCodec,
+)
+from custom_components.ipro_nvr.api.playback import PlaybackFrame
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN, EVENT_NVR
 from custom_components.ipro_nvr.playback.media_player import content_id_for
+from custom_components.ipro_nvr.playback.renderer import PlaybackRenderer
 from custom_components.ipro_nvr.playback.services import PLAYBACK_SERVICES
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
@@ -182,6 +194,9 @@ async def test_media_player_follows_the_recorders_state(
         await asyncio.sleep(0.05)
     assert simulator.uids.active_count() == uids_before_stop - 1
     assert simulator.journal.violations == []
+    playback = entry.runtime_data.playback.diagnostics()["1"]
+    assert playback["mode"] == "stopped"
+    assert playback["stats"]["commands"] >= 8
 
 
 async def test_seek_goes_to_the_time_of_day(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -290,3 +305,31 @@ async def test_play_media_and_the_event_automation_jump_to_the_time(
     )
     state = await _wait_for(hass, player, operation="pause")
     assert _recorded(state) == event_time
+
+
+async def test_a_camera_without_recordings_says_so(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Camera 4 is disconnected in the simulator and has no recording: a translated error."""
+    player = _player(hass, entry, 4)
+    with pytest.raises(HomeAssistantError) as raised:
+        await _call(hass, "playback_goto", player, time=_past(10).isoformat())
+    assert raised.value.translation_key == "no_recording"
+    assert _state(hass, player).state == "idle"  # its UID went back
+
+
+async def test_renderer_skips_a_damaged_gop(hass: HomeAssistant) -> None:
+    """A GOP that does not decode gives no picture, and no exception reaches the viewer."""
+    damaged = AccessUnit(
+        codec=VideoCodec.H264,
+        timestamp=0,
+        keyframe=True,
+        data=b"\x00\x00\x00\x01\x65" + bytes(range(256)) * 4,
+        parameter_sets=ParameterSets(sps=b"\x67\xff\xff\xff", pps=b"\x68\xff"),
+        info=RecorderInfo(time=_past(0)),
+    )
+    gop = PlaybackGop(ContainerCodec.H264, None, None, (damaged,), PlaybackVideoStats())
+    renderer = PlaybackRenderer(hass)
+    assert await renderer.jpeg(PlaybackFrame(gop, 1, 0, 1)) is None
+    assert await renderer.jpeg(PlaybackFrame(gop, 1, 0, 2)) is None
+    assert renderer.rendered == 0

@@ -11,6 +11,9 @@ UID shared with another playback, whose PLAYCMDs would act on it too):
   STOP, with ``TIMEF`` in UTC (the URL builders of :mod:`.urls` fix the 10 ms
   field at ``00`` for BPLAY, GOTODATE and STOP, and send the displayed
   picture's 10 ms for PAUSE, NEXTFRAME, PREVFRAME, FF and REW);
+* ``hdrctl SCREEN=16X`` (the live setup, spec 2.2.1) is never sent on a
+  playback UID: after STOP the UID is logged out, not reused for live video as
+  spec 3.1.7 allows (the live path keeps UIDs of its own, set up ahead);
 * every ``hdrctl`` goes through the recorder's one pacing queue (at least 3 s
   between commands, spec 1.3) at :attr:`Priority.USER`: a person (or an
   automation acting for one) waits for it. ``camera.cgi`` is a stream request
@@ -425,11 +428,30 @@ class PlaybackSession:
         return True
 
     async def _start_at(self, at: dt.datetime) -> None:
-        """GOTODATE ``at`` and show the latest picture recorded at or before it."""
-        await self._setup()
-        await self._send(urls.go_to_date(at))
-        self._mode, self._speed = PlaybackMode.PLAY, 0
-        await self._show_first(forward=True, target=at)
+        """GOTODATE ``at`` and show the latest picture recorded at or before it.
+
+        A playback that shows nothing (no recording there, a broken answer) does
+        not keep its UID: it is logged out (which ends the playback too).
+        """
+        fresh = self._lease is None
+        try:
+            await self._setup()
+            await self._send(urls.go_to_date(at))
+            self._mode, self._speed = PlaybackMode.PLAY, 0
+            await self._show_first(forward=True, target=at)
+        except (NvrError, MediaFormatError, aiohttp.ClientError, TimeoutError):
+            if fresh:
+                await self._abandon()
+            raise
+
+    async def _abandon(self) -> None:
+        """Give the UID back without a STOP (its logout ends the playback)."""
+        lease, self._lease = self._lease, None
+        self._mode, self._speed = PlaybackMode.STOPPED, 0
+        if lease is not None:
+            release = asyncio.get_running_loop().create_task(self.client.release(lease))
+            self._releases.add(release)
+            release.add_done_callback(self._releases.discard)
 
     async def _setup(self) -> Lease:
         """A UID of our own with the MASK sent on its current login (spec 3.2.3)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 
 from homeassistant.core import HomeAssistant
 
@@ -46,6 +47,23 @@ class PlaybackManager:
     def listen(self, channel: int, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` on every change of ``channel``'s playback; returns the remover."""
         return self.session(channel).add_listener(listener)
+
+    def diagnostics(self) -> dict[str, object]:
+        """Each playback's mode, recorder state and counters: no UID, no picture."""
+        out: dict[str, object] = {}
+        for channel, session in sorted(self._sessions.items()):
+            state = session.recorder_state
+            error = session.last_error
+            out[str(channel)] = {
+                "mode": session.mode.value,
+                "running": session.running,
+                "recorder_status": None if state is None else str(state.status),
+                "speed_step": None if state is None else state.speed,
+                "position": None if session.position is None else session.position.isoformat(),
+                "stats": asdict(session.stats),
+                "last_error": None if error is None else type(error).__name__,
+            }
+        return out
 
     async def async_close(self) -> None:
         """End every playback's viewers; the client's close then logs their UIDs out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 import datetime as dt
+from http import HTTPStatus
 from typing import Any, Final
 
 from homeassistant.components.media_player import MediaPlayerEntity
@@ -37,11 +38,13 @@ from custom_components.ipro_nvr.api import (
     ChannelState,
     InvalidArgumentError,
     MediaFormatError,
+    NotSupportedError,
     NvrError,
     PlaybackMode,
     PlaybackSession,
     RecorderStatus,
     UidBudgetExhaustedError,
+    UidError,
     classify_log_text,
 )
 from custom_components.ipro_nvr.const import DOMAIN
@@ -77,6 +80,13 @@ _STATUS_NAMES: Final = {
     RecorderStatus.NEXT_IMAGE: "next_picture",
     RecorderStatus.PREVIOUS_IMAGE: "previous_picture",
 }
+
+
+def _no_recording(err: NvrError) -> bool:
+    """A 404 to a playback request: the recorder has nothing recorded of this camera there
+    (a refused UID request was retried on a fresh UID before it was raised)."""
+    status = err.status if isinstance(err, UidError) else None
+    return isinstance(err, NotSupportedError) or status == HTTPStatus.NOT_FOUND
 
 
 def content_id_for(moment: dt.datetime) -> str:
@@ -308,6 +318,12 @@ class NvrPlaybackPlayer(NvrChannelEntity, MediaPlayerEntity):
                 translation_placeholders={"channel": str(self.channel), "error": str(err)},
             ) from err
         except NvrError as err:
+            if _no_recording(err):
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="no_recording",
+                    translation_placeholders={"channel": str(self.channel)},
+                ) from err
             raise control_error(err, self.channel) from err
         except MediaFormatError as err:
             raise HomeAssistantError(
