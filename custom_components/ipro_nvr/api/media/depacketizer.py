@@ -167,11 +167,13 @@ class VideoDepacketizer(ABC):
             if (
                 end - start > fu_at + 1
                 and data[start] & self._FU_MASK == self._FU_ID
-                and (fu_header := data[start + fu_at]) & 0xC0 == 0  # neither S nor E
+                and not (fu_header := data[start + fu_at]) & 0x80  # not a first fragment
                 and fu_header & self._FU_TYPE_MASK == self._fragment_type
                 and self._fragment_start >= 0
             ):
-                self._data += data[start + fu_at + 1 : end]  # a middle fragment
+                self._data += data[start + fu_at + 1 : end]  # the next fragment
+                if fu_header & 0x40:  # E: the last one
+                    self._end_fragment()
             else:
                 try:
                     self._unpack(data, start, end)
