@@ -76,6 +76,8 @@ TARGET_RATIO: Final = 1.0
 TARGET_RELAY_VS_FFMPEG: Final = 2.0
 TARGET_WARM_MS: Final = 50.0
 TARGET_MANY_SHARE: Final = 0.5  # "well under one core"
+# Memory per relay: at most two GOPs plus this (the feed, its reader and one muxer).
+FIXED_OVERHEAD: Final = 512 * 1024
 LABEL: Final = 46
 
 
@@ -440,6 +442,7 @@ def relay_rows(address: tuple[str, int], username: str, ffmpeg: float | None) ->
     assert isinstance(viewers, list)
     warm = [picture for picture, _, _ in viewers]
     median = statistics.median(warm)
+    relay_side = statistics.median(picture - decode for picture, _, decode in viewers)
     _line(
         f"warm relay, {WARM_VIEWERS} new viewers",
         f"first decoded picture median {median * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms; "
@@ -450,25 +453,25 @@ def relay_rows(address: tuple[str, int], username: str, ffmpeg: float | None) ->
     rows.append(
         Row(
             "warm relay: new viewer to 1st picture",
-            f"median {median * 1000:.1f} ms, max {max(warm) * 1000:.1f} ms",
+            f"median {median * 1000:.0f} ms (less the viewer's decode {relay_side * 1000:.0f} ms)",
             f"<= {TARGET_WARM_MS:.0f} ms",
             median * 1000 <= TARGET_WARM_MS,
         )
     )
     mib = 2**20
     gop = one["gop_max"]
-    fixed = one["heap_mean"] - gop
     _line(
         "memory per relay (1 camera, 1 viewer)",
-        f"heap mean {one['heap_mean'] / mib:.1f} MiB (max {one['heap_max'] / mib:.1f}); "
-        f"RSS growth {one['rss'] / mib:.1f} MiB; GOP cache up to {gop / mib:.2f} MiB",
+        f"heap mean {one['heap_mean'] / mib:.1f} MiB, max {one['heap_max'] / mib:.1f} MiB; "
+        f"GOP cache up to {gop / mib:.2f} MiB; RSS growth {one['rss'] / mib:.1f} MiB "
+        "(memory freed earlier in the process hides most of it)",
     )
     rows.append(
         Row(
-            "memory per relay (heap, mean)",
-            f"{one['heap_mean'] / mib:.1f} MiB = GOP {gop / mib:.1f} + {fixed / mib:.1f} fixed",
-            "<= 2 GOPs + fixed",
-            one["heap_mean"] <= 2 * gop + max(fixed, 0),
+            "memory per relay (Python heap, max)",
+            f"{one['heap_max'] / mib:.1f} MiB; 1 GOP = {gop / mib:.1f} MiB",
+            f"<= 2 GOPs + {FIXED_OVERHEAD / mib:.1f} MiB",
+            one["heap_max"] <= 2 * gop + FIXED_OVERHEAD,
         )
     )
     many = _in_child("many", address, username)
