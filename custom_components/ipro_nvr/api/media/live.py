@@ -147,7 +147,7 @@ class LiveDepacketizer:
                 return
             depacketizer = found
         depacketizer.take(
-            self._items,  # type: ignore[arg-type]  # a list of LiveItem takes AccessUnits
+            self._items,
             data,
             payload,
             end,
