@@ -12,7 +12,9 @@ Prints one table:
    ``bytes.find`` floor of :mod:`.live_yardstick`, all fed the same 64 KiB
    chunks. Process CPU time; five rounds, product and yardstick alternating;
    the ratio is the median of the rounds' ratios (yardstick time / product
-   time: 1.0 is as fast as the loop). ``--profile`` adds cProfile's hot spots;
+   time: 1.0 is as fast as the loop). Also the live feed's own async path,
+   ``iter_live_body``, on the simulator's layout. ``--profile`` adds
+   cProfile's hot spots;
 2. ffmpeg's steady state: ``ffmpeg -c copy`` of the H.264 elementary stream to
    MPEG-TS, child CPU time of a 5-minute input less a 1-minute one, / 4;
 3. the relay end to end, one camera and two viewers: the relay process's whole
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 import cProfile
 import dataclasses
 import multiprocessing
@@ -52,7 +54,7 @@ import time
 import tracemalloc
 from typing import Final
 
-from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.media import AccessUnit, iter_live_body
 from custom_components.ipro_nvr.api.media.live import LiveBodyReader
 from custom_components.ipro_nvr.api.spec import SPEC_PACING
 from custom_components.ipro_nvr.live.relay import StreamRelay
@@ -177,9 +179,34 @@ def _depacketizer_row(live: LiveInput) -> Row:
     )
 
 
+async def _iter_live_body(chunks: list[bytes]) -> int:
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    return sum([1 async for _ in iter_live_body(source())])
+
+
+def _async_row(live: LiveInput) -> Row:
+    """The live feed's own path: ``iter_live_body`` over an async iterator of the chunks."""
+    chunks = live.chunks(CHUNK)
+    ratios, times = [], []
+    for _ in range(ROUNDS):
+        ours, count = _cpu(lambda: asyncio.run(_iter_live_body(chunks)))
+        theirs, _ = _cpu(lambda: plain_loop(chunks, h265=live.codec != H264))
+        assert count == len(live.pictures)
+        ratios.append(theirs / ours)
+        times.append(ours)
+    ratio = statistics.median(ratios)
+    rate = len(live.data) / statistics.median(times) / 1e6
+    _line(f"iter_live_body {live.name}", f"{rate:.0f} MB/s; ratio {ratio:.2f} to the plain loop")
+    return Row(f"iter_live_body {live.name} / plain loop", f"{ratio:.2f}x ({rate:.0f} MB/s)")
+
+
 def depacketizer(inputs: list[LiveInput], *, profile: bool) -> list[Row]:
     """Figure 1."""
     rows = [_depacketizer_row(live) for live in inputs]
+    rows.append(_async_row(inputs[0]))
     if profile:
         for live in inputs[:1] + inputs[2:3]:
             chunks = live.chunks(CHUNK)
