@@ -20,7 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 import logging
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Protocol
 
 from .access_unit import START_CODE, AccessUnit, ParameterSets, VideoCodec
 from .errors import AccessUnitTooLargeError, MediaFormatError
@@ -32,6 +32,13 @@ _LOGGER = logging.getLogger(__name__)
 # The largest picture held in reassembly. A 4K H.264 I-frame at a high bitrate
 # is 1-3 MiB; the multipart reader's part cap (a 4K JPEG) is the same 8 MiB.
 MAX_ACCESS_UNIT_SIZE: Final = 8 * 1024 * 1024
+
+
+class PictureSink(Protocol):
+    """Where :meth:`VideoDepacketizer.take` puts finished pictures (a list of them, or of more)."""
+
+    def append(self, unit: AccessUnit, /) -> None:
+        """Add one finished picture."""
 
 
 @dataclass(slots=True)
@@ -132,7 +139,7 @@ class VideoDepacketizer(ABC):
 
     def take(  # noqa: PLR0917 - a packet in place: its buffer, offsets and header fields
         self,
-        done: list[AccessUnit],
+        done: PictureSink,
         data: bytes | bytearray | memoryview,
         start: int,
         end: int,
@@ -167,11 +174,13 @@ class VideoDepacketizer(ABC):
             if (
                 end - start > fu_at + 1
                 and data[start] & self._FU_MASK == self._FU_ID
-                and (fu_header := data[start + fu_at]) & 0xC0 == 0  # neither S nor E
+                and not (fu_header := data[start + fu_at]) & 0x80  # not a first fragment
                 and fu_header & self._FU_TYPE_MASK == self._fragment_type
                 and self._fragment_start >= 0
             ):
-                self._data += data[start + fu_at + 1 : end]  # a middle fragment
+                self._data += data[start + fu_at + 1 : end]  # the next fragment
+                if fu_header & 0x40:  # E: the last one
+                    self._end_fragment()
             else:
                 try:
                     self._unpack(data, start, end)
@@ -186,7 +195,7 @@ class VideoDepacketizer(ABC):
 
     def _next_packet(  # noqa: PLR0917 - as take
         self,
-        done: list[AccessUnit],
+        done: PictureSink,
         data: bytes | bytearray | memoryview,
         start: int,
         end: int,
@@ -329,7 +338,7 @@ class VideoDepacketizer(ABC):
         self._oversize = False
         self._info_tlvs = None
 
-    def _finish(self, done: list[AccessUnit]) -> None:
+    def _finish(self, done: PictureSink) -> None:
         picture = self._data
         corrupt = self._corrupt or self._fragment_start >= 0
         self._timestamp = -1
@@ -365,4 +374,4 @@ class VideoDepacketizer(ABC):
         )
 
 
-__all__ = ["MAX_ACCESS_UNIT_SIZE", "DepacketizerStats", "VideoDepacketizer"]
+__all__ = ["MAX_ACCESS_UNIT_SIZE", "DepacketizerStats", "PictureSink", "VideoDepacketizer"]

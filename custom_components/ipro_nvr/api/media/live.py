@@ -80,7 +80,9 @@ class LiveDepacketizer:
         self._ssrc: dict[VideoCodec, int] = {}
         # The depacketizer the last packet went to, with its payload type and
         # source: the next packet, alike, goes straight to it.
-        self._last: tuple[int, int, VideoDepacketizer] | None = None
+        self._last_type = -1
+        self._last_ssrc = -1
+        self._last: VideoDepacketizer | None = None
         # What take_part completed, until take_items collects it.
         self._items: list[LiveItem] = []
 
@@ -105,12 +107,13 @@ class LiveDepacketizer:
         """
         self.stats.parts += 1
         media_type = head.media_type
-        if media_type == CONTENT_TYPE_VIDEO or (
-            not media_type and _sniff(view[start : start + len(SOI)]) == CONTENT_TYPE_VIDEO
-        ):
+        if media_type == CONTENT_TYPE_VIDEO:
+            self._take_rtp(view, start, end)
+            return
+        media_type = media_type or _sniff(view[start : start + len(SOI)])
+        if media_type == CONTENT_TYPE_VIDEO:
             self._take_rtp(view, start, end)
         else:
-            media_type = media_type or _sniff(view[start : start + len(SOI)])
             self._items += self._other(media_type, head.content_type, bytes(view[start:end]))
 
     def take_items(self) -> list[LiveItem]:
@@ -131,17 +134,19 @@ class LiveDepacketizer:
         except MediaFormatError:
             self.stats.bad_rtp_packets += 1
             return
-        payload_type = second & 0x7F
-        last = self._last
-        if last is not None and last[0] == payload_type and last[1] == ssrc:
-            depacketizer = last[2]
+        if (
+            second & 0x7F == self._last_type
+            and ssrc == self._last_ssrc
+            and (last := self._last) is not None
+        ):
+            depacketizer = last
         else:
-            found = self._depacketizer(payload_type, ssrc, data[extension:payload])
+            found = self._depacketizer(second & 0x7F, ssrc, data[extension:payload])
             if found is None:
                 return
             depacketizer = found
         depacketizer.take(
-            self._items,  # type: ignore[arg-type]  # a list of LiveItem takes AccessUnits
+            self._items,
             data,
             payload,
             end,
@@ -170,9 +175,10 @@ class LiveDepacketizer:
         self._ssrc[codec] = ssrc
         # Only a payload type that names the codec is remembered: another one
         # is looked up in each packet's recorder information, as it may change.
-        self._last = (
-            (payload_type, ssrc, depacketizer) if payload_type in _CODEC_BY_PAYLOAD_TYPE else None
-        )
+        if payload_type in _CODEC_BY_PAYLOAD_TYPE:
+            self._last_type, self._last_ssrc, self._last = payload_type, ssrc, depacketizer
+        else:
+            self._last_type = -1
         return depacketizer
 
     def _other(self, media_type: str, content_type: str, body: bytes) -> list[LiveItem]:

@@ -184,12 +184,11 @@ valid during the call: keep a copy of what is needed, never the view."""
 class _HeadTemplate:
     """A part head the tolerant parser read, as bytes around its Content-Length digits."""
 
-    __slots__ = ("head", "prefix", "suffix")
+    __slots__ = ("parts",)
 
     def __init__(self, prefix: bytes, suffix: bytes, head: PartHead) -> None:
-        self.prefix = prefix
-        self.suffix = suffix
-        self.head = head
+        # The bytes before the digits, those after them, and the head they give.
+        self.parts = (prefix, suffix, head)
 
 
 def _learn_head(block: bytes) -> _HeadTemplate | None:
@@ -352,7 +351,7 @@ class MultipartReader:
 
     # -- states -------------------------------------------------------------------
 
-    def _read_standard_parts(self, view: memoryview, sink: PartSink) -> bool:  # noqa: PLR0912
+    def _read_standard_parts(self, view: memoryview, sink: PartSink) -> bool:  # noqa: PLR0912, PLR0915
         """Fast path: read parts whose head fits the template; False when none did.
 
         One ``find`` (the blank line), two comparisons (the template's bytes
@@ -369,55 +368,66 @@ class MultipartReader:
         first_line = self._delimiter_line
         next_line = self._next_delimiter_line
         head_limit = self._max_header + 1  # the blank line's LF at most max_header on
+        max_part = self._max_part
         template = self._template
+        prefix, suffix, head = (b"", b"", None) if template is None else template.parts
         found = False
-        while True:
-            if buf.startswith(next_line, pos):
-                head_start = pos + len(next_line)
-            elif buf.startswith(first_line, pos):
-                head_start = pos + len(first_line)
-            else:
-                break
-            blank = buf.find(_HEAD_END, head_start, head_start + head_limit)
-            if blank < 0:
-                break
-            if template is None or not (
-                buf.startswith(template.prefix, head_start)
-                and buf.endswith(template.suffix, head_start, blank)
-            ):
-                block = bytes(buf[head_start:blank])
-                if _STANDARD_HEAD.fullmatch(block) is None:
-                    break  # the tolerant parser reads it (and makes it the template)
-                template = self._template = _learn_head(block)
-                if template is None:
+        parts = 0
+        try:
+            while True:
+                if buf.startswith(next_line, pos):
+                    head_start = pos + len(next_line)
+                elif buf.startswith(first_line, pos):
+                    head_start = pos + len(first_line)
+                else:
                     break
-            digits = buf[head_start + len(template.prefix) : blank - len(template.suffix)]
-            if (
-                not digits.isdigit()
-                or len(digits) > _MAX_LENGTH_DIGITS
-                or (digits[0] == 0x30 and len(digits) > 1)  # "0": leading zeros
-            ):
-                break
-            length = int(digits)
-            if length > self._max_part:
-                break  # the tolerant parser raises, with its stats
-            found = True
-            if self._garbage_pending:
-                self.stats.resyncs += 1
-                self._garbage_pending = False
-            start = blank + len(_HEAD_END)
-            end = start + length
-            if end > size:
-                # The body is still to come: read it as the tolerant parser would.
-                self._head = template.head
-                self._length = length
-                self._header_start = head_start
-                self._pos = self._scan = start
-                self._state = _State.BODY
-                break
-            self.stats.parts += 1
-            self._pos = self._scan = pos = end
-            sink(template.head, view, start, end)
+                blank = buf.find(_HEAD_END, head_start, head_start + head_limit)
+                if blank < 0:
+                    break
+                if head is None or not (
+                    buf.startswith(prefix, head_start) and buf.endswith(suffix, head_start, blank)
+                ):
+                    block = bytes(buf[head_start:blank])
+                    if _STANDARD_HEAD.fullmatch(block) is None:
+                        break  # the tolerant parser reads it (and makes it the template)
+                    template = self._template = _learn_head(block)
+                    if template is None:
+                        break
+                    prefix, suffix, head = template.parts
+                digits = buf[head_start + len(prefix) : blank - len(suffix)]
+                if (
+                    not digits.isdigit()
+                    or len(digits) > _MAX_LENGTH_DIGITS
+                    or (digits[0] == 0x30 and len(digits) > 1)  # "0": leading zeros
+                ):
+                    break
+                length = int(digits)
+                if length > max_part:
+                    break  # the tolerant parser raises, with its stats
+                if not found:
+                    found = True
+                    if self._garbage_pending:
+                        self.stats.resyncs += 1
+                        self._garbage_pending = False
+                start = blank + len(_HEAD_END)
+                end = start + length
+                if end > size:
+                    # The body is still to come: read it as the tolerant parser would.
+                    self._head = head
+                    self._length = length
+                    self._header_start = head_start
+                    self._pos = self._scan = start
+                    self._state = _State.BODY
+                    break
+                parts += 1
+                pos = end
+                sink(head, view, start, end)
+        finally:
+            # Once per call rather than per part (this is the hot loop of every live stream).
+            if parts:
+                self.stats.parts += parts
+                if self._state is _State.SEEK:
+                    self._pos = self._scan = pos
         if found:
             self._end_stretch()
         return found
