@@ -27,7 +27,7 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass
 import logging
-from typing import TYPE_CHECKING, ClassVar, Final, TypedDict, Unpack
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import aiohttp
 
@@ -55,14 +55,6 @@ class _StartRefusedError(NvrError):
     """push.cgi START answered 503: the camera is unreachable or the recorder busy."""
 
 
-class FeedOptions(TypedDict, total=False):
-    """How a feed reconnects and stops, and whom it asks about its camera."""
-
-    idle_timeout: float  # seconds connected after the last reader left
-    backoff: tuple[float, ...]  # waits between reconnection attempts; the last repeats
-    connections: CameraConnections | None  # the recorder's camera states, shared
-
-
 @dataclass(slots=True)
 class FeedStats:
     """Counters for diagnostics and tests."""
@@ -79,17 +71,23 @@ class Feed(ABC):
     start_priority: ClassVar[Priority] = Priority.USER
 
     def __init__(
-        self, client: NvrClient, channel: int, *, stats: FeedStats, **options: Unpack[FeedOptions]
+        self,
+        client: NvrClient,
+        channel: int,
+        *,
+        stats: FeedStats,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        backoff: tuple[float, ...] = DEFAULT_BACKOFF,
+        connections: CameraConnections | None = None,
     ) -> None:
         """Prepare the feed; nothing connects before the first reader."""
         self.client = client
         self.channel = channel
         self.stats = stats
-        connections = options.get("connections")
         self._connections = connections if connections is not None else CameraConnections()
         self._told_disconnected = False
-        self._idle_timeout = options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT)
-        self._backoff = options.get("backoff", DEFAULT_BACKOFF)
+        self._idle_timeout = idle_timeout
+        self._backoff = backoff
         self._task: asyncio.Task[None] | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._closed = False

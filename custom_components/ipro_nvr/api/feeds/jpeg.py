@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Final, Unpack
+from typing import TYPE_CHECKING, Final
 
 from .. import urls
+from ..connections import CameraConnections
 from ..media import JpegFrame, LiveItem
 from ..scheduler import Priority
 from ..urls import LiveCodec, Request
-from .feed import Feed, FeedOptions, FeedStats
+from .feed import DEFAULT_BACKOFF, DEFAULT_IDLE_TIMEOUT, Feed, FeedStats
 
 if TYPE_CHECKING:
     from ..client import NvrClient
@@ -33,9 +34,24 @@ class JpegFeed(Feed):
     # JPEG feed serves snapshots, and a tile shows its last picture meanwhile.
     start_priority = Priority.DEFERRABLE
 
-    def __init__(self, client: NvrClient, channel: int, **options: Unpack[FeedOptions]) -> None:
+    def __init__(
+        self,
+        client: NvrClient,
+        channel: int,
+        *,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        backoff: tuple[float, ...] = DEFAULT_BACKOFF,
+        connections: CameraConnections | None = None,
+    ) -> None:
         """Prepare the feed; nothing connects before the first picture is asked for."""
-        super().__init__(client, channel, stats=FeedStats(), **options)
+        super().__init__(
+            client,
+            channel,
+            stats=FeedStats(),
+            idle_timeout=idle_timeout,
+            backoff=backoff,
+            connections=connections,
+        )
         self.codec = LiveCodec.JPEG
         self._jpeg: JpegFrame | None = None
         self._jpeg_at = 0.0

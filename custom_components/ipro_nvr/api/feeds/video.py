@@ -19,11 +19,12 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
 import logging
-from typing import TYPE_CHECKING, Final, Unpack
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
 from .. import urls
+from ..connections import CameraConnections
 from ..errors import NvrError
 from ..media import (
     AccessUnit,
@@ -36,7 +37,7 @@ from ..media import (
 )
 from ..session import Lease
 from ..urls import LiveCodec, Request
-from .feed import READ_TIMEOUT, Feed, FeedOptions, FeedStats
+from .feed import DEFAULT_BACKOFF, DEFAULT_IDLE_TIMEOUT, READ_TIMEOUT, Feed, FeedStats
 
 if TYPE_CHECKING:
     from ..client import NvrClient
@@ -127,12 +128,21 @@ class VideoFeed(Feed):
         codec: LiveCodec = LiveCodec.H264,
         *,
         audio: bool = False,
-        **options: Unpack[FeedOptions],
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        backoff: tuple[float, ...] = DEFAULT_BACKOFF,
+        connections: CameraConnections | None = None,
     ) -> None:
         """Prepare the feed; nothing connects before the first subscriber."""
         if codec is LiveCodec.JPEG or codec is LiveCodec.AUDIO:
             raise ValueError(f"a video feed streams H.264 or H.265, not {codec}")
-        super().__init__(client, channel, stats=VideoFeedStats(), **options)
+        super().__init__(
+            client,
+            channel,
+            stats=VideoFeedStats(),
+            idle_timeout=idle_timeout,
+            backoff=backoff,
+            connections=connections,
+        )
         self.codec = codec
         # A refusal of the audio stream turns it off for this feed: the camera
         # probably has no microphone, and asking again costs paced commands.
