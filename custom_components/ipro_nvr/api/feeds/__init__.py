@@ -8,16 +8,8 @@ waiters) build on it.
 
 from __future__ import annotations
 
-from .feed import Feed, FeedOptions, FeedStats
+from .feed import Feed, FeedStats
 from .jpeg import JpegFeed
 from .video import FeedItem, VideoFeed, VideoFeedStats
 
-__all__ = [
-    "Feed",
-    "FeedItem",
-    "FeedOptions",
-    "FeedStats",
-    "JpegFeed",
-    "VideoFeed",
-    "VideoFeedStats",
-]
+__all__ = ["Feed", "FeedItem", "FeedStats", "JpegFeed", "VideoFeed", "VideoFeedStats"]
