@@ -29,7 +29,7 @@ import aiohttp
 
 from custom_components.ipro_nvr.api import NvrClient, UidPurpose
 from custom_components.ipro_nvr.api.spec import SPEC_PACING, Cgi
-from custom_components.ipro_nvr.relay import StreamRelay
+from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator import SimulatorConfig, run_simulator
 from nvr_simulator.server import RunningSimulator
 

@@ -75,8 +75,8 @@ from custom_components.ipro_nvr.api.spec import (
     SPEC_PACING,
     PacingPolicy,
 )
-from custom_components.ipro_nvr.relay import StreamRelay
-from custom_components.ipro_nvr.ts_muxer import TsMuxer
+from custom_components.ipro_nvr.live.relay import StreamRelay
+from custom_components.ipro_nvr.live.ts_muxer import TsMuxer
 from nvr_simulator import SimulatorConfig, run_simulator
 from nvr_simulator.live import LiveStream
 from nvr_simulator.simulator import Simulator

@@ -56,9 +56,9 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api import DirectorySink, DownloadKind
 from custom_components.ipro_nvr.api.spec import SPEC_PACING, PacingPolicy
-from custom_components.ipro_nvr.clip_cache import ClipCache
 from custom_components.ipro_nvr.const import CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
-from custom_components.ipro_nvr.views import DATA_CLIP_CACHES, ClipRef, async_clip_cache
+from custom_components.ipro_nvr.recordings.clip_cache import ClipCache
+from custom_components.ipro_nvr.recordings.views import DATA_CLIP_CACHES, ClipRef, async_clip_cache
 from nvr_simulator import SimulatorConfig, run_simulator
 
 PACING = SPEC_PACING.scaled(0.05)  # --pacing changes it

@@ -12,7 +12,7 @@ import statistics
 import time
 
 from custom_components.ipro_nvr.api.parsers.loglist import parse_log_list
-from custom_components.ipro_nvr.log_tracker import LogTracker
+from custom_components.ipro_nvr.poll.log_tracker import LogTracker
 from nvr_simulator.logs import LogEntry as SimEntry
 from nvr_simulator.texts import LogKind as SimKind, loglist_body
 

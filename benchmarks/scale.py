@@ -52,7 +52,7 @@ from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.spec import SPEC_PACING
 from custom_components.ipro_nvr.const import CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
-from custom_components.ipro_nvr.relay import StreamRelay
+from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator import SimulatorConfig, run_simulator
 
 PACING = SPEC_PACING.scaled(0.05)

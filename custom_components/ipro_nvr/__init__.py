@@ -23,10 +23,10 @@ from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
 from .devices import async_remove_config_entry_device, async_setup_stale_device_removal
 from .entity import recorder_device_info, selected_channels
-from .relay import StreamRelay
+from .live.relay import StreamRelay
+from .recordings.views import async_remove_entry_clips, async_setup_clip_view
 from .repairs import async_remove_entry_repairs, async_setup_repairs
 from .services import async_setup_services
-from .views import async_remove_entry_clips, async_setup_clip_view
 
 __all__ = [
     "async_remove_config_entry_device",

@@ -12,7 +12,7 @@ from .api import ChannelState
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import NvrChannelEntity, NvrEntity, async_add_channel_entities
-from .problems import active_disk_errors, channels_in_error
+from .poll.problems import active_disk_errors, channels_in_error
 
 PARALLEL_UPDATES = 0
 

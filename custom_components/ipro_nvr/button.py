@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import FocusAction, IrisAction
-from .camera_control import CameraControlEntity, ControlAction
 from .const import BUTTON_PAN_TILT_SPEED as SPEED, BUTTON_ZOOM_SPEED as ZOOM
+from .control.camera_control import CameraControlEntity, ControlAction
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities

@@ -25,11 +25,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ChannelState
-from .camera_control import CameraControlEntity
+from .control.camera_control import CameraControlEntity
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities
-from .placeholder_picture import async_placeholder_picture
+from .live.placeholder_picture import async_placeholder_picture
 
 # Commands are paced by the client's scheduler, not by Home Assistant.
 PARALLEL_UPDATES = 0

@@ -28,7 +28,7 @@ from .api.log_events import LogEventMeaning, classify_log_text
 from .api.parsers import parse_recorded_time
 from .api.recorder_time import RecorderZone
 from .const import DOMAIN, EVENT_NVR, LOGGER
-from .log_tracker import LogTracker
+from .poll.log_tracker import LogTracker
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

@@ -8,7 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .api import NvrClient
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
-from .relay import StreamRelay
+from .live.relay import StreamRelay
 
 type IproNvrConfigEntry = ConfigEntry[IproNvrRuntimeData]
 

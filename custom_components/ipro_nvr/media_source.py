@@ -49,12 +49,12 @@ from homeassistant.core import HomeAssistant
 from .api import ClientClosedError, LogEntry, UidPurpose
 from .api.log_events import classify_log_text
 from .api.recorder_time import aware_to_local, local_to_aware
-from .clip_cache import CODEC_H265, ClipCache
 from .compat import device_by_identifier
 from .const import CONF_LIVE_CODEC, DEFAULT_LIVE_CODEC, DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
 from .entity import selected_channels
-from .views import CLIP_MIME_TYPE, ClipRef, async_clip_cache
+from .recordings.clip_cache import CODEC_H265, ClipCache
+from .recordings.views import CLIP_MIME_TYPE, ClipRef, async_clip_cache
 
 CLIP_MINUTES: Final = 10
 # An event clip runs from this long before the event to this long after it

@@ -25,7 +25,7 @@ from homeassistant.util.hass_dict import HassKey
 from .api import RecorderBusyError, RecorderFullError, UidError
 from .const import CAMERA_DISCONNECTED_REPAIR_AFTER, DOMAIN
 from .data import IproNvrConfigEntry
-from .problems import active_disk_errors, channels_in_error
+from .poll.problems import active_disk_errors, channels_in_error
 
 _STORE_VERSION: Final = 1
 _SINCE_KEY: Final = "camera_error_since"

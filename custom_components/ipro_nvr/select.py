@@ -15,8 +15,8 @@ from homeassistant.components.select import SelectEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .camera_control import CameraControlEntity
 from .const import CONF_PRESET_COUNT, CONF_PRESET_NAMES, DEFAULT_PRESET_COUNT, MAX_PRESET_COUNT
+from .control.camera_control import CameraControlEntity
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities

@@ -33,9 +33,9 @@ from .api.spec import (
     PRESET_RANGE,
     ZOOM_RANGE,
 )
-from .camera_control import CameraControlEntity
 from .const import DOMAIN
-from .recording_download import DOWNLOAD_SCHEMA, async_download_recording
+from .control.camera_control import CameraControlEntity
+from .recordings.recording_download import DOWNLOAD_SCHEMA, async_download_recording
 
 ATTR_PAN: Final = "pan"
 ATTR_TILT: Final = "tilt"

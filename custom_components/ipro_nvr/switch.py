@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import AuxAction
 from .api.spec import AUX_OUTPUTS
-from .camera_control import CameraControlEntity, aux_signal
+from .control.camera_control import CameraControlEntity, aux_signal
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import async_add_channel_entities

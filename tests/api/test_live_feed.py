@@ -9,14 +9,13 @@ import itertools
 import av
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.feeds import JpegFeed, VideoFeed
 from custom_components.ipro_nvr.api.media import AccessUnit
 from custom_components.ipro_nvr.api.spec import Cgi
-from custom_components.ipro_nvr.api.urls import LiveCodec
 from nvr_simulator.server import RunningSimulator
 
 
-async def _take(feed: LiveFeed, count: int) -> list[AccessUnit]:
+async def _take(feed: VideoFeed, count: int) -> list[AccessUnit]:
     units: list[AccessUnit] = []
     stream = feed.subscribe()
     async for unit in stream:
@@ -31,7 +30,7 @@ async def test_two_viewers_share_one_recorder_stream(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
     """Two subscribers get the same pictures from a single push.cgi."""
-    feed = LiveFeed(client, 1, idle_timeout=0.2, backoff=(0.05,))
+    feed = VideoFeed(client, 1, idle_timeout=0.2, backoff=(0.05,))
     try:
         first, second = await asyncio.wait_for(
             asyncio.gather(_take(feed, 20), _take(feed, 20)), timeout=20
@@ -54,7 +53,7 @@ async def test_feed_stops_when_idle_and_releases_its_uid(
 ) -> None:
     """After the last viewer left and the idle time passed, the UID is logged out."""
     await client.validate()
-    feed = LiveFeed(client, 2, idle_timeout=0.1, backoff=(0.05,))
+    feed = VideoFeed(client, 2, idle_timeout=0.1, backoff=(0.05,))
     try:
         await asyncio.wait_for(_take(feed, 3), timeout=20)
         assert simulator.uids.active_count() == 2  # command UID + live UID
@@ -77,7 +76,7 @@ async def test_feed_recovers_after_the_uid_is_evicted(
 ) -> None:
     """The recorder forgets every UID mid-stream: the feed reconnects by itself and
     timestamps keep growing."""
-    feed = LiveFeed(client, 3, idle_timeout=0.2, backoff=(0.05,))
+    feed = VideoFeed(client, 3, idle_timeout=0.2, backoff=(0.05,))
     try:
         stream = feed.subscribe()
         seen: list[AccessUnit] = []
@@ -101,7 +100,7 @@ async def test_jpeg_feed_serves_snapshots_from_one_stream(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
     """Snapshots come from one JPEG stream kept open between calls; each is a bare JPEG."""
-    feed = LiveFeed(client, 1, LiveCodec.JPEG, idle_timeout=5)
+    feed = JpegFeed(client, 1, idle_timeout=5)
     try:
         first = await feed.jpeg(wait=10)
         second = await feed.jpeg(wait=10)
@@ -123,7 +122,7 @@ async def test_mjpeg_viewers_share_one_jpeg_stream_and_end_with_the_feed(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
     """Two MJPEG viewers get successive pictures from one push; closing the feed ends them."""
-    feed = LiveFeed(client, 2, LiveCodec.JPEG, idle_timeout=5)
+    feed = JpegFeed(client, 2, idle_timeout=5)
 
     async def watch(count: int) -> list[bytes]:
         pictures: list[bytes] = []

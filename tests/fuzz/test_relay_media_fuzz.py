@@ -12,18 +12,18 @@ from __future__ import annotations
 from hypothesis import example, given, strategies as st
 
 from custom_components.ipro_nvr.api.errors import NvrError
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
     AudioFrame,
     MediaFormatError,
     ParameterSets,
+    TimedAudio,
     VideoCodec,
     parse_audio_part,
 )
-from custom_components.ipro_nvr.audio_transcoder import AacTranscoder
-from custom_components.ipro_nvr.ts_muxer import AAC_SAMPLE_RATE, TsMuxer
+from custom_components.ipro_nvr.live.audio_transcoder import AacTranscoder
+from custom_components.ipro_nvr.live.ts_muxer import AAC_SAMPLE_RATE, TsMuxer
 
 from .budget import fuzz_settings
 from .strategies import audio_part

@@ -16,16 +16,16 @@ import av
 import numpy as np
 import pytest
 
-from custom_components.ipro_nvr import audio_transcoder
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AudioCodec,
     AudioFrame,
+    TimedAudio,
     VideoCodec,
     aac_audio_specific_config,
 )
-from custom_components.ipro_nvr.audio_transcoder import AacTranscoder
-from custom_components.ipro_nvr.ts_muxer import TsMuxer
+from custom_components.ipro_nvr.live import audio_transcoder
+from custom_components.ipro_nvr.live.audio_transcoder import AacTranscoder
+from custom_components.ipro_nvr.live.ts_muxer import TsMuxer
 from nvr_simulator.video import G711, G711_ALAW, G726, cached_narrowband_clip
 from tests.integration.test_ts_muxer import _pictures
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from custom_components.ipro_nvr.api.media import AccessUnit, ParameterSets, VideoCodec
-from custom_components.ipro_nvr.keyframe_snapshot import keyframe_to_jpeg
+from custom_components.ipro_nvr.live.keyframe_snapshot import keyframe_to_jpeg
 
 
 def _keyframe(codec: str) -> bytes:

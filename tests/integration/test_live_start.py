@@ -25,13 +25,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.ipro_nvr as integration
-from custom_components.ipro_nvr import relay as relay_module
 from custom_components.ipro_nvr.api import NvrClient, UidPurpose
 from custom_components.ipro_nvr.api.connections import CameraConnections
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN
-from custom_components.ipro_nvr.placeholder_picture import async_placeholder_picture
-from custom_components.ipro_nvr.relay import StreamRelay
+from custom_components.ipro_nvr.live import relay as relay_module
+from custom_components.ipro_nvr.live.placeholder_picture import async_placeholder_picture
+from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from custom_components.ipro_nvr.api import LogEntry, LogKind
 from custom_components.ipro_nvr.api.log_events import LogEventType, classify_log_text
-from custom_components.ipro_nvr.log_tracker import LogTracker, entry_key
-from custom_components.ipro_nvr.problems import active_disk_errors
+from custom_components.ipro_nvr.poll.log_tracker import LogTracker, entry_key
+from custom_components.ipro_nvr.poll.problems import active_disk_errors
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

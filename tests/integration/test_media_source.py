@@ -34,17 +34,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, TestClient
 
-from custom_components.ipro_nvr import views
 from custom_components.ipro_nvr.api import UidPurpose
 from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.api.spec import Cgi
-from custom_components.ipro_nvr.clip_cache import (
-    CODEC_H264,
-    CODEC_H265,
-    ClipCache,
-    ClipCaches,
-    GrowingClip,
-)
 from custom_components.ipro_nvr.const import (
     CONF_CLIP_CACHE_SIZE,
     CONF_EVENT_SCAN_INTERVAL,
@@ -55,11 +47,19 @@ from custom_components.ipro_nvr.const import (
     DOMAIN,
 )
 from custom_components.ipro_nvr.media_source import H265_NOTE, event_clip_period
-from custom_components.ipro_nvr.recording_download import (
+from custom_components.ipro_nvr.recordings import views
+from custom_components.ipro_nvr.recordings.clip_cache import (
+    CODEC_H264,
+    CODEC_H265,
+    ClipCache,
+    ClipCaches,
+    GrowingClip,
+)
+from custom_components.ipro_nvr.recordings.recording_download import (
     EVENT_DOWNLOAD_COMPLETE,
     download_chunks,
 )
-from custom_components.ipro_nvr.views import DATA_CLIP_CACHES, ClipRef, async_clip_cache
+from custom_components.ipro_nvr.recordings.views import DATA_CLIP_CACHES, ClipRef, async_clip_cache
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
 

@@ -12,7 +12,7 @@ import av
 
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.spec import Cgi
-from custom_components.ipro_nvr.relay import StreamRelay
+from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
 
 

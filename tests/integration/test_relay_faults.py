@@ -22,7 +22,7 @@ import pytest
 from custom_components.ipro_nvr.api import NvrClient
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.api.urls import LiveCodec
-from custom_components.ipro_nvr.relay import StreamRelay
+from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
 
 

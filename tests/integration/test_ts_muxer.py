@@ -18,16 +18,16 @@ import textwrap
 import av
 import pytest
 
-from custom_components.ipro_nvr.api.live_feed import TimedAudio
 from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     AudioCodec,
     AudioFrame,
     ParameterSets,
+    TimedAudio,
     VideoCodec,
     join_annexb,
 )
-from custom_components.ipro_nvr.ts_muxer import TsMuxer
+from custom_components.ipro_nvr.live.ts_muxer import TsMuxer
 from nvr_simulator.video import H264, H265, VideoFormat, cached_audio_clip, cached_video_clip
 
 _TICKS_PER_PICTURE = 9000  # 10 fps
@@ -125,9 +125,9 @@ _DROP_SCRIPT = textwrap.dedent(
     """
     import gc
 
-    from custom_components.ipro_nvr.api.live_feed import TimedAudio
+    from custom_components.ipro_nvr.api.media import TimedAudio
     from custom_components.ipro_nvr.api.media import AudioCodec, AudioFrame, VideoCodec
-    from custom_components.ipro_nvr.ts_muxer import TsMuxer, silent_aac_frame
+    from custom_components.ipro_nvr.live.ts_muxer import TsMuxer, silent_aac_frame
     from tests.integration.test_ts_muxer import _pictures
 
     TsMuxer(VideoCodec.H264, audio=True)  # nothing muxed

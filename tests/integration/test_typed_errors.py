@@ -24,11 +24,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.live_feed import LiveFeed
+from custom_components.ipro_nvr.api.feeds import VideoFeed
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import DOMAIN
-from custom_components.ipro_nvr.relay import StreamRelay
-from custom_components.ipro_nvr.views import DATA_CLIP_CACHES, ClipRef, async_clip_cache
+from custom_components.ipro_nvr.live.relay import StreamRelay
+from custom_components.ipro_nvr.recordings.views import DATA_CLIP_CACHES, ClipRef, async_clip_cache
 from nvr_simulator.context import CgiContext
 from nvr_simulator.server import RunningSimulator
 
@@ -191,7 +191,7 @@ async def test_feed_retries_as_soon_as_told_after_a_503_storm(
     simulator: RunningSimulator, client: NvrClient
 ) -> None:
     """A feed waiting out an hour's backoff after a 503 storm streams again on retry_now()."""
-    feed = LiveFeed(client, 1, backoff=(0.05, 3600.0))
+    feed = VideoFeed(client, 1, backoff=(0.05, 3600.0))
     simulator.faults.busy = True
     pictures = 0
 

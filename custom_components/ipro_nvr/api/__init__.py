@@ -25,6 +25,8 @@ from .errors import (
     UidBudgetExhaustedError,
     UidError,
 )
+from .feeds import JpegFeed, VideoFeed
+from .media import TimedAudio
 from .models import (
     CameraStatus,
     ChannelState,
@@ -65,6 +67,7 @@ __all__ = [
     "FocusAction",
     "InvalidArgumentError",
     "IrisAction",
+    "JpegFeed",
     "Lease",
     "LiveCodec",
     "LogEntry",
@@ -82,9 +85,11 @@ __all__ = [
     "RecorderBusyError",
     "RecorderFullError",
     "Request",
+    "TimedAudio",
     "Uid",
     "UidBudgetExhaustedError",
     "UidError",
     "UidPurpose",
+    "VideoFeed",
     "sanitize_file_name",
 ]

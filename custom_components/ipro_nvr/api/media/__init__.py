@@ -13,7 +13,13 @@ from .access_unit import (
     join_annexb,
     split_annexb,
 )
-from .audio import AudioCodec, AudioFrame, aac_audio_specific_config, parse_audio_part
+from .audio import (
+    AudioCodec,
+    AudioFrame,
+    TimedAudio,
+    aac_audio_specific_config,
+    parse_audio_part,
+)
 from .depacketizer import DepacketizerStats, VideoDepacketizer
 from .errors import MediaFormatError, PartTooLargeError
 from .h264 import H264Depacketizer
@@ -76,6 +82,7 @@ __all__ = [
     "RecordedTime",
     "RecorderInfo",
     "RtpPacket",
+    "TimedAudio",
     "TimestampExtender",
     "VideoCodec",
     "VideoDepacketizer",

@@ -65,6 +65,19 @@ class AudioFrame:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TimedAudio:
+    """An audio frame placed on a video clock (90 kHz), so a muxer can interleave both.
+
+    The recorder's audio parts carry no timestamp (spec 2.3.7): whoever reads
+    audio beside video stamps each frame in the video's clock.
+    """
+
+    frame: AudioFrame
+    timestamp: int
+    duration: int  # 90 kHz ticks
+
+
 def audio_codec_for(content_type: str) -> tuple[AudioCodec, int] | None:
     """Return the codec and sample rate named by an audio part's content type."""
     media_type = content_type.partition(";")[0].strip().lower()
@@ -113,6 +126,7 @@ def aac_audio_specific_config(sample_rate: int = _AAC_DEFAULT_RATE, channels: in
 __all__ = [
     "AudioCodec",
     "AudioFrame",
+    "TimedAudio",
     "aac_audio_specific_config",
     "audio_codec_for",
     "parse_audio_part",

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 import hashlib
 
-from .api import LogEntry
+from custom_components.ipro_nvr.api import LogEntry
 
 # The recorder keeps 1000 entries per log (spec 5.1): remembering twice that
 # covers everything it can still list, with room for a clock set back.

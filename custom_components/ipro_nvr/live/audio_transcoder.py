@@ -25,7 +25,7 @@ Assistant's stream worker or of go2rtc, so one or two per camera):
   1 % of one CPU core per transcoding viewer.
 
 Timestamps follow the input: the encoder's sample count maps to the 90 kHz
-clock from the :class:`~.api.live_feed.TimedAudio` timestamp where the current
+clock from the :class:`~custom_components.ipro_nvr.api.media.TimedAudio` timestamp where the current
 run of contiguous frames began. A frame that does not continue its
 predecessor (the feed re-anchored its audio after a stall or a reconnect)
 starts a new run at its own timestamp; the encoder goes on (the few
@@ -44,8 +44,7 @@ from typing import Any, Final
 
 import av
 
-from .api.live_feed import TimedAudio
-from .api.media import AudioCodec, aac_audio_specific_config
+from custom_components.ipro_nvr.api.media import AudioCodec, TimedAudio, aac_audio_specific_config
 
 _LOGGER = logging.getLogger(__name__)
 

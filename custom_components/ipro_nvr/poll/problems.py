@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 import re
 
-from .api import CameraStatus, ChannelState, LogEntry
-from .api.log_events import LogEventType, classify_log_text
+from custom_components.ipro_nvr.api import CameraStatus, ChannelState, LogEntry
+from custom_components.ipro_nvr.api.log_events import LogEventType, classify_log_text
 
 _DISK_NAME = re.compile(r"\b(MAIN-\d|EXT\d-\d|HDD\s*\d+)\b", re.IGNORECASE)
 

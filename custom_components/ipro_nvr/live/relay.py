@@ -7,9 +7,10 @@ ephemeral port that serves every camera as MPEG-TS at
 ``http://127.0.0.1:<port>/<channel>.ts?auth=<token>``. The random token keeps
 other local processes out (Home Assistant's stream component redacts an
 ``auth`` parameter in its logs); the loopback binding keeps the network out. Behind it,
-one :class:`LiveFeed` per camera holds the single recorder connection that
-every viewer shares. With audio on, each viewer's MPEG-TS also carries the
-camera's audio as AAC (G.711/G.726 transcoded, see :class:`TsMuxer`).
+one :class:`VideoFeed` per camera holds the single recorder connection that
+every viewer shares (one :class:`JpegFeed` per camera the one for snapshots).
+With audio on, each viewer's MPEG-TS also carries the camera's audio as AAC
+(G.711/G.726 transcoded, see :class:`TsMuxer`).
 
 A camera the recorder reports disconnected is refused at once (503): its feed
 sends nothing until a status poll says it is back. Snapshots are served from
@@ -28,13 +29,12 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from .api import NvrClient
-from .api.connections import CameraConnections
-from .api.live_feed import LiveFeed, TimedAudio
-from .api.media import AccessUnit
-from .api.spec import MAX_CHANNELS
-from .api.urls import LiveCodec
-from .const import (
+from custom_components.ipro_nvr.api import JpegFeed, NvrClient, TimedAudio, VideoFeed
+from custom_components.ipro_nvr.api.connections import CameraConnections
+from custom_components.ipro_nvr.api.media import AccessUnit
+from custom_components.ipro_nvr.api.spec import MAX_CHANNELS
+from custom_components.ipro_nvr.api.urls import LiveCodec
+from custom_components.ipro_nvr.const import (
     CONF_LIVE_AUDIO,
     CONF_LIVE_CODEC,
     DEFAULT_LIVE_AUDIO,
@@ -42,6 +42,7 @@ from .const import (
     LIVE_CODEC_H265,
     LOGGER,
 )
+
 from .keyframe_snapshot import keyframe_to_jpeg
 from .ts_muxer import TsMuxer
 
@@ -80,8 +81,8 @@ class StreamRelay:
         self._audio = audio
         self.connections = connections if connections is not None else CameraConnections()
         self._token = secrets.token_urlsafe(32)
-        self._feeds: dict[int, LiveFeed] = {}
-        self._jpeg_feeds: dict[int, LiveFeed] = {}
+        self._feeds: dict[int, VideoFeed] = {}
+        self._jpeg_feeds: dict[int, JpegFeed] = {}
         self._first_waits = 0  # snapshots waiting for a camera's first picture
         self._runner: web.AppRunner | None = None
         self._stopped = False
@@ -108,10 +109,10 @@ class StreamRelay:
             connections=connections,
         )
 
-    def feed(self, channel: int) -> LiveFeed:
+    def feed(self, channel: int) -> VideoFeed:
         """The shared live feed of ``channel`` (created on first use; closed once stopped)."""
         if (feed := self._feeds.get(channel)) is None:
-            feed = self._feeds[channel] = LiveFeed(
+            feed = self._feeds[channel] = VideoFeed(
                 self._client,
                 channel,
                 self._codec_for(channel),
@@ -122,11 +123,11 @@ class StreamRelay:
                 feed.close_now()
         return feed
 
-    def jpeg_feed(self, channel: int) -> LiveFeed:
+    def jpeg_feed(self, channel: int) -> JpegFeed:
         """The shared JPEG feed of ``channel`` for snapshots and MJPEG (created on first use)."""
         if (feed := self._jpeg_feeds.get(channel)) is None:
-            feed = self._jpeg_feeds[channel] = LiveFeed(
-                self._client, channel, LiveCodec.JPEG, connections=self.connections
+            feed = self._jpeg_feeds[channel] = JpegFeed(
+                self._client, channel, connections=self.connections
             )
             if self._stopped:
                 feed.close_now()

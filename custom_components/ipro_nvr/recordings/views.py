@@ -47,7 +47,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.util.hass_dict import HassKey
 
-from .api import (
+from custom_components.ipro_nvr.api import (
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
@@ -57,7 +57,15 @@ from .api import (
     NvrClient,
     NvrError,
 )
-from .api.spec import DOWNLOAD_MAX_SPAN_S
+from custom_components.ipro_nvr.api.spec import DOWNLOAD_MAX_SPAN_S
+from custom_components.ipro_nvr.const import (
+    CONF_CLIP_CACHE_SIZE,
+    DEFAULT_CLIP_CACHE_SIZE_MB,
+    DOMAIN,
+    LOGGER,
+)
+from custom_components.ipro_nvr.live.keyframe_snapshot import frame_to_jpeg
+
 from .clip_cache import (
     ClipCache,
     ClipCaches,
@@ -67,8 +75,6 @@ from .clip_cache import (
     remux_fragmented,
     run_to_completion,
 )
-from .const import CONF_CLIP_CACHE_SIZE, DEFAULT_CLIP_CACHE_SIZE_MB, DOMAIN, LOGGER
-from .keyframe_snapshot import frame_to_jpeg
 
 CLIP_URL: Final = f"/api/{DOMAIN}/clip"
 THUMBNAIL_URL: Final = f"/api/{DOMAIN}/thumbnail"

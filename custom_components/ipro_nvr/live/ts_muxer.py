@@ -15,8 +15,14 @@ import weakref
 
 import av
 
-from .api.live_feed import TimedAudio
-from .api.media import AccessUnit, AudioCodec, VideoCodec, aac_audio_specific_config
+from custom_components.ipro_nvr.api.media import (
+    AccessUnit,
+    AudioCodec,
+    TimedAudio,
+    VideoCodec,
+    aac_audio_specific_config,
+)
+
 from .audio_transcoder import AacTranscoder
 
 _CLOCK_RATE: Final = 90_000

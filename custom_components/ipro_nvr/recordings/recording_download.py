@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
-from .api import (
+from custom_components.ipro_nvr.api import (
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
@@ -34,14 +34,14 @@ from .api import (
     NvrError,
     sanitize_file_name,
 )
-from .api.spec import DOWNLOAD_MAX_SPAN_S
-from .compat import device_by_identifier
-from .const import DOMAIN
+from custom_components.ipro_nvr.api.spec import DOWNLOAD_MAX_SPAN_S
+from custom_components.ipro_nvr.compat import device_by_identifier
+from custom_components.ipro_nvr.const import DOMAIN
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .camera_control import CameraControlEntity
+    from custom_components.ipro_nvr.control.camera_control import CameraControlEntity
 
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"

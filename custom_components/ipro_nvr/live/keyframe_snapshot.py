@@ -14,7 +14,7 @@ from typing import Final, cast
 import av
 from av.video.codeccontext import VideoCodecContext
 
-from .api.media import AccessUnit, VideoCodec, join_annexb
+from custom_components.ipro_nvr.api.media import AccessUnit, VideoCodec, join_annexb
 
 _DECODERS: Final = {VideoCodec.H264: "h264", VideoCodec.H265: "hevc"}
 JPEG_QUALITY_SCALE: Final = 3  # FFmpeg's qscale: 2 (best) .. 31; 3 is close to "quality 90"

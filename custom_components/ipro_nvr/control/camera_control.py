@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .api import (
+from custom_components.ipro_nvr.api import (
     AuthenticationError,
     AuxAction,
     CannotConnectError,
@@ -26,8 +26,8 @@ from .api import (
     RecorderBusyError,
     UidError,
 )
-from .const import DOMAIN
-from .entity import NvrChannelEntity
+from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.entity import NvrChannelEntity
 
 _NOT_SUPPORTED = frozenset({404, 501})
 

@@ -1,0 +1,355 @@
+"""The connection core that every shared recorder stream builds on.
+
+A :class:`Feed` holds at most one streaming request (``push.cgi`` START) for
+its channel. It starts when the first reader arrives and stops a while after
+the last one left, so a dashboard that re-opens a stream does not pay for
+START and STOP (paced commands, spec 1.3) each time. Its UID comes from a
+lease: a kept UID, logged in and set up ahead, makes a start one command. It
+reconnects with backoff when the recorder drops the stream, and a good poll
+after a failed one (:meth:`Feed.retry_now`) cuts a reconnection wait short.
+
+No START goes out for a camera the recorder reports disconnected
+(:class:`~..connections.CameraConnections`): the feed ends its readers and
+waits for a status that says the camera is back. A START refused with 503
+holds the camera back until a fresh status says whether the camera or the
+recorder was the cause.
+
+What a feed does with the stream's items is its subclass's business:
+:class:`~.video.VideoFeed` keeps a GOP for its subscribers and an audio
+clock, :class:`~.jpeg.JpegFeed` the latest picture for snapshots and MJPEG.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import AsyncExitStack, aclosing, suppress
+from dataclasses import dataclass
+import logging
+from typing import TYPE_CHECKING, ClassVar, Final
+
+import aiohttp
+
+from ..connections import CameraConnections
+from ..errors import NvrError, RecorderBusyError, RecorderFullError
+from ..media import LiveItem, MediaFormatError, iter_live_body
+from ..scheduler import Priority
+from ..session import Lease, UidPurpose
+from ..urls import Request
+
+if TYPE_CHECKING:
+    from ..client import NvrClient
+
+_LOGGER = logging.getLogger(__name__)
+
+# How long a feed stays connected after its last reader left.
+DEFAULT_IDLE_TIMEOUT: Final = 30.0
+# Waits between reconnection attempts; the last one repeats.
+DEFAULT_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
+# A stream body that sends nothing for this long is considered dead.
+READ_TIMEOUT: Final = 10.0
+
+
+class _StartRefusedError(NvrError):
+    """push.cgi START answered 503: the camera is unreachable or the recorder busy."""
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Counters for diagnostics and tests."""
+
+    connections: int = 0
+
+
+class Feed(ABC):
+    """One recorder stream of a channel, shared by every reader, with its lifecycle."""
+
+    # The UID kind the stream is leased on.
+    purpose: ClassVar[UidPurpose] = UidPurpose.LIVE
+    # The START's place in the recorder's pacing queue.
+    start_priority: ClassVar[Priority] = Priority.USER
+
+    def __init__(
+        self,
+        client: NvrClient,
+        channel: int,
+        *,
+        stats: FeedStats,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        backoff: tuple[float, ...] = DEFAULT_BACKOFF,
+        connections: CameraConnections | None = None,
+    ) -> None:
+        """Prepare the feed; nothing connects before the first reader."""
+        self.client = client
+        self.channel = channel
+        self.stats = stats
+        self._connections = connections if connections is not None else CameraConnections()
+        self._told_disconnected = False
+        self._idle_timeout = idle_timeout
+        self._backoff = backoff
+        self._task: asyncio.Task[None] | None = None
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._closed = False
+        self._failing = False
+        # Items that marked the stream as working (see _mark_working); a
+        # connection that delivered some resets the backoff.
+        self._working_items = 0
+        # Set by retry_now() to cut a reconnection wait short.
+        self._retry_now = asyncio.Event()
+
+    # -- what a kind of feed provides --------------------------------------------
+
+    @abstractmethod
+    def _start_request(self) -> Request:
+        """The request that starts the stream on the leased UID."""
+
+    @abstractmethod
+    def _stop_requests(self) -> Sequence[Request]:
+        """The commands that end what the last connection started, in order."""
+
+    @abstractmethod
+    def _in_use(self) -> bool:
+        """Whether a reader still wants the stream (else the idle stop may end it)."""
+
+    @abstractmethod
+    def _on_item(self, item: LiveItem) -> None:
+        """Take one item of the stream."""
+
+    @abstractmethod
+    def _end_readers(self) -> None:
+        """Wake every reader with the end of the feed (it is closing)."""
+
+    @abstractmethod
+    def _camera_gone(self) -> None:
+        """The camera is reported disconnected: end the readers and drop cached pictures."""
+
+    def _on_connect(self) -> None:  # noqa: B027 - an optional hook
+        """A new connection begins (before its START)."""
+
+    async def _on_started(self, lease: Lease) -> None:  # noqa: B027 - an optional hook
+        """The START was accepted: the stream runs on ``lease``."""
+
+    async def _on_disconnect(self) -> None:  # noqa: B027 - an optional hook
+        """The connection ends (before its STOP commands)."""
+
+    def _on_stopped(self) -> None:  # noqa: B027 - an optional hook
+        """The feed stopped (idle or closed): drop what a later start must not show."""
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the feed holds (or is trying to hold) a recorder connection."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last attempt to stream failed and no picture came since."""
+        return self._failing
+
+    @property
+    def camera_disconnected(self) -> bool:
+        """Whether the recorder reports this feed's camera disconnected (no START is sent)."""
+        return self._connections.reported_disconnected(self.channel)
+
+    def _mark_working(self) -> None:
+        """An item shows the stream works: end the failing state and count it."""
+        if self._failing:
+            _LOGGER.info("Live stream of camera %d is back", self.channel)
+            self._failing = False
+        self._working_items += 1
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def keep_trying(self) -> None:
+        """Connect (or keep retrying) for the idle timeout, without waiting for a picture."""
+        if self._closed:
+            return
+        self._ensure_running()
+        self._release()
+
+    def close_now(self) -> None:
+        """Mark a feed that never ran closed (its owner stopped): nothing will start."""
+        if self.running:
+            raise RuntimeError("a running feed is closed with close()")
+        self._closed = True
+
+    async def close(self) -> None:
+        """End every reader and the recorder connection."""
+        self._closed = True
+        self._end_readers()
+        self._cancel_idle_stop()
+        await self._stop()
+
+    def _acquire(self) -> None:
+        """A reader arrived: no idle stop, and connect if not yet."""
+        self._cancel_idle_stop()
+        self._ensure_running()
+
+    def _release(self) -> None:
+        """A reader left: start the idle countdown when it was the last."""
+        if not self._in_use():
+            self._schedule_idle_stop()
+
+    def _ensure_running(self) -> None:
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"ipro_nvr live feed {self.channel}"
+            )
+
+    def _schedule_idle_stop(self) -> None:
+        self._cancel_idle_stop()
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._idle_handle = loop.call_later(
+            self._idle_timeout, lambda: loop.create_task(self._stop_if_idle())
+        )
+
+    def _cancel_idle_stop(self) -> None:
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+
+    async def _stop_if_idle(self) -> None:
+        self._idle_handle = None
+        if not self._in_use():
+            await self._stop()
+
+    async def _stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        self._on_stopped()
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closed:
+            if not self._connections.may_start(self.channel):
+                if self.camera_disconnected:
+                    self._give_up_disconnected()
+                    return
+                # A 503 made the camera suspect: the next status settles it.
+                await self._connections.wait_until_settled(self.channel)
+                continue
+            if self._told_disconnected:
+                _LOGGER.info("Camera %d is connected again: live stream resumes", self.channel)
+                self._told_disconnected = False
+            received = self._working_items
+            try:
+                await self._stream_once()
+            except _StartRefusedError as err:
+                _LOGGER.debug(
+                    "Live START of camera %d refused (%s); waiting for the recorder's status"
+                    " to tell whether the camera or the recorder is the cause",
+                    self.channel,
+                    err.__cause__,
+                )
+                self._failing = True
+                await self._connections.wait_until_settled(self.channel)
+                if self.camera_disconnected:
+                    continue  # said so at the top of the loop, once
+                _LOGGER.warning(
+                    "Live stream of camera %d: the recorder is busy (503); retrying",
+                    self.channel,
+                )
+            except RecorderFullError as err:
+                # No login into a full recorder: the session said so once for
+                # every stream; a status poll that shows room retries at once.
+                _LOGGER.debug("Live stream of camera %d waits for a session: %s", self.channel, err)
+                self._failing = True
+            except (NvrError, MediaFormatError, aiohttp.ClientError, TimeoutError) as err:
+                if not self._failing:
+                    _LOGGER.warning("Live stream of camera %d interrupted: %s", self.channel, err)
+                self._failing = True
+            else:
+                _LOGGER.debug("Live stream of camera %d ended", self.channel)
+            if self._working_items > received:
+                attempt = 0  # it worked for a while: retry quickly
+            delay = self._backoff[min(attempt, len(self._backoff) - 1)]
+            attempt += 1
+            await self._wait_to_retry(delay)
+
+    def retry_now(self) -> None:
+        """The recorder answers again (a poll works after failing): end a reconnection wait now.
+
+        Without it a feed that failed through a 503 storm would sit out the
+        rest of its backoff (up to 30 s) after the recorder recovered. Only a
+        failing feed listens: a healthy one keeps its pace.
+        """
+        if self._failing:
+            self._retry_now.set()
+
+    async def _wait_to_retry(self, delay: float) -> None:
+        """Sleep ``delay`` seconds before the next attempt, or until :meth:`retry_now`."""
+        try:
+            async with asyncio.timeout(delay):
+                await self._retry_now.wait()
+        except TimeoutError:
+            pass
+        self._retry_now.clear()
+
+    def _give_up_disconnected(self) -> None:
+        """The camera is reported disconnected: end the readers, send nothing until it is back."""
+        if not self._told_disconnected:
+            _LOGGER.info(
+                "Camera %d is disconnected (the recorder reports it): no live stream"
+                " until a status poll says it is back",
+                self.channel,
+            )
+            self._told_disconnected = True
+        self._failing = True
+        self._camera_gone()
+
+    async def _stream_once(self) -> None:
+        # The lease's UID is logged in and set up (hdrctl SCREEN=16X) by the
+        # session, once per login: on a kept UID the START is the only command.
+        async with self.client.lease(self.purpose, channel=self.channel) as lease:
+            self.stats.connections += 1
+            self._on_connect()
+            started = False
+            try:
+                async with AsyncExitStack() as stack:
+                    response = await self._start(stack, lease)
+                    started = True
+                    items = await stack.enter_async_context(aclosing(self._items(response)))
+                    await self._on_started(lease)
+                    async for item in items:
+                        self._on_item(item)
+            finally:
+                await self._on_disconnect()
+                # Tell the recorder we are done with these streams. Not after a
+                # refused START, which started nothing, nor when the feed closes
+                # or an idle stop cancels it on a UID about to be logged out (the
+                # logout ends them); a kept UID stays logged in, so it gets its
+                # STOP. Nobody waits for a STOP: it goes after the people waiting.
+                task = asyncio.current_task()
+                cancelled = task is not None and task.cancelling() > 0
+                if started and not self._closed and (lease.kept or not cancelled):
+                    with suppress(NvrError, aiohttp.ClientError, TimeoutError):
+                        for request in self._stop_requests():
+                            await self.client.send_on(lease, request, priority=Priority.NORMAL)
+
+    def _items(self, response: aiohttp.ClientResponse) -> AsyncGenerator[LiveItem]:
+        """The items of the stream's body (a live multipart body, spec 2.2.1)."""
+        return iter_live_body(response.content.iter_any())
+
+    async def _start(self, stack: AsyncExitStack, lease: Lease) -> aiohttp.ClientResponse:
+        """The START on the lease; a 503 makes the camera suspect."""
+        try:
+            return await stack.enter_async_context(
+                self.client.stream(
+                    self._start_request(),
+                    lease=lease,
+                    priority=self.start_priority,
+                    read_timeout=READ_TIMEOUT,
+                )
+            )
+        except RecorderFullError:
+            raise  # no login was sent: neither the camera nor a 503 to blame
+        except RecorderBusyError as err:
+            self._connections.suspect(self.channel)
+            raise _StartRefusedError(str(err)) from err
