@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+import logging
 import random
 
 import aiohttp
@@ -465,3 +466,22 @@ async def test_spare_uid_makes_room_for_another_purpose(
     assert simulator.uids.active_count() == 0
     assert simulator.uids.issued_total == simulator.uids.released_total == 3
     assert simulator.journal.violations == []
+
+
+async def test_close_gives_up_the_logouts_when_the_recorder_is_gone(
+    socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The recorder stops with us (connection refused): the first logout fails and the
+    others are not tried, each a paced turn later, only to fail the same way."""
+    config = SimulatorConfig(password=PASSWORD, pacing=API_PACING, cameras=4)
+    async with run_simulator(config) as sim:
+        client = client_for(sim)
+        await client.validate()
+        await client._session.acquire(UidPurpose.LIVE, channel=1)
+        await client._session.acquire(UidPurpose.PLAYBACK, channel=1)
+        assert client.uids_in_use == 3
+    caplog.set_level(logging.DEBUG, logger="custom_components.ipro_nvr.api.session")
+    await client.close()
+    assert caplog.text.count("not trying the other UIDs") == 1
+    assert "3 UID(s) could not be logged out" in caplog.text
+    assert client.uids_in_use == 0

@@ -55,6 +55,7 @@ import aiohttp
 
 from . import urls
 from .errors import (
+    CannotConnectError,
     ClientClosedError,
     ConnectionDroppedError,
     InvalidArgumentError,
@@ -782,11 +783,18 @@ class RecorderSession:
         ]
         uids += self._live_unclaimed()
         failed = 0
-        for uid in uids:
-            if await self._logout(uid, Priority.USER, shutdown=True):
-                self._forget(uid)
-            else:
-                failed += 1
+        for index, uid in enumerate(uids):
+            try:
+                if await self._logout(uid, Priority.USER, shutdown=True):
+                    self._forget(uid)
+                else:
+                    failed += 1
+            except CannotConnectError as err:
+                # The recorder does not answer (gone, or stopping with us): the
+                # others would fail too, each a paced turn later; they expire.
+                _LOGGER.debug("Logout failed (%s); not trying the other UIDs", err)
+                failed += len(uids) - index
+                break
         if failed:
             _LOGGER.warning("%d UID(s) could not be logged out; they expire by themselves", failed)
 
@@ -1025,6 +1033,11 @@ class RecorderSession:
         except UidError:
             self._uid_lost()
             return True  # expired or evicted already: gone either way
+        except CannotConnectError:
+            if shutdown:
+                raise  # _log_out_all gives up the rest
+            _LOGGER.debug("Logout of %s failed: the recorder does not answer", uid)
+            return False
         except NvrError as err:
             _LOGGER.debug("Logout of %s failed: %s", uid, err)
             return False
