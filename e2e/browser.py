@@ -18,7 +18,13 @@ import time
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Browser, Page, WebSocket, async_playwright
+from playwright.async_api import (
+    Browser,
+    Page,
+    TimeoutError as PlaywrightTimeoutError,
+    WebSocket,
+    async_playwright,
+)
 
 from . import hass_api
 from .demo import SIM_HOST, SIM_USER, Demo
@@ -101,6 +107,27 @@ VIDEOS_JS = """
   };
   walk(document);
   return videos;
+}
+"""
+# What the media browser page shows instead of items: dialogs, alerts, its header.
+MEDIA_PAGE_JS = """
+() => {
+  const found = {dialogs: [], alerts: [], header: null, browsers: 0};
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      const tag = el.tagName.toLowerCase();
+      if (tag === 'ha-media-player-browse') found.browsers++;
+      if (tag.includes('dialog') && (el.open || el.hasAttribute('open'))) found.dialogs.push(tag);
+      if (tag === 'ha-alert') found.alerts.push(el.innerText.trim().slice(0, 200));
+      if (tag === 'ha-media-player-browse' && el.shadowRoot) {
+        const header = el.shadowRoot.querySelector('.header-info, .header');
+        if (header) found.header = header.innerText.trim().slice(0, 200);
+      }
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return JSON.stringify(found);
 }
 """
 STATES_JS = "() => document.querySelector('home-assistant')?.hass?.states ?? {}"
@@ -615,7 +642,7 @@ class Run:
             raise RuntimeError(f"the media browser stayed at {before!r}")
 
     async def _open(self, title: str) -> None:
-        await self._items().first.wait_for(timeout=30_000)
+        await self._wait_for_items()
         for index in range(await self._items().count()):
             item = self._items().nth(index)
             if await self._item_title(item) == title:
@@ -624,11 +651,11 @@ class Run:
         raise RuntimeError(f"no {title!r} in the media browser")
 
     async def _first_card_title(self) -> str:
-        await self._items().first.wait_for(timeout=30_000)
+        await self._wait_for_items()
         return await self._item_title(self._items().first)
 
     async def _open_first_card(self, skip: tuple[str, ...] = ()) -> None:
-        await self._items().first.wait_for(timeout=30_000)
+        await self._wait_for_items()
         for index in range(await self._items().count()):
             item = self._items().nth(index)
             if await self._item_title(item) not in skip:
@@ -643,9 +670,28 @@ class Run:
         took = await self.wait_for(self._video_moves(), limit=90)
         return None if took is None else time.monotonic() - started
 
+    async def _wait_for_items(self) -> None:
+        """Wait for the media browser's items; if none come, say what the page shows."""
+        try:
+            await self._items().first.wait_for(timeout=30_000)
+        except PlaywrightTimeoutError:
+            shown = await self.page.evaluate(MEDIA_PAGE_JS)
+            raise RuntimeError(
+                f"no items in the media browser within 30 s at {self.page.url}: {shown}"
+            ) from None
+
     async def _close_player(self) -> None:
-        await self.page.keyboard.press("Escape")
-        await self.page.wait_for_timeout(1000)
+        """Close the player dialog (Escape) and wait until its video is gone."""
+        for _ in range(3):
+            await self.page.keyboard.press("Escape")
+
+            async def closed() -> bool:
+                return not await self.page.evaluate(VIDEOS_JS)
+
+            if await self.wait_for(closed, limit=5) is not None:
+                await self.page.wait_for_timeout(300)  # the dialog's closing animation
+                return
+        print("  note: a <video> is still on the page after three Escapes", flush=True)
 
     # --- the whole run ---------------------------------------------------------------
 

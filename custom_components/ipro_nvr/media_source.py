@@ -11,9 +11,12 @@ Tree (identifiers after ``media-source://ipro_nvr/``)::
 
 The recorder has no list of recordings this integration can read; days and
 hours come from the disks' recorded ranges (``recordedtime.cgi``), events
-from the event log. Nothing here talks to the recorder: browsing is as fast as
+from the event log. Nothing here waits for the recorder: browsing is as fast as
 the coordinators' data. Resolving a clip gives a signed URL of the clip view,
-which downloads it on first play.
+which downloads it on first play. Browsing a camera's recordings logs in a
+spare playback UID in the background (see ``NvrClient.prepare_uid``): the
+clip the person then opens starts with its ``httpdl.cgi`` alone, one paced
+command (3 s) sooner; the spare is logged out after a while without a clip.
 
 Clips are remuxed, never transcoded, so an H.265 camera's clips play only
 where the browser decodes HEVC. The recorder cannot say a camera's codec
@@ -32,6 +35,7 @@ recorder's playback (spec chapter 3).
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 import datetime as dt
 from typing import Final
 
@@ -48,7 +52,7 @@ from homeassistant.components.media_source import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .api import LogEntry, aware_to_local, local_to_aware
+from .api import ClientClosedError, LogEntry, UidPurpose, aware_to_local, local_to_aware
 from .const import DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
 from .entity import channel_device, selected_channels
@@ -60,6 +64,10 @@ CLIP_MINUTES: Final = 10
 # An event clip runs from this long before the event to this long after it
 # (then widened to whole minutes: httpdl.cgi's seconds are fixed at 00).
 EVENT_MARGIN: Final = dt.timedelta(minutes=1)
+# A spare playback UID, logged in while a person browses a camera's recordings,
+# stays this long without a clip (and after one, for the next); at most two
+# thirds of a UID's lifetime, so it costs no keep-alive.
+SPARE_PLAYBACK_IDLE_S: Final = 45.0
 EVENTS_PER_PAGE: Final = 100
 # How long a resolved clip URL stays valid.
 SIGNED_URL_LIFETIME: Final = dt.timedelta(hours=6)
@@ -265,6 +273,8 @@ class NvrMediaSource(MediaSource):
             raise _not_found(BrowseError, item.identifier) from err
         if channel not in selected_channels(recorder.entry):
             raise _not_found(BrowseError, item.identifier)
+        with contextlib.suppress(ClientClosedError):  # the entry is unloading
+            recorder.client.prepare_uid(UidPurpose.PLAYBACK, idle=SPARE_PLAYBACK_IDLE_S)
         if len(parts) == 2:
             return self._camera(recorder, channel)
         if len(parts) == 3:

@@ -137,6 +137,25 @@ async def test_a_waiting_poll_is_promoted_before_it_starves() -> None:
     assert order.index("poll") < len(order) - 3
 
 
+async def test_promoted_requests_overtake_a_person_one_at_a_time() -> None:
+    """Ten stops queued together are all promoted by the time a person comes: one of
+    them may still go first, then the person, not after all of them."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    entries = [(f"stop{index}", Priority.NORMAL) for index in range(10)]
+    tasks = await _queue(scheduler, Lane.COMMAND, entries, order)
+    # The rest waited past their promotion (three spacings) by the fourth turn.
+    while len(order) < 4:  # noqa: ASYNC110 - polling the order the turns were taken in
+        await asyncio.sleep(0.01)
+    served = len(order)
+    tasks += await _queue(scheduler, Lane.COMMAND, [("user", Priority.USER)], order)
+    await asyncio.gather(*tasks)
+    # At most one promoted stop before the person (one more may have been granted
+    # while the person's request was being queued).
+    assert order.index("user") <= served + 2
+    assert [name for name in order if name != "user"] == [f"stop{i}" for i in range(10)]
+
+
 async def test_raising_an_urgency_moves_a_waiting_request_up() -> None:
     """A background request someone starts waiting for is served as theirs."""
     scheduler = Scheduler(PACING)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+import logging
 import random
 
 import aiohttp
@@ -425,3 +426,76 @@ async def test_failed_keepalive_does_not_stop_the_others(
         await session.close()
         await transport.close()
     assert sim.uids.active_count() == 0
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(30):  # a guard against a hang, not a timing
+        while not condition():  # noqa: ASYNC110 - polling the simulator's state
+            await asyncio.sleep(0.02)
+
+
+async def test_spare_uid_saves_the_stream_its_login(simulator: RunningSimulator) -> None:
+    """A spare playback UID is logged in ahead: the lease finds it (no login of its own),
+    it stays after the lease for the next one, and is logged out once idle."""
+    journal = simulator.journal
+    async with client_for(simulator, uid_budget=3) as client:
+        client.prepare_uid(UidPurpose.PLAYBACK, idle=0.5)
+        client.prepare_uid(UidPurpose.PLAYBACK, idle=0.5)  # one spare is enough
+        session = client._session
+        await _until(lambda: [u.purpose for u in session.usage()] == [UidPurpose.PLAYBACK])
+        async with client.lease(UidPurpose.PLAYBACK, channel=2) as first:
+            spare = first.uid
+        async with client.lease(UidPurpose.PLAYBACK, channel=2) as second:
+            assert second.uid == spare  # still there for the next clip
+        assert len(journal.by_cgi(Cgi.LOGIN)) == 1
+        assert session.spares_used == 2
+        await _until(lambda: not client.uids_in_use)
+        assert simulator.uids.active_count() == 0
+        assert journal.by_cgi(Cgi.STATUS) == []  # no keep-alive spent on it
+    assert journal.violations == []
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["spare-ready", "spare-logging-in"])
+async def test_spare_uid_makes_room_for_another_purpose(
+    simulator: RunningSimulator, logged_in: bool
+) -> None:
+    """The budget is full with an idle spare (logged in, or its login still under way):
+    a live stream logs the spare out first instead of failing; a spare is never logged
+    in beyond the budget."""
+    async with client_for(simulator, uid_budget=2) as client:
+        await client.validate()  # the command UID
+        if not logged_in:
+            simulator.faults.slow_response = 2.0  # its answer is on the way meanwhile
+            simulator.faults.only = {Cgi.LOGIN}
+        client.prepare_uid(UidPurpose.PLAYBACK, idle=30)
+        # The spare's login reached the recorder (and, without the fault, was answered).
+        await _until(lambda: len(simulator.journal.by_cgi(Cgi.LOGIN)) == 2)
+        if logged_in:
+            await _until(lambda: simulator.uids.active_count() == 2)
+        async with client.lease(UidPurpose.LIVE, channel=1) as live:
+            assert simulator.uids.active_count() == 2  # the spare made room
+            client.prepare_uid(UidPurpose.PLAYBACK, idle=30)  # no room: nothing sent
+            assert live.uid is not None
+        assert len(simulator.journal.by_cgi(Cgi.LOGIN)) == 3
+    assert simulator.uids.active_count() == 0
+    assert simulator.uids.issued_total == simulator.uids.released_total == 3
+    assert simulator.journal.violations == []
+
+
+async def test_close_gives_up_the_logouts_when_the_recorder_is_gone(
+    socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The recorder stops with us (connection refused): the first logout fails and the
+    others are not tried, each a paced turn later, only to fail the same way."""
+    config = SimulatorConfig(password=PASSWORD, pacing=API_PACING, cameras=4)
+    async with run_simulator(config) as sim:
+        client = client_for(sim)
+        await client.validate()
+        await client._session.acquire(UidPurpose.LIVE, channel=1)
+        await client._session.acquire(UidPurpose.PLAYBACK, channel=1)
+        assert client.uids_in_use == 3
+    caplog.set_level(logging.DEBUG, logger="custom_components.ipro_nvr.api.session")
+    await client.close()
+    assert caplog.text.count("not trying the other UIDs") == 1
+    assert "3 UID(s) could not be logged out" in caplog.text
+    assert client.uids_in_use == 0

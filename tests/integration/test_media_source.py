@@ -36,6 +36,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, TestClient
 import voluptuous as vol
 
+from custom_components.ipro_nvr.api import UidPurpose
 from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.const import (
@@ -994,3 +995,32 @@ async def test_growing_clip_reader_gets_the_last_bytes(tmp_path: Path) -> None:
         assert await read(1000, 4096) == b"b" * 500
         assert await read(1500, 4096) == b""
     growing.end()
+
+
+async def test_browsing_a_camera_logs_in_the_clip_uid_ahead(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """Opening a camera's hour logs in a spare playback UID in the background; the clip
+    then opened starts with its httpdl alone (no login of its own) on that UID."""
+    journal = simulator.journal
+    start = _utc_minutes_ago(180).replace(minute=0)
+    logins = len(journal.by_cgi(Cgi.LOGIN))
+    hour = f"h{start.astimezone(ZONE):%Y%m%d%H}"
+    await async_browse_media(hass, f"{PREFIX}/{loaded_entry.entry_id}/1/{hour}")
+    usage = loaded_entry.runtime_data.client._session.usage
+    await _until(
+        lambda: any(u.purpose is UidPurpose.PLAYBACK for u in usage()), "the spare is logged in"
+    )
+    assert len(journal.by_cgi(Cgi.LOGIN)) == logins + 1
+    resolved = await async_resolve_media(hass, _clip_id(loaded_entry, 1, start, 10), None)
+    client = await hass_client()
+    response = await client.get(resolved.url)
+    assert response.status == 200, await response.text()
+    await response.read()
+    assert len(journal.by_cgi(Cgi.LOGIN)) == logins + 1  # the clip needed no login
+    assert len(journal.by_cgi(Cgi.HTTPDL)) == 1
+    assert journal.violations == []

@@ -366,6 +366,15 @@ class NvrClient:
         """
         self._session.keep_uids(purpose, count)
 
+    def prepare_uid(self, purpose: UidPurpose, *, idle: float) -> None:
+        """Log in a spare stream UID ahead of a stream that is likely soon, in the background.
+
+        The stream then skips its login (one paced command, 3 s); the spare is
+        logged out after ``idle`` seconds without a stream (see
+        :meth:`RecorderSession.prepare_uid`).
+        """
+        self._session.prepare_uid(purpose, idle=idle)
+
     def lease(
         self,
         purpose: UidPurpose,

@@ -11,9 +11,12 @@ served within a priority.
 
 No request starves: one that has waited :data:`PROMOTE_AFTER` lane spacings
 (a keep-alive about 9 s, a poll about 15 s with the spec's 3 s) is served
-before anything that arrived after it, whatever its priority. A person's
-request thus waits at most a few intervals behind such a promoted one, and a
-keep-alive always gets through well inside the UID's lifetime.
+before anything that arrived after it, whatever its priority; but promoted
+requests overtake a waiting request of higher priority one at a time, taking
+turns with it. A person's request thus waits at most one interval behind the
+promoted ones (a dashboard's idle feeds stop together: seven STOPs once held
+a clip's download for 22 s), and a keep-alive still gets through well inside
+the UID's lifetime.
 
 A request's priority may be raised while it waits (:class:`Urgency`): a
 background login that a person starts waiting for is served as theirs.
@@ -90,6 +93,8 @@ class _LaneState:
     last_start: float | None = None
     timer: asyncio.TimerHandle | None = None
     started: int = 0
+    # The last turn went to a promoted request over a waiting one of higher priority.
+    overtook: bool = False
 
 
 class Scheduler:
@@ -205,11 +210,19 @@ class Scheduler:
 
     @staticmethod
     def _next(state: _LaneState, now: float) -> _Waiter:
-        """The waiter to serve: the earliest promoted one, else by priority, then arrival."""
+        """The waiter to serve: the earliest promoted one, else by priority, then arrival.
+
+        A promoted waiter never goes before one of higher priority twice in a
+        row: after it overtook, the next turn is by priority.
+        """
+        best = min(state.queue, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
         promoted = [waiter for waiter in state.queue if waiter.promote_at <= now]
-        if promoted:
-            return min(promoted, key=lambda waiter: waiter.sequence)
-        return min(state.queue, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
+        if promoted and not state.overtook:
+            first = min(promoted, key=lambda waiter: waiter.sequence)
+            state.overtook = first.urgency.priority < best.urgency.priority
+            return first
+        state.overtook = False
+        return best
 
     def _pump(self, lane: Lane) -> None:
         """Grant the lane's next turn if it is due, else arm a timer for when it is."""

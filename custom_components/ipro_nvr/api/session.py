@@ -20,6 +20,11 @@ How the client uses UIDs (the *budget*, default 3, at most 16):
 * **kept** UIDs (:meth:`RecorderSession.keep_uids`): stream UIDs logged in
   ahead, in the background, and kept alive until the session closes, so that
   starting a stream costs one command instead of three. Leases prefer them.
+* **spare** UIDs (:meth:`RecorderSession.prepare_uid`): a stream UID logged in
+  ahead when a stream is likely soon (a person browsing recordings), and kept
+  for a while after its last lease ends, so that the next stream skips the
+  login; it is logged out once idle that long, or to make room in the budget.
+  A spare UID gets no keep-alive: it is logged out before it would need one.
 
 A live UID is set up with ``hdrctl.cgi?SCREEN=16X`` once per login (spec
 2.2.1: login, ``hdrctl``, then any number of ``push.cgi`` START/STOP), right
@@ -51,6 +56,7 @@ import aiohttp
 from . import urls
 from .errors import (
     AuthenticationError,
+    CannotConnectError,
     ClientClosedError,
     ConnectionDroppedError,
     InvalidArgumentError,
@@ -124,6 +130,11 @@ class _Slot:
     # Held by one lease alone: a playback's PLAYCMDs act on every channel of its
     # UID's MASK (spec 3.2.3), so a second stream on it would be paused with it.
     exclusive: bool = False
+    # A spare: stays logged in this long without leases (prepare_uid), then retires.
+    spare_for: float = 0.0
+    # When an idle spare retires (clock time), and the timer that retires it.
+    idle_until: float = 0.0
+    idle_timer: asyncio.TimerHandle | None = None
     # The generation whose setup command (hdrctl SCREEN=16X for live) was sent.
     prepared: int = 0
     # The priority of the login or setup under way, which a requester raises.
@@ -215,6 +226,7 @@ class RecorderSession:
         self._auto_keepalive = auto_keepalive
         self._command = _Slot(UidPurpose.COMMAND)
         self._stream_slots: list[_Slot] = []
+        self.spares_used = 0  # leases that found a spare UID logged in already
         self._lease_lock = asyncio.Lock()
         # Set (and replaced) whenever a lease ends or a stream UID goes away,
         # so that acquire(wait=...) retries exactly when room may have appeared.
@@ -365,8 +377,77 @@ class RecorderSession:
         self._stream_slots[:0] = slots  # first in line for leases
         self._spawn(self._warm(slots))
 
+    def prepare_uid(self, purpose: UidPurpose, *, idle: float) -> None:
+        """Have a UID of ``purpose`` logged in for a stream that is likely to start soon.
+
+        Nothing is sent when an idle UID of that purpose is there already (its
+        idle time starts again) or the budget has no room. Otherwise a spare
+        UID is logged in in the background at :attr:`Priority.NORMAL` (a
+        stream that needs it meanwhile raises the login to its own priority).
+        A spare is logged out after ``idle`` seconds without leases (also
+        after its last lease ends), at most two thirds of a UID's lifetime so
+        that it never needs a keep-alive, or as soon as a stream of another
+        purpose needs its place in the budget.
+        """
+        self._check_open()
+        if purpose not in (UidPurpose.LIVE, UidPurpose.PLAYBACK):
+            raise InvalidArgumentError(f"spare UIDs are for live or playback, not {purpose}")
+        idle = min(idle, self._lifetime - self._margin)
+        for slot in self._stream_slots:
+            if slot.purpose is purpose and not slot.retiring and not slot.leases:
+                if slot.spare_for:
+                    slot.spare_for = max(slot.spare_for, idle)
+                    self._arm_idle(slot)
+                return  # an idle UID of this purpose is there (or being logged in)
+        if len(self._stream_slots) + 1 >= self._budget:
+            return
+        slot = _Slot(purpose, spare_for=idle)
+        self._stream_slots.append(slot)
+        self._arm_idle(slot)
+        self._spawn(self._warm([slot]))
+
+    def _arm_idle(self, slot: _Slot) -> None:
+        """(Re)start the timer that retires an idle spare ``slot``."""
+        now = self._clock()
+        until = now + slot.spare_for
+        if slot.uid is not None:
+            # Logged out before a keep-alive would be due (prepare_uid caps spare_for).
+            until = min(until, slot.last_used + self._lifetime - self._margin)
+        slot.idle_until = max(slot.idle_until, until)
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
+        slot.idle_timer = asyncio.get_running_loop().call_later(
+            max(slot.idle_until - now, 0.0), self._idle_spare_due, slot
+        )
+
+    def _idle_spare_due(self, slot: _Slot) -> None:
+        slot.idle_timer = None
+        if slot.leases or slot.retiring or self._closing or slot not in self._stream_slots:
+            return  # in use (its release arms the timer again), or gone
+        if slot.lock.locked() or self._clock() < slot.idle_until:
+            self._arm_idle(slot)  # its login is under way, or it was used meanwhile
+            return
+        slot.retiring = True
+        self._spawn(self._retire(slot))
+
+    async def _make_room(self) -> bool:
+        """Log out an idle spare UID to free its place in the budget; False when none."""
+        for slot in self._stream_slots:
+            if slot.spare_for and not slot.leases and not slot.retiring:
+                slot.retiring = True  # no lease takes it from now on
+                if slot.idle_timer is not None:
+                    slot.idle_timer.cancel()
+                    slot.idle_timer = None
+                async with slot.lock:
+                    pass  # a login under way lands first: its UID is logged out too
+                await asyncio.shield(self._spawn(self._retire(slot)))
+                return True
+        return False
+
     async def _warm(self, slots: list[_Slot]) -> None:
         for slot in slots:
+            if slot.retiring or slot not in self._stream_slots:
+                continue  # a spare given up before its login began: nothing to log in
             try:
                 await self._current_uid(slot, Priority.NORMAL)
             except ClientClosedError:
@@ -556,11 +637,13 @@ class RecorderSession:
                     and not slot.channels & channels
                     and len(slot.channels) + len(channels) <= MAX_STREAMS_PER_UID
                 ):
+                    if slot.spare_for and not slot.leases and slot.uid is not None:
+                        self.spares_used += 1
                     slot.channels |= channels
                     slot.leases += 1
                     return Lease(slot, channels)
             # The command UID is always reserved, so streams get budget - 1.
-            if len(self._stream_slots) + 1 >= self._budget:
+            if len(self._stream_slots) + 1 >= self._budget and not await self._make_room():
                 raise UidBudgetExhaustedError(
                     f"all {self._budget} UIDs of the budget are in use; cannot start a "
                     f"{purpose} stream of channel(s) {sorted(channels)}"
@@ -591,6 +674,9 @@ class RecorderSession:
             slot.exclusive = slot.exclusive and slot.leases > 0
             self._signal_room()
             if slot.leases > 0 or slot.retiring or slot.kept:
+                return
+            if slot.spare_for and not self._closing:
+                self._arm_idle(slot)  # stays for the next stream a while
                 return
             slot.retiring = True
         # Shielded: a cancelled stream must still give its UID back.
@@ -689,6 +775,7 @@ class RecorderSession:
             for slot in self._slots()
             if slot.uid is not None
             and not slot.retiring
+            and not (slot.spare_for and not slot.leases)  # an idle spare retires instead
             and now - slot.last_used >= self._lifetime - self._margin
         ]
 
@@ -696,7 +783,9 @@ class RecorderSession:
         deadlines = [
             slot.last_used + self._lifetime - self._margin
             for slot in self._slots()
-            if slot.uid is not None and not slot.retiring
+            if slot.uid is not None
+            and not slot.retiring
+            and not (slot.spare_for and not slot.leases)
         ]
         if not deadlines:
             return None
@@ -735,6 +824,10 @@ class RecorderSession:
         """
         if self._close_task is None:
             self._closing = True
+            for slot in self._stream_slots:
+                if slot.idle_timer is not None:
+                    slot.idle_timer.cancel()
+                    slot.idle_timer = None
             self._close_task = asyncio.get_running_loop().create_task(self._shutdown(within))
         await asyncio.shield(self._close_task)
 
@@ -778,11 +871,18 @@ class RecorderSession:
         ]
         uids += self._live_unclaimed()
         failed = 0
-        for uid in uids:
-            if await self._logout(uid, Priority.USER, shutdown=True):
-                self._forget(uid)
-            else:
-                failed += 1
+        for index, uid in enumerate(uids):
+            try:
+                if await self._logout(uid, Priority.USER, shutdown=True):
+                    self._forget(uid)
+                else:
+                    failed += 1
+            except CannotConnectError as err:
+                # The recorder does not answer (gone, or stopping with us): the
+                # others would fail too, each a paced turn later; they expire.
+                _LOGGER.debug("Logout failed (%s); not trying the other UIDs", err)
+                failed += len(uids) - index
+                break
         if failed:
             _LOGGER.warning("%d UID(s) could not be logged out; they expire by themselves", failed)
 
@@ -1035,6 +1135,11 @@ class RecorderSession:
         except UidError:
             self._uid_lost()
             return True  # expired or evicted already: gone either way
+        except CannotConnectError:
+            if shutdown:
+                raise  # _log_out_all gives up the rest
+            _LOGGER.debug("Logout of %s failed: the recorder does not answer", uid)
+            return False
         except NvrError as err:
             _LOGGER.debug("Logout of %s failed: %s", uid, err)
             return False
