@@ -27,6 +27,8 @@ import asyncio
 from contextlib import suppress
 import gc
 import itertools
+import logging
+import os
 from pathlib import Path
 import tempfile
 import threading
@@ -58,6 +60,7 @@ from custom_components.ipro_nvr.const import (
 from .scale import PACING, PASSWORD, Simulator, _line, _rss_mib
 
 FIRST_PART_TIMEOUT = 20.0
+PROGRESS_EVERY = int(os.environ.get("HA_STREAM_PROGRESS", "100"))
 POLL_CAMERAS = 16
 LOG_POLL_INTERVAL = 15
 
@@ -102,17 +105,23 @@ def _camera_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str
 # -- 1. cycles ---------------------------------------------------------------------------
 
 
-async def _cycle(hass: HomeAssistant, entity_id: str) -> None:
+async def _cycle(hass: HomeAssistant, entity_id: str) -> bool:
+    """One open and close; False when no first part came within the timeout."""
     await async_request_stream(hass, entity_id, "hls")
     camera = hass.data[DATA_COMPONENT].get_entity(entity_id)
     assert camera is not None
     stream = camera.stream
     assert stream is not None
     hls = stream.outputs()["hls"]
-    async with asyncio.timeout(FIRST_PART_TIMEOUT):
-        while not await hls.part_recv(timeout=FIRST_PART_TIMEOUT):
-            pass
-    await stream.stop()
+    try:
+        async with asyncio.timeout(FIRST_PART_TIMEOUT):
+            while not await hls.part_recv(timeout=FIRST_PART_TIMEOUT):
+                pass
+    except TimeoutError:
+        return False
+    finally:
+        await stream.stop()
+    return True
 
 
 async def _baseline(sim: Simulator) -> dict[str, float]:
@@ -144,11 +153,15 @@ async def cycles(count: int) -> None:
                 tracemalloc.start()
                 before = await _baseline(sim)
                 times: list[float] = []
+                failed = 0
                 for index in range(count):
                     started = time.perf_counter()
-                    await _cycle(hass, entity_id)
-                    times.append(time.perf_counter() - started)
-                    if (index + 1) % 100 == 0:
+                    if await _cycle(hass, entity_id):
+                        times.append(time.perf_counter() - started)
+                    else:
+                        failed += 1
+                        print(f"  cycle {index + 1}: no first part in 20 s", flush=True)
+                    if (index + 1) % PROGRESS_EVERY == 0:
                         now = await _baseline(sim)
                         print(
                             f"  ... {index + 1} cycles: "
@@ -160,6 +173,7 @@ async def cycles(count: int) -> None:
                 after = await _baseline(sim)
                 tracemalloc.stop()
                 times.sort()
+                _line("  cycles without a first part", f"{failed} of {count}")
                 _line(
                     "  per cycle (request, first part, stop)",
                     f"median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s",
@@ -247,6 +261,7 @@ async def polls(pacing: PacingPolicy) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--skip-cycles", action="store_true")
