@@ -50,7 +50,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api import NvrClient
-from custom_components.ipro_nvr.api.spec import SPEC_PACING
+from custom_components.ipro_nvr.api.spec import SPEC_PACING, PacingPolicy
 from custom_components.ipro_nvr.const import CONF_USE_HTTPS, CONF_VERIFY_SSL, DOMAIN
 from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator import SimulatorConfig, run_simulator
@@ -71,10 +71,10 @@ def _line(label: str, value: str) -> None:
 # -- the simulator, in a child process, answering questions over a pipe ----------------
 
 
-async def _serve_simulator(conn: Connection, cameras: int) -> None:
+async def _serve_simulator(conn: Connection, cameras: int, pacing: PacingPolicy) -> None:
     config = SimulatorConfig(
         password=PASSWORD,
-        pacing=PACING,
+        pacing=pacing,
         cameras=cameras,
         channel_states=dict.fromkeys(range(1, cameras + 1), 1),
     )
@@ -87,6 +87,8 @@ async def _serve_simulator(conn: Connection, cameras: int) -> None:
             if question == "clear":
                 sim.journal.clear()
                 conn.send(None)
+            elif question == "journal":
+                conn.send([(e.time, e.cgi, e.query) for e in sim.journal.entries])
             elif question == "stats":
                 conn.send(
                     {
@@ -97,18 +99,18 @@ async def _serve_simulator(conn: Connection, cameras: int) -> None:
                 )
 
 
-def _simulator_process(conn: Connection, cameras: int) -> None:
-    asyncio.run(_serve_simulator(conn, cameras))
+def _simulator_process(conn: Connection, cameras: int, pacing: PacingPolicy) -> None:
+    asyncio.run(_serve_simulator(conn, cameras, pacing))
 
 
 class Simulator:
     """A simulator in a child process and the pipe to ask it things."""
 
-    def __init__(self, cameras: int) -> None:
+    def __init__(self, cameras: int, *, pacing: PacingPolicy = PACING) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, theirs = context.Pipe()
         self._process = context.Process(
-            target=_simulator_process, args=(theirs, cameras), daemon=True
+            target=_simulator_process, args=(theirs, cameras, pacing), daemon=True
         )
         self._process.start()
         self.host, self.port, self.username = self._conn.recv()

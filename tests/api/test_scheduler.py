@@ -209,3 +209,29 @@ async def test_the_next_turn_waits_a_full_spacing_after_the_resend() -> None:
     scheduler.sent(Lane.COMMAND)
     second = await scheduler.turn(Lane.COMMAND)
     assert second - resent >= Scheduler.spacing(PACING.command_interval)
+
+
+async def test_a_promoted_polls_next_command_is_promoted_at_once() -> None:
+    """A poll of two commands behind a queue of people: its first command waits for its
+    promotion, the second (asked right after the first's answer) goes next, not after
+    another promotion wait."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+
+    async def poll() -> None:
+        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND)
+        order.append("poll 1")
+        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND)
+        order.append("poll 2")
+
+    first = await scheduler.turn(Lane.COMMAND, Priority.USER)
+    assert first
+    polling = asyncio.create_task(poll())
+    await asyncio.sleep(0)
+    people = await _queue(
+        scheduler, Lane.COMMAND, [(f"user{index}", Priority.USER) for index in range(12)], order
+    )
+    await asyncio.gather(polling, *people)
+    first_poll = order.index("poll 1")
+    assert first_poll < len(order) - 4  # promoted before the last people
+    assert order.index("poll 2") == first_poll + 1

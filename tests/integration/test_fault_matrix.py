@@ -51,6 +51,7 @@ from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.const import DOMAIN, EVENT_NVR
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import TEST_PACING, assert_paced, record_sends
 
 # A poll through the fault and one more: the second must not log again.
 POLLS_DURING_FAULT = 2
@@ -420,6 +421,8 @@ async def test_fault(
     devices = dr.async_get(hass)
     channel_devices = len(dr.async_entries_for_config_entry(devices, entry.entry_id))
 
+    paced = [record_sends(runtime.client)]
+
     # Before: a viewer on camera 1, the kept sessions in, one event fired.
     url = await async_get_stream_source(hass, camera_1)
     assert url is not None
@@ -459,6 +462,7 @@ async def test_fault(
         if fault.reauth:
             await _reauthenticate(hass, simulator)
             runtime = entry.runtime_data
+            paced.append(record_sends(runtime.client))
             # The reauthentication reloaded the entry: a new relay, whose URL a
             # viewer (Home Assistant's stream) asks for anew.
             captures += await viewer.stop()
@@ -513,5 +517,7 @@ async def test_fault(
     await _until(lambda: sim.uids.active_count() == baseline, "sessions back to the baseline")
     assert sim.uids.others() == others_before
     assert sim.uids.evicted_total == evicted
-    violations = [v for v in sim.journal.violations if v.entry.lane is Lane.COMMAND]
-    assert violations == []
+    # Paced through the fault: the turns the client's queue granted (the recorder's
+    # journal would add the event loop's jitter on a loaded machine).
+    for sends in paced:
+        assert_paced(sends, Lane.COMMAND, TEST_PACING)

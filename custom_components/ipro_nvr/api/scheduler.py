@@ -13,10 +13,12 @@ No request starves: one that has waited :data:`PROMOTE_AFTER` lane spacings
 (a keep-alive about 9 s, a poll about 15 s with the spec's 3 s) is served
 before anything that arrived after it, whatever its priority; but promoted
 requests overtake a waiting request of higher priority one at a time, taking
-turns with it. A person's request thus waits at most one interval behind the
-promoted ones (a dashboard's idle feeds stop together: seven STOPs once held
-a clip's download for 22 s), and a keep-alive still gets through well inside
-the UID's lifetime.
+turns with it. A poll's next command, asked within two spacings of its
+promoted first one, is promoted at once, so a poll of two commands waits for
+its promotion once, not twice. A person's request thus waits at most one
+interval behind the promoted ones (a dashboard's idle feeds stop together:
+seven STOPs once held a clip's download for 22 s), and a keep-alive still gets
+through well inside the UID's lifetime.
 
 A request's priority may be raised while it waits (:class:`Urgency`): a
 background login that a person starts waiting for is served as theirs.
@@ -95,6 +97,8 @@ class _LaneState:
     started: int = 0
     # The last turn went to a promoted request over a waiting one of higher priority.
     overtook: bool = False
+    # When a promoted background request (a poll's command) was last served.
+    promoted_background_at: float | None = None
 
 
 class Scheduler:
@@ -137,11 +141,19 @@ class Scheduler:
         urgency = priority if isinstance(priority, Urgency) else Urgency(priority)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         promote = PROMOTE_AFTER.get(urgency.priority)
-        promote_at = (
-            float("inf")
-            if promote is None
-            else self._clock() + promote * self.spacing(state.interval)
-        )
+        now = self._clock()
+        spacing = self.spacing(state.interval)
+        promote_at = float("inf") if promote is None else now + promote * spacing
+        served = state.promoted_background_at
+        if (
+            urgency.priority is Priority.BACKGROUND
+            and served is not None
+            and now - served < 2 * spacing
+        ):
+            # The next command of a poll whose first command waited its promotion
+            # (both logs; the status and then the disks): promoted at once, or the
+            # poll would wait for its promotion once per command.
+            promote_at = now
         state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future, self))
         self._pump(lane)
         try:
@@ -242,6 +254,8 @@ class Scheduler:
         if now >= ready_at:
             waiter = self._next(state, now)
             state.queue.remove(waiter)
+            if waiter.urgency.priority is Priority.BACKGROUND and waiter.promote_at <= now:
+                state.promoted_background_at = now
             waiter.future.set_result(self._start(state))
             if state.queue:
                 self._arm(lane, self.spacing(state.interval))

@@ -1,0 +1,100 @@
+"""Polling keeps its turn while many cameras start (spec 1.3: one command queue).
+
+A dashboard of 16 live tiles asks for 16 camera starts at once, each a person
+waiting, so each goes ahead of the polls. A poll command that has waited five
+command spacings is promoted (``api.scheduler.PROMOTE_AFTER``): at the spec's
+3 s, 15 s. Counted in commands, not seconds: the journal's order is what the
+recorder saw. Each command of a poll waits for its own promotion, so a
+two-command poll can take twice that while the queue is full
+(``benchmarks.ha_stream`` measures the gaps at the real pacing; README).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+
+import aiohttp
+from homeassistant.components.camera import async_get_stream_source
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipro_nvr.api.spec import Cgi, Lane
+from custom_components.ipro_nvr.const import DOMAIN
+from nvr_simulator.server import RunningSimulator
+from tests.conftest import TEST_PACING, assert_paced, record_sends
+
+CAMERAS = 16
+# Five spacings waited, plus the command in flight when it was promoted, plus one
+# START that was already granted its turn.
+MOST_COMMANDS_AHEAD = 7
+
+
+async def _watch(url: str, received: list[int]) -> None:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        async for chunk in response.content.iter_any():
+            received[0] += len(chunk)
+
+
+async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Sixteen live starts queued, then a poll: it is sent within a few commands, not
+    after all of them; every live UID is set up once (spec 2.2.1), not per camera."""
+    registry = er.async_get(hass)
+    runtime = loaded_entry.runtime_data
+    connected = [ch for ch in range(1, CAMERAS + 1) if simulator.simulator.channel_state(ch) == 1]
+    urls = []
+    for channel in connected:
+        entity_id = registry.async_get_entity_id(
+            "camera", DOMAIN, f"{loaded_entry.entry_id}_{channel}_camera"
+        )
+        assert entity_id is not None
+        url = await async_get_stream_source(hass, entity_id)
+        assert url is not None
+        urls.append(url)
+    received = [0]
+    sends = record_sends(runtime.client)
+    simulator.journal.clear()
+    viewers = [asyncio.create_task(_watch(url, received)) for url in urls]
+    try:
+        # The starts are queued (the first is on its way), then the poll asks.
+        async with asyncio.timeout(30):
+            while not simulator.journal.by_cgi(Cgi.PUSH):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0)
+        before = len(simulator.journal.entries)
+        await runtime.coordinator.async_refresh()
+        assert runtime.coordinator.last_update_success
+        entries = simulator.journal.entries
+        polled = next(index for index, entry in enumerate(entries) if entry.cgi is Cgi.GETINFO)
+        ahead = entries[before:polled]
+        assert len(ahead) <= MOST_COMMANDS_AHEAD, [entry.cgi for entry in ahead]
+        # Without the promotion it would have come last: starts are still to come.
+        async with asyncio.timeout(60):
+            while (  # noqa: ASYNC110
+                len([e for e in simulator.journal.by_cgi(Cgi.PUSH) if "START" in e.query])
+                < len(connected)
+            ):
+                await asyncio.sleep(0.05)
+        starts = [
+            index
+            for index, entry in enumerate(simulator.journal.entries)
+            if entry.cgi is Cgi.PUSH and "START" in entry.query
+        ]
+        assert max(starts) > polled
+        async with asyncio.timeout(30):
+            while received[0] < 10_000 * len(connected):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        for viewer in viewers:
+            viewer.cancel()
+        for viewer in viewers:
+            with suppress(asyncio.CancelledError, aiohttp.ClientError):
+                await viewer
+    # The live-setup command once per live UID, not once per camera.
+    logins = len(simulator.journal.by_cgi(Cgi.LOGIN))
+    assert len(simulator.journal.by_cgi(Cgi.HDRCTL)) <= logins
+    # Paced: the turns the client's queue granted (arrivals carry the loop's jitter).
+    assert_paced(sends, Lane.COMMAND, TEST_PACING)
