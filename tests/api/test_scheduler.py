@@ -234,4 +234,6 @@ async def test_a_promoted_polls_next_command_is_promoted_at_once() -> None:
     await asyncio.gather(polling, *people)
     first_poll = order.index("poll 1")
     assert first_poll < len(order) - 4  # promoted before the last people
-    assert order.index("poll 2") == first_poll + 1
+    # At once, not after another promotion wait; a promoted request overtakes
+    # the people waiting one at a time, so at most one of them goes in between.
+    assert order.index("poll 2") <= first_poll + 2

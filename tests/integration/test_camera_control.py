@@ -34,6 +34,7 @@ from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.button import BUTTONS
 from custom_components.ipro_nvr.camera import NvrCamera
 from custom_components.ipro_nvr.const import CONF_PRESET_COUNT, CONF_PRESET_NAMES, DOMAIN
+from custom_components.ipro_nvr.playback.services import PLAYBACK_SERVICES
 from custom_components.ipro_nvr.services import SERVICES
 from nvr_simulator import SimulatorConfig
 from nvr_simulator.context import CgiContext
@@ -506,9 +507,12 @@ def test_action_descriptions_are_complete() -> None:
     strings = json.loads((package / "strings.json").read_text())
     assert json.loads((package / "translations" / "en.json").read_text()) == strings
     icons = json.loads((package / "icons.json").read_text())["services"]
-    assert set(described) == set(SERVICES) == set(strings["services"]) == set(icons)
+    actions = {**SERVICES, **PLAYBACK_SERVICES}
+    assert set(described) == set(actions) == set(strings["services"]) == set(icons)
     for name, description in described.items():
-        assert description["target"] == {"entity": {"integration": DOMAIN, "domain": "camera"}}
+        # Camera control targets cameras; playback targets the playback media players.
+        domain = "media_player" if name in PLAYBACK_SERVICES else "camera"
+        assert description["target"] == {"entity": {"integration": DOMAIN, "domain": domain}}
         fields = description.get("fields", {})
         texts = strings["services"][name]
         assert texts["name"]
@@ -520,7 +524,7 @@ def test_action_descriptions_are_complete() -> None:
             if key := spec["selector"].get("select", {}).get("translation_key"):
                 options = strings["selector"][key]["options"]
                 assert set(options) == set(spec["selector"]["select"]["options"])
-        schema_fields = {str(key) for key in _schema_keys(SERVICES[name][0])} - _target_keys()
+        schema_fields = {str(key) for key in _schema_keys(actions[name][0])} - _target_keys()
         assert schema_fields == set(fields), name
 
 
