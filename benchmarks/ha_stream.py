@@ -113,6 +113,9 @@ async def _cycle(hass: HomeAssistant, entity_id: str) -> bool:
     stream = camera.stream
     assert stream is not None
     hls = stream.outputs()["hls"]
+    # What the frontend's playlist request does (stream/hls.py): without it Home
+    # Assistant ends an output nobody fetched 60 s after it started.
+    hls.idle_timer.awake()
     try:
         async with asyncio.timeout(FIRST_PART_TIMEOUT):
             while not await hls.part_recv(timeout=FIRST_PART_TIMEOUT):
