@@ -33,7 +33,9 @@ however they are chunked.
 The core (:class:`MultipartReader`) is push-style and synchronous: feed it
 chunks of any size, collect the finished parts; or, with
 :meth:`MultipartReader.feed_into`, have each part handed over where it lies in
-the reader's buffer, with its :class:`PartHead` (no object, no copy per part).
+the reader's buffer, with its :class:`PartHead` (no object, no copy per part),
+and offer each run of parts framed like the last one to a :data:`PartRun` (the
+live path's fused fast path) before reading them itself.
 :func:`iter_parts` drives it from an async iterator of chunks, such as
 aiohttp's ``response.content.iter_any()``.
 """
