@@ -20,14 +20,27 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 import logging
+import struct
 from typing import ClassVar, Final, Protocol
 
 from .access_unit import START_CODE, AccessUnit, ParameterSets, VideoCodec
 from .errors import AccessUnitTooLargeError, MediaFormatError
-from .rtp import RtpPacket, TimestampExtender
+from .multipart import StandardFraming
+from .rtp import RTP_HEADER_SIZE, RtpPacket, TimestampExtender
 from .tlv import tlv_spans
 
 _LOGGER = logging.getLogger(__name__)
+
+# An RTP header (RFC 3550 5.1), and its header extension's (5.3.1), for take_run.
+_RTP_HEADER = struct.Struct(">BBHII")
+_RTP_EXTENSION_WORDS = struct.Struct(">H")
+# The first header byte of the packets take_run reads: version 2, no padding, no CSRC.
+_PLAIN_RTP = 0x80
+# Those bits of the first byte (all but X, the header extension).
+_PLAIN_RTP_MASK = 0xEF
+_HEAD_END = b"\r\n\r\n"
+# Content-Length digits the multipart fast path takes.
+_MAX_LENGTH_DIGITS: Final = 18
 
 # The largest picture held in reassembly. A 4K H.264 I-frame at a high bitrate
 # is 1-3 MiB; the multipart reader's part cap (a 4K JPEG) is the same 8 MiB.
@@ -192,6 +205,127 @@ class VideoDepacketizer(ABC):
             self._drop_oversize()
         if marker:
             self._finish(done)
+
+    def take_run(  # noqa: PLR0912, PLR0915, PLR0917 - one loop, by design
+        self,
+        done: PictureSink,
+        buf: bytearray,
+        view: memoryview,
+        pos: int,
+        framing: StandardFraming,
+        payload_type: int,
+        ssrc: int,
+    ) -> tuple[int, int]:
+        """The live path's fused fast path: a run of multipart parts of RTP video, in one loop.
+
+        A :data:`~.multipart.PartRun` for the packets of ``payload_type`` and
+        ``ssrc`` (those :class:`~.live.LiveDepacketizer` sends here). Nearly
+        every part of a live stream is framed exactly as the one before and
+        carries the next packet of the sequence: this loop reads each such
+        part's head, its RTP header and its payload where they lie in the
+        reader's buffer, without the calls of the general path
+        (:meth:`~.multipart.MultipartReader.feed_into`,
+        :meth:`~.live.LiveDepacketizer.take_part`, ``rtp_span``, :meth:`take`)
+        and with the same outcome: from the sequence check on, it is
+        :meth:`take` for a packet that follows the last one (the next fragment
+        of a NAL unit takes the first branch: one copy into the picture).
+
+        It stops, having changed nothing, at the first part whose head is not
+        the template's or is incomplete, or whose packet is not plain (padding,
+        CSRCs, another source, a short header extension) or is not the next in
+        the sequence (loss handling is :meth:`_next_packet`'s); the general
+        path reads that one. Returns where it stopped and how many parts it took.
+        """
+        next_line = framing.next_line
+        prefix = framing.prefix
+        suffix = framing.suffix
+        head_limit = framing.head_limit
+        max_part = framing.max_part
+        # Lengths and limits as locals: this loop runs once per RTP packet.
+        head_at = len(next_line)
+        digits_at = len(prefix)
+        suffix_size = len(suffix)
+        size = len(buf)
+        fu_at = self._FU_HEADER_AT
+        fu_mask = self._FU_MASK
+        fu_id = self._FU_ID
+        fu_type_mask = self._FU_TYPE_MASK
+        max_held = self.max_access_unit_size
+        stats = self.stats
+        unpack_header = _RTP_HEADER.unpack_from
+        parts = 0
+        while buf.startswith(next_line, pos):
+            # The part's head, checked as MultipartReader._read_standard_parts does.
+            head_start = pos + head_at
+            blank = buf.find(_HEAD_END, head_start, head_start + head_limit)
+            digits_start = head_start + digits_at
+            digit_count = blank - suffix_size - digits_start
+            if (
+                blank < 0
+                or not buf.startswith(prefix, head_start)
+                or not buf.endswith(suffix, head_start, blank)
+                or not 0 < digit_count <= _MAX_LENGTH_DIGITS
+                or (buf[digits_start] == 0x30 and digit_count > 1)  # "0": leading zeros
+                or not (digits := buf[digits_start : digits_start + digit_count]).isdigit()
+            ):
+                break
+            start = blank + len(_HEAD_END)
+            length = int(digits)
+            end = start + length
+            if end > size or length > max_part or length < RTP_HEADER_SIZE:
+                break
+            # The RTP header, checked as rtp_span does (here without padding or CSRCs).
+            first, second, sequence, timestamp, packet_ssrc = unpack_header(buf, start)
+            if (
+                first & _PLAIN_RTP_MASK != _PLAIN_RTP
+                or second & 0x7F != payload_type
+                or packet_ssrc != ssrc
+                or sequence != self._expected
+            ):
+                break
+            extension = payload = start + RTP_HEADER_SIZE
+            if first & 0x10:  # X: a header extension, the recorder TLVs (spec 7)
+                if payload + 4 > end:
+                    break
+                extension = payload + 4
+                payload = extension + 4 * _RTP_EXTENSION_WORDS.unpack_from(buf, payload + 2)[0]
+                if payload > end:
+                    break
+            # Taken. From here on this is take() for the next packet of the sequence.
+            parts += 1
+            pos = end
+            self._expected = (sequence + 1) & 0xFFFF
+            if timestamp != self._timestamp:
+                if self._timestamp >= 0:
+                    self._finish(done)  # the previous picture ended without a marker
+                self._begin(timestamp, corrupt=False)
+            if extension < payload and self._info_tlvs is None:
+                self._take_info(bytes(view[extension:payload]))
+            held = self._held = self._held + end - payload
+            if held <= max_held:
+                if (
+                    end - payload > fu_at + 1
+                    and buf[payload] & fu_mask == fu_id
+                    and not (fu_header := buf[payload + fu_at]) & 0x80  # not a first fragment
+                    and fu_header & fu_type_mask == self._fragment_type
+                    and self._fragment_start >= 0
+                ):
+                    self._data += view[payload + fu_at + 1 : end]  # the next fragment
+                    if fu_header & 0x40:  # E: the last one
+                        self._end_fragment()
+                else:
+                    try:
+                        self._unpack(view, payload, end)
+                    except MediaFormatError:
+                        stats.malformed_payloads += 1
+                        self._abandon_fragment()
+                        self._corrupt = True
+            elif not self._oversize:
+                self._drop_oversize()
+            if second & 0x80:  # the marker: the picture's last packet
+                self._finish(done)
+        stats.packets += parts  # once per run: nothing above reads it
+        return pos, parts
 
     def _next_packet(  # noqa: PLR0917 - as take
         self,

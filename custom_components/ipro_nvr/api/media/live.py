@@ -40,7 +40,13 @@ from .errors import MediaFormatError
 from .h264 import H264Depacketizer
 from .h265 import H265Depacketizer
 from .jpeg import SOI, JpegFrame, strip_vendor_blocks
-from .multipart import DEFAULT_MAX_PART_SIZE, MultipartReader, Part, PartHead
+from .multipart import (
+    DEFAULT_MAX_PART_SIZE,
+    MultipartReader,
+    Part,
+    PartHead,
+    StandardFraming,
+)
 from .rtp import rtp_span
 from .tlv import parse_recorder_info
 
@@ -115,6 +121,24 @@ class LiveDepacketizer:
             self._take_rtp(view, start, end)
         else:
             self._items += self._other(media_type, head.content_type, bytes(view[start:end]))
+
+    def take_run(
+        self, buf: bytearray, view: memoryview, pos: int, framing: StandardFraming
+    ) -> tuple[int, int]:
+        """Take a run of video parts in one loop (a :data:`~.multipart.PartRun`).
+
+        The packets of the source the last one came from go to its
+        depacketizer's fused fast path (:meth:`VideoDepacketizer.take_run`);
+        what it leaves, and any other part, is read by :meth:`take_part`.
+        """
+        last = self._last
+        if last is None or framing.head.media_type != CONTENT_TYPE_VIDEO:
+            return pos, 0
+        pos, parts = last.take_run(
+            self._items, buf, view, pos, framing, self._last_type, self._last_ssrc
+        )
+        self.stats.parts += parts
+        return pos, parts
 
     def take_items(self) -> list[LiveItem]:
         """What :meth:`take_part` completed since the last call."""
@@ -210,6 +234,10 @@ class LiveBodyReader:
     The multipart reader hands each part over where it lies in its buffer, and
     the live depacketizer reads the RTP packet there: one parse per part, one
     copy of each payload (into its picture), no object per part or packet.
+    Most parts (the next fragment of a NAL unit) take the fused fast path:
+    one loop reads their heads, RTP headers and payloads into the picture
+    (:meth:`LiveDepacketizer.take_run`); the reader and the depacketizer's
+    general code read every other part.
     """
 
     def __init__(
@@ -223,7 +251,7 @@ class LiveBodyReader:
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[LiveItem]:
         """Add the next chunk of the body; return what it completed, in order."""
         depacketizer = self.depacketizer
-        self.reader.feed_into(chunk, depacketizer.take_part)
+        self.reader.feed_into(chunk, depacketizer.take_part, depacketizer.take_run)
         return depacketizer.take_items()
 
     def finish(self) -> None:

@@ -33,7 +33,9 @@ however they are chunked.
 The core (:class:`MultipartReader`) is push-style and synchronous: feed it
 chunks of any size, collect the finished parts; or, with
 :meth:`MultipartReader.feed_into`, have each part handed over where it lies in
-the reader's buffer, with its :class:`PartHead` (no object, no copy per part).
+the reader's buffer, with its :class:`PartHead` (no object, no copy per part),
+and offer each run of parts framed like the last one to a :data:`PartRun` (the
+live path's fused fast path) before reading them itself.
 :func:`iter_parts` drives it from an async iterator of chunks, such as
 aiohttp's ``response.content.iter_any()``.
 """
@@ -181,6 +183,44 @@ buffer and where the body lies in it (``start``, ``end``). The buffer is only
 valid during the call: keep a copy of what is needed, never the view."""
 
 
+class StandardFraming:
+    """What a :data:`PartRun` needs to read parts framed as the fast path reads them.
+
+    ``next_line`` is the delimiter line after a body (CRLF, ``--boundary``,
+    CRLF); a part's head is ``prefix``, its Content-Length digits, ``suffix``,
+    then the blank line (found within ``head_limit`` bytes); ``head`` is the
+    :class:`PartHead` every such part has; a part above ``max_part`` bytes is
+    not one the run may take (the tolerant parser raises for it).
+    """
+
+    __slots__ = ("head", "head_limit", "max_part", "next_line", "prefix", "suffix")
+
+    def __init__(  # noqa: PLR0917 - one value per framing rule
+        self,
+        next_line: bytes,
+        prefix: bytes,
+        suffix: bytes,
+        head: PartHead,
+        head_limit: int,
+        max_part: int,
+    ) -> None:
+        self.next_line = next_line
+        self.prefix = prefix
+        self.suffix = suffix
+        self.head = head
+        self.head_limit = head_limit
+        self.max_part = max_part
+
+
+type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int]]
+"""Reads, from ``pos`` in the reader's buffer, a run of parts framed as
+:class:`StandardFraming` says, each one exactly as the fast path of
+:meth:`MultipartReader.feed_into` would read it and hand it to the sink; it
+stops before the first part it leaves to the reader (any doubt) and returns
+where that part's delimiter line starts and how many parts it took. The
+buffer (and its view) is only read."""
+
+
 class _HeadTemplate:
     """A part head the tolerant parser read, as bytes around its Content-Length digits."""
 
@@ -317,11 +357,19 @@ class MultipartReader:
         self.feed_into(data, collect)
         return parts
 
-    def feed_into(self, data: bytes | bytearray | memoryview, sink: PartSink) -> None:
+    def feed_into(
+        self,
+        data: bytes | bytearray | memoryview,
+        sink: PartSink,
+        run: PartRun | None = None,
+    ) -> None:
         """Add the next chunk of the body; hand each part it completed to ``sink``, in order.
 
         The sink reads the body where it lies in the reader's buffer (see
-        :data:`PartSink`); nothing is built per part.
+        :data:`PartSink`); nothing is built per part. ``run``, when given, is
+        offered the buffer first whenever parts of the template's shape may
+        follow (see :data:`PartRun`): the parts it takes are not handed to
+        ``sink``; the reader reads the next one, then offers the rest again.
         """
         self.stats.bytes_received += len(data)
         self._buf += data
@@ -330,7 +378,13 @@ class MultipartReader:
             while True:
                 state = self._state
                 if state is _State.SEEK:
-                    progressed = self._read_standard_parts(view, sink) or self._seek()
+                    if run is None:
+                        progressed = self._read_standard_parts(view, sink) or self._seek()
+                    else:
+                        self._offer_run(view, run)
+                        progressed = (
+                            self._read_standard_parts(view, sink, once=True) or self._seek()
+                        )
                 elif state is _State.HEADERS:
                     progressed = self._read_header_line()
                 else:
@@ -351,8 +405,31 @@ class MultipartReader:
 
     # -- states -------------------------------------------------------------------
 
-    def _read_standard_parts(self, view: memoryview, sink: PartSink) -> bool:  # noqa: PLR0912, PLR0915
+    def _offer_run(self, view: memoryview, run: PartRun) -> None:
+        """Let ``run`` take the parts of the template's shape from here (see :data:`PartRun`).
+
+        Only between parts with nothing skipped pending: then the fast path
+        below, reading the same parts, would change nothing but the position
+        and the part count, which is what is done here.
+        """
+        template = self._template
+        if template is None or self._garbage_pending or self._stretch_has_garbage:
+            return
+        prefix, suffix, head = template.parts
+        framing = StandardFraming(
+            self._next_delimiter_line, prefix, suffix, head, self._max_header + 1, self._max_part
+        )
+        pos, parts = run(self._buf, view, self._pos, framing)
+        if parts:
+            self.stats.parts += parts
+            self._pos = self._scan = pos
+
+    def _read_standard_parts(  # noqa: PLR0912, PLR0915
+        self, view: memoryview, sink: PartSink, *, once: bool = False
+    ) -> bool:
         """Fast path: read parts whose head fits the template; False when none did.
+
+        ``once``: stop after one part (a :data:`PartRun` is offered the rest).
 
         One ``find`` (the blank line), two comparisons (the template's bytes
         around the length digits) and an ``int`` per part replace the
@@ -422,6 +499,8 @@ class MultipartReader:
                 parts += 1
                 pos = end
                 sink(head, view, start, end)
+                if once:
+                    break
         finally:
             # Once per call rather than per part (this is the hot loop of every live stream).
             if parts:
@@ -634,8 +713,10 @@ __all__ = [
     "MultipartStats",
     "Part",
     "PartHead",
+    "PartRun",
     "PartSink",
     "PartTooLargeError",
+    "StandardFraming",
     "boundary_from_content_type",
     "iter_parts",
 ]
