@@ -144,3 +144,31 @@ async def test_mjpeg_viewers_share_one_jpeg_stream_and_end_with_the_feed(
     finally:
         await feed.close()
     assert len(await asyncio.wait_for(endless, timeout=2)) >= 1
+
+
+async def test_a_jpeg_feed_that_works_again_retries_quickly_after_the_next_drop(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """Pictures after a reconnection end the failing state and reset the backoff.
+
+    Dropped twice: the second reconnection waits the first backoff step again
+    (a working stream retries quickly), not the long second step.
+    """
+    feed = JpegFeed(client, 3, idle_timeout=30, backoff=(0.05, 600.0))
+    try:
+        for drops in range(3):
+            await feed.jpeg(wait=10)
+            async with asyncio.timeout(20):
+                while feed.stats.connections < drops + 1 or feed.failing:
+                    await asyncio.sleep(0.05)
+                    await feed.jpeg(wait=1)
+            if drops < 2:
+                assert simulator.simulator.live.drop(3) >= 1
+                for _ in range(400):  # until the drop is seen (20 s at most)
+                    if feed.failing or feed.stats.connections >= drops + 2:
+                        break
+                    await asyncio.sleep(0.05)
+        assert feed.stats.connections == 3
+        assert not feed.failing
+    finally:
+        await feed.close()

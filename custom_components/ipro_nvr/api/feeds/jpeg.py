@@ -131,6 +131,9 @@ class JpegFeed(Feed):
             self._publish(item)
 
     def _publish(self, frame: JpegFrame) -> None:
+        # A picture shows the stream works: the failing state ends, and the next
+        # interruption retries at the first backoff step, not a grown one.
+        self._mark_working()
         self._jpeg = frame
         info = jpeg_picture_info(frame, dt.datetime.now(dt.UTC), self._picture_info)
         if info is not None:
