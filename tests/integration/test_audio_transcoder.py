@@ -163,7 +163,10 @@ def test_garbage_goes_through_without_an_error(
     chunks.append(muxer.close())
     assert transcoder.failures == 0
     transcoder.close()
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # Ours only: libav's own messages reach Python's logging once an earlier test's
+    # stream component routed them there ("frames left in the queue" on close).
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.ipro_nvr")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
     with av.open(io.BytesIO(b"".join(chunks)), format="mpegts") as container:
         assert sum(1 for _frame in container.decode(audio=0)) > 0
 
