@@ -27,12 +27,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import custom_components.ipro_nvr as integration
 from custom_components.ipro_nvr.api import NvrClient, UidPurpose
 from custom_components.ipro_nvr.api.connections import CameraConnections
-from custom_components.ipro_nvr.api.spec import Cgi
+from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.const import DOMAIN
 from custom_components.ipro_nvr.live import relay as relay_module
 from custom_components.ipro_nvr.live.placeholder_picture import async_placeholder_picture
 from custom_components.ipro_nvr.live.relay import StreamRelay
 from nvr_simulator.server import RunningSimulator
+from tests.conftest import TEST_PACING, assert_paced, record_sends
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 20) -> None:  # noqa: ASYNC109
@@ -227,6 +228,7 @@ async def test_only_a_few_snapshots_wait_for_a_first_picture(
     frontend's 10 s) while their STARTs are queued; later snapshots get real pictures."""
     relay = StreamRelay(client)
     channels = [1, 2, 3, 5, 6, 7, 8]
+    sends = record_sends(client)
     try:
         tasks = [
             asyncio.create_task(relay.async_snapshot(channel, first_wait=60))
@@ -245,7 +247,9 @@ async def test_only_a_few_snapshots_wait_for_a_first_picture(
     finally:
         await relay.async_stop()
         await client.close()
-    assert simulator.journal.violations == []
+    # A burst of STARTs: judged on the client's granted turns (the simulator's
+    # arrival times carry the shared event loop's jitter on a loaded machine).
+    assert_paced(sends, Lane.COMMAND, TEST_PACING)
 
 
 def _camera_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str:

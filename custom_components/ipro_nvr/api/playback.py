@@ -370,6 +370,8 @@ class PlaybackSession:
         else:
             await self._stop_pump()
         self._closed = True
+        # A viewer that left while STOP was under way restarted the countdown.
+        self._cancel_idle()
         self._wake_viewers()
         if self._releases and stop:
             await asyncio.gather(*self._releases, return_exceptions=True)

@@ -162,22 +162,26 @@ class Transport:
     ) -> aiohttp.ClientResponse:
         """Send ``request`` and return its 200 response for incremental reading.
 
-        The connection and the headers must arrive within the request timeout;
-        afterwards each read may wait ``read_timeout`` (default: the request
-        timeout). The caller must ``close()`` or ``release()`` the response.
+        The connection must open within the request timeout; the headers may
+        take the longer of it and ``read_timeout`` (a recorder prepares a
+        download's file before it answers), and afterwards each read may wait
+        ``read_timeout`` (default: the request timeout). The caller must
+        ``close()`` or ``release()`` the response.
         """
+        read = read_timeout if read_timeout is not None else self._timeout
+        answer = max(self._timeout, read)
         timeout = aiohttp.ClientTimeout(
             total=None,
             connect=self._timeout,
             sock_connect=self._timeout,
-            sock_read=read_timeout if read_timeout is not None else self._timeout,
+            sock_read=read,
         )
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(answer):
                 return await self._get(request, uid, timeouts=timeout)
         except TimeoutError:
             raise NvrTimeoutError(
-                f"{request.cgi}: no answer from {self._host} within {self._timeout:g} s"
+                f"{request.cgi}: no answer from {self._host} within {answer:g} s"
             ) from None
 
     async def _get(
