@@ -8,8 +8,10 @@ a pause) and the media player's state, ``operation`` and ``recorded_time`` follo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import datetime as dt
+import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +97,21 @@ class PlaybackSteps:
             service_data=data,
         )
 
+    async def script_watched(self, service: str, **data: Any) -> tuple[float | None, float]:
+        """Call an action and watch the picture meanwhile (a picture may come before the
+        call returns: a step inside the GOP at hand is shown before its command's turn).
+
+        Returns the seconds to a new picture (None: none came) and to the call's return.
+        """
+        before = await self.picture()
+        started = time.monotonic()
+        call = asyncio.create_task(self.script(service, **data))
+        call.add_done_callback(lambda _: returned.append(time.monotonic() - started))
+        returned: list[float] = []
+        shown = await self.new_picture(before, started)
+        await call
+        return shown, returned[0]
+
     async def card(self, label: str) -> None:
         """Click one of the media-control card's buttons (Play, Pause, Next track, ...)."""
         card = self.run_.page.locator("hui-media-control-card")
@@ -127,11 +144,7 @@ class PlaybackSteps:
     async def goto(self) -> None:
         """A script jumps to a recorded moment; the picture of that moment comes."""
         moment = dt.datetime.now(dt.UTC).replace(microsecond=0) - GOTO_BACK
-        before = await self.picture()
-        started = time.monotonic()
-        await self.script("playback_goto", time=moment.isoformat())
-        returned = time.monotonic() - started
-        shown = await self.new_picture(before, started)
+        shown, returned = await self.script_watched("playback_goto", time=moment.isoformat())
         self.add(
             "playback goto (script) to its first picture",
             shown,
@@ -202,10 +215,7 @@ class PlaybackSteps:
     async def script_step(self) -> None:
         """A script steps 5 pictures backward (``playback_step``)."""
         before_time = await self.recorded_time()
-        before = await self.picture()
-        started = time.monotonic()
-        await self.script("playback_step", direction="backward", count=5)
-        shown = await self.new_picture(before, started)
+        shown, returned = await self.script_watched("playback_step", direction="backward", count=5)
         after = await self.recorded_time()
         gap = (
             f"{(after - before_time).total_seconds() * 1000:+.0f} ms"
@@ -215,7 +225,8 @@ class PlaybackSteps:
         self.add(
             "playback step 5 backward (script) to a new picture",
             shown,
-            f"recorded time {gap}; {await self.described()}",
+            f"recorded time {gap}, the call returned after {returned:.1f} s; "
+            f"{await self.described()}",
         )
         if shown is None or not (after and before_time and after < before_time):
             self.fail(f"step 5 backward: new picture={shown is not None}, recorded time {gap}")
@@ -238,10 +249,8 @@ class PlaybackSteps:
     async def moving(self, what: str, service: str, operation: str) -> None:
         """Fast forward or reverse by script: the operation and the recorded time's direction."""
         started = time.monotonic()
-        if service == "playback_speed":
-            await self.script(service, direction="forward")
-        else:
-            await self.script(service)
+        data = {"direction": "forward"} if service == "playback_speed" else {}
+        call = asyncio.create_task(self.script(service, **data))
         took = (
             time.monotonic() - started
             if await self.until_player(
@@ -249,20 +258,23 @@ class PlaybackSteps:
             )
             else None
         )
+        await call
         first_time = await self.recorded_time()
-        first_picture = await self.picture()
         watch_started = time.monotonic()
-        await self.run_.page.wait_for_timeout(MOVING_WATCH * 1000)
+        pictures = []
+        while time.monotonic() - watch_started < MOVING_WATCH:
+            pictures.append(await self.picture())
+            await asyncio.sleep(0.1)
         last_time = await self.recorded_time()
-        changed = await self.picture() != first_picture
+        changes = sum(1 for a, b in itertools.pairwise(pictures) if a != b)
+        changed = changes > 0
         moved = (last_time - first_time).total_seconds() if first_time and last_time else None
         rate = "" if moved is None else f"{moved / (time.monotonic() - watch_started):+.1f}x"
         self.add(
             f"playback {what} to '{operation}'",
             took,
-            f"recorded time moved {rate} while watched, picture "
-            + ("changing" if changed else "STILL")
-            + f"; {await self.described()}",
+            f"recorded time moved {rate} while watched, the picture changed {changes} times "
+            f"in {MOVING_WATCH:.0f} s; {await self.described()}",
         )
         wanted = moved is not None and (moved > 0 if operation == "fast_forward" else moved < 0)
         if took is None or not changed or not wanted:
