@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from playwright.async_api import (
     Browser,
+    Error as PlaywrightError,
     Page,
     TimeoutError as PlaywrightTimeoutError,
     WebSocket,
@@ -327,6 +328,22 @@ class Run:
                 return time.monotonic() - started
             await asyncio.sleep(interval)
         return None
+
+    async def open_page(self, path: str) -> None:
+        """Go to a page of the frontend, as a person types its address.
+
+        A dialog closed just before goes back in the history once it has closed; that
+        late navigation can abort ours (``net::ERR_ABORTED``): then go there again.
+        """
+        for attempt in range(3):
+            try:
+                await self.page.goto(f"{self.demo.url}{path}")
+            except PlaywrightError as err:
+                if "ERR_ABORTED" not in str(err) or attempt == 2:
+                    raise
+                await self.page.wait_for_timeout(1000)
+            else:
+                return
 
     async def screenshot(self, name: str) -> Path:
         """Save a JPEG of the page under the screenshots folder."""
@@ -664,12 +681,11 @@ class Run:
                 shot = True
             await asyncio.sleep(0.2)
         self.report.add(f"live view {camera}: longest freeze in {LIVE_WATCH:.0f} s", longest)
-        await self.page.keyboard.press("Escape")
+        await self._close_player()  # the more-info dialog, and its navigation back
 
     async def media(self) -> None:
         """Media > i-PRO NVR > recorder > camera > day > hour > clip; then an event clip."""
-        page = self.page
-        await page.goto(f"{self.demo.url}/media-browser/browser")
+        await self.open_page("/media-browser/browser")
         await self._open("i-PRO NVR")
         await self._open_first_card()  # the recorder
         await self._open("Camera 2")
@@ -683,7 +699,7 @@ class Run:
         again = await self._play_first_card()
         self.report.add("  ... same clip again (from the cache)", again, 1)
         await self._close_player()
-        await page.goto(f"{self.demo.url}/media-browser/browser")
+        await self.open_page("/media-browser/browser")
         await self._open("i-PRO NVR")
         await self._open_first_card()
         await self._open("Camera 2")
@@ -707,7 +723,7 @@ class Run:
             raise RuntimeError("no playback camera and media player to show")
         camera, player = self.playback_camera, self.playback_player
         started = time.monotonic()
-        await self.page.goto(f"{self.demo.url}/{DASHBOARD_URL}/{PLAYBACK_PATH}")
+        await self.open_page(f"/{DASHBOARD_URL}/{PLAYBACK_PATH}")
 
         async def any_picture() -> bool:
             return await self._picture(camera) is not None
