@@ -345,6 +345,12 @@ class Run:
             else:
                 return
 
+    async def on_dashboard(self) -> None:
+        """Open the cameras' dashboard view unless the page shows it (``--only`` skips steps)."""
+        path = f"/{DASHBOARD_URL}/{DASHBOARD_PATH}"
+        if not self.page.url.endswith(path):
+            await self.open_page(path)
+
     async def screenshot(self, name: str) -> Path:
         """Save a JPEG of the page under the screenshots folder."""
         path = self.screenshots / name
@@ -632,6 +638,7 @@ class Run:
         if not self.ptz_button:
             self.report.add("PTZ button press round trip", None, note="no button")
             return
+        await self.on_dashboard()
         before = set(self._service_calls)
         started = time.monotonic()
         await self.page.locator("hui-tile-card", has_text="Pan left").first.click()
@@ -656,6 +663,7 @@ class Run:
     async def live_view(self) -> None:
         """Click a tile, wait for its live video to move; note stalls while watching it."""
         camera = self.connected[0] if self.connected else self.cameras[0]
+        await self.on_dashboard()
         started = time.monotonic()
         await self.page.locator("hui-picture-entity-card").nth(self.cameras.index(camera)).click()
 
