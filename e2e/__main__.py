@@ -19,7 +19,7 @@ import time
 import aiohttp
 
 from . import hass_api
-from .browser import Report, run_browser
+from .browser import STEPS, Report, run_browser
 from .demo import REPO, Demo
 
 START_TIMEOUT = 300
@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         "--screenshots", type=Path, default=REPO / "docs", help="folder for the screenshots"
     )
     parser.add_argument("--keep", action="store_true", help="keep the configuration folder")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=STEPS,
+        default=[],
+        help="run only this step after the setup (repeatable; default: every step)",
+    )
     args = parser.parse_args(argv)
     args.screenshots.mkdir(parents=True, exist_ok=True)
     report = Report()
@@ -50,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         tokens = asyncio.run(_onboard(demo))
         report.add("onboarding through the API", time.monotonic() - started)
-        asyncio.run(run_browser(demo, tokens, args.screenshots, report))
+        asyncio.run(run_browser(demo, tokens, args.screenshots, report, tuple(args.only)))
     except Exception as err:  # noqa: BLE001 - report it with the figures so far
         report.problems.append(f"{type(err).__name__}: {err}")
     finally:

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from playwright.async_api import (
     Browser,
+    Error as PlaywrightError,
     Page,
     TimeoutError as PlaywrightTimeoutError,
     WebSocket,
@@ -28,6 +29,7 @@ from playwright.async_api import (
 
 from . import hass_api
 from .demo import SIM_HOST, SIM_USER, Demo
+from .playback import PlaybackSteps
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -131,6 +133,36 @@ MEDIA_PAGE_JS = """
 }
 """
 STATES_JS = "() => document.querySelector('home-assistant')?.hass?.states ?? {}"
+PLAYBACK_PATH = "playback"  # the dashboard's view with camera 1's playback
+# The steps after the setup (login, integration, enabled entities, dashboard), in order.
+STEPS = ("dashboard", "ptz", "live", "media", "playback")
+# The picture an <img> of a camera shows right now (an MJPEG <img> draws its latest
+# frame): its size and a hash of its pixels, so any changed picture gives a new hash.
+PICTURE_JS = """
+(entity) => {
+  const found = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'IMG' && (el.getAttribute('src') || '').includes(entity)) found.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  const img = found.find((el) => el.complete && el.naturalWidth > 0) || found[0];
+  if (!img || !img.naturalWidth) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(img, 0, 0);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let hash = 2166136261;
+  for (let i = 0; i < pixels.length; i++) {
+    hash = Math.imul(hash ^ pixels[i], 16777619) >>> 0;
+  }
+  return {hash: hash, width: img.naturalWidth, height: img.naturalHeight,
+          src: img.getAttribute('src').split('?')[0]};
+}
+"""
 
 
 @dataclass
@@ -274,6 +306,8 @@ class Run:
         self.cameras: list[str] = []
         self.connected: list[str] = []
         self.ptz_button: str | None = None
+        self.playback_camera: str | None = None
+        self.playback_player: str | None = None
         self._service_calls: dict[int, float] = {}
         self._service_results: dict[int, tuple[float, bool]] = {}
 
@@ -294,6 +328,28 @@ class Run:
                 return time.monotonic() - started
             await asyncio.sleep(interval)
         return None
+
+    async def open_page(self, path: str) -> None:
+        """Go to a page of the frontend, as a person types its address.
+
+        A dialog closed just before goes back in the history once it has closed; that
+        late navigation can abort ours (``net::ERR_ABORTED``): then go there again.
+        """
+        for attempt in range(3):
+            try:
+                await self.page.goto(f"{self.demo.url}{path}")
+            except PlaywrightError as err:
+                if "ERR_ABORTED" not in str(err) or attempt == 2:
+                    raise
+                await self.page.wait_for_timeout(1000)
+            else:
+                return
+
+    async def on_dashboard(self) -> None:
+        """Open the cameras' dashboard view unless the page shows it (``--only`` skips steps)."""
+        path = f"/{DASHBOARD_URL}/{DASHBOARD_PATH}"
+        if not self.page.url.endswith(path):
+            await self.open_page(path)
 
     async def screenshot(self, name: str) -> Path:
         """Save a JPEG of the page under the screenshots folder."""
@@ -380,40 +436,65 @@ class Run:
         states = await self.states()
         self.cameras = sorted((e for e in states if e.startswith("camera.")), key=_natural)
 
-    async def enable_ptz_button(self, ws: hass_api.HassWebsocket) -> None:
-        """Enable camera 1's *Pan left* button (disabled by default); wait for the reload."""
+    async def enable_entities(self, ws: hass_api.HassWebsocket) -> None:
+        """Enable camera 1's *Pan left* button and playback camera (both disabled by default).
+
+        Both at once: Home Assistant reloads the entry once, about 30 s after the last
+        change. Then wait until the reloaded entry's entities are back.
+        """
         entries = await ws.call("config/entity_registry/list")
         first = self.cameras[0].split(".", 1)[1]
+        ours = [e for e in entries if e["platform"] == "ipro_nvr"]
         buttons = [
-            e
-            for e in entries
-            if e["platform"] == "ipro_nvr"
-            and e["entity_id"].startswith(f"button.{first}_")
-            and "pan_left" in e["entity_id"]
+            e["entity_id"]
+            for e in ours
+            if e["entity_id"].startswith(f"button.{first}_") and "pan_left" in e["entity_id"]
         ]
-        if not buttons:
+        players = [
+            e["entity_id"]
+            for e in ours
+            if e["entity_id"].startswith(f"media_player.{first}_")
+            and e["entity_id"].endswith("_playback")
+        ]
+        playback_cameras = [
+            e["entity_id"]
+            for e in ours
+            if e["entity_id"].startswith(f"camera.{first}_")
+            and e["entity_id"].endswith("_playback")
+        ]
+        if buttons:
+            self.ptz_button = buttons[0]
+        else:
             self.report.problems.append("no Pan left button for the first camera")
+        if players and playback_cameras:
+            self.playback_player, self.playback_camera = players[0], playback_cameras[0]
+        else:
+            self.report.problems.append("no playback media player or camera for the first camera")
+        enable = [e for e in (self.ptz_button, self.playback_camera) if e]
+        delay = 0.0
+        for entity in enable:
+            answer = await ws.call(
+                "config/entity_registry/update", entity_id=entity, disabled_by=None
+            )
+            delay = max(delay, float(answer.get("reload_delay") or 0))
+        if not enable:
             return
-        self.ptz_button = buttons[0]["entity_id"]
-        answer = await ws.call(
-            "config/entity_registry/update", entity_id=self.ptz_button, disabled_by=None
-        )
-        delay = float(answer.get("reload_delay") or 0)
-        print(f"  enabled {self.ptz_button}; Home Assistant reloads the entry in {delay:.0f} s")
+        print(f"  enabled {', '.join(enable)}; Home Assistant reloads the entry in {delay:.0f} s")
 
-        async def button_there() -> bool:
+        async def all_there() -> bool:
             states = await self.states()
-            state = states.get(self.ptz_button or "", {}).get("state")
             cams_back = all(
                 states.get(c, {}).get("state") not in (None, "unavailable")
                 for c in self.cameras
                 if c in self.connected or not self.connected
             )
-            return state not in (None, "unavailable") and cams_back
+            return cams_back and all(
+                states.get(e, {}).get("state") not in (None, "unavailable") for e in enable
+            )
 
-        took = await self.wait_for(button_there, limit=delay + 120, interval=0.5)
+        took = await self.wait_for(all_there, limit=delay + 120, interval=0.5)
         if took is None:
-            self.report.problems.append(f"{self.ptz_button} never became available")
+            self.report.problems.append(f"{', '.join(enable)} never became available")
 
     async def save_dashboard(self, ws: hass_api.HassWebsocket) -> None:
         """A dashboard view with every camera's picture and the PTZ button."""
@@ -436,17 +517,33 @@ class Run:
                     },
                 }
             )
-        config = {
-            "title": "i-PRO NVR demo",
-            "views": [
+        views: list[dict[str, Any]] = [
+            {
+                "title": "Cameras",
+                "path": DASHBOARD_PATH,
+                "type": "panel",
+                "cards": [{"type": "vertical-stack", "cards": cards}],
+            }
+        ]
+        if self.playback_camera and self.playback_player:
+            # The README's Playback card: the picture (MJPEG) above the stock controls.
+            playback = [
                 {
-                    "title": "Cameras",
-                    "path": DASHBOARD_PATH,
-                    "type": "panel",
-                    "cards": [{"type": "vertical-stack", "cards": cards}],
+                    "type": "picture-entity",
+                    "entity": self.playback_camera,
+                    "camera_view": "live",
+                    "show_state": False,
+                },
+                {"type": "media-control", "entity": self.playback_player},
+            ]
+            views.append(
+                {
+                    "title": "Playback",
+                    "path": PLAYBACK_PATH,
+                    "cards": [{"type": "vertical-stack", "cards": playback}],
                 }
-            ],
-        }
+            )
+        config = {"title": "i-PRO NVR demo", "views": views}
         await ws.call(
             "lovelace/dashboards/create",
             url_path=DASHBOARD_URL,
@@ -541,6 +638,7 @@ class Run:
         if not self.ptz_button:
             self.report.add("PTZ button press round trip", None, note="no button")
             return
+        await self.on_dashboard()
         before = set(self._service_calls)
         started = time.monotonic()
         await self.page.locator("hui-tile-card", has_text="Pan left").first.click()
@@ -565,6 +663,7 @@ class Run:
     async def live_view(self) -> None:
         """Click a tile, wait for its live video to move; note stalls while watching it."""
         camera = self.connected[0] if self.connected else self.cameras[0]
+        await self.on_dashboard()
         started = time.monotonic()
         await self.page.locator("hui-picture-entity-card").nth(self.cameras.index(camera)).click()
 
@@ -590,12 +689,11 @@ class Run:
                 shot = True
             await asyncio.sleep(0.2)
         self.report.add(f"live view {camera}: longest freeze in {LIVE_WATCH:.0f} s", longest)
-        await self.page.keyboard.press("Escape")
+        await self._close_player()  # the more-info dialog, and its navigation back
 
     async def media(self) -> None:
         """Media > i-PRO NVR > recorder > camera > day > hour > clip; then an event clip."""
-        page = self.page
-        await page.goto(f"{self.demo.url}/media-browser/browser")
+        await self.open_page("/media-browser/browser")
         await self._open("i-PRO NVR")
         await self._open_first_card()  # the recorder
         await self._open("Camera 2")
@@ -609,7 +707,7 @@ class Run:
         again = await self._play_first_card()
         self.report.add("  ... same clip again (from the cache)", again, 1)
         await self._close_player()
-        await page.goto(f"{self.demo.url}/media-browser/browser")
+        await self.open_page("/media-browser/browser")
         await self._open("i-PRO NVR")
         await self._open_first_card()
         await self._open("Camera 2")
@@ -618,6 +716,44 @@ class Run:
         took = await self._play_first_card()
         self.report.add(f"event clip '{event}' first play", took, 6)
         await self._close_player()
+
+    async def playback(self) -> None:
+        """Camera 1's playback on its dashboard view: a script's goto, the card's controls.
+
+        As a person does it: the view shows the playback camera (MJPEG) above the stock
+        media-control card. A script (the websocket's ``call_service``, as an automation
+        or the developer tools call it) jumps to a recorded time; the card pauses, steps
+        a picture forwards and backwards and plays; scripts fast-forward and reverse.
+        After each, the picture on the page must change and the media player's state and
+        recorded time follow.
+        """
+        if not (self.playback_camera and self.playback_player):
+            raise RuntimeError("no playback camera and media player to show")
+        camera, player = self.playback_camera, self.playback_player
+        started = time.monotonic()
+        await self.open_page(f"/{DASHBOARD_URL}/{PLAYBACK_PATH}")
+
+        async def any_picture() -> bool:
+            return await self._picture(camera) is not None
+
+        shown = await self.wait_for(any_picture, limit=30)
+        self.report.add(
+            "playback view: first picture (idle: the placeholder)",
+            None if shown is None else time.monotonic() - started,
+        )
+        if shown is None:
+            raise RuntimeError(f"{camera} shows no picture on the playback view")
+        async with (
+            aiohttp.ClientSession() as session,
+            hass_api.HassWebsocket(session, self.demo.url, self.tokens.access_token) as ws,
+        ):
+            steps = PlaybackSteps(self, ws, camera, player)
+            await steps.run()
+
+    async def _picture(self, camera: str) -> int | None:
+        """A hash of the picture the camera's <img> shows now (None: no picture yet)."""
+        found = await self.page.evaluate(PICTURE_JS, f"/{camera}")
+        return None if found is None else int(found["hash"])
 
     def _items(self) -> Any:
         """The media browser's items (grid cards or list rows) in the current folder."""
@@ -695,8 +831,21 @@ class Run:
 
     # --- the whole run ---------------------------------------------------------------
 
-    async def run(self, browser: Browser) -> None:
-        """Every step in order; a failed step is a problem in the report, the rest go on."""
+    def steps(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The steps after the setup, in order, by the names ``--only`` takes."""
+        return {
+            "dashboard": self.dashboard,
+            "ptz": self.press_ptz,
+            "live": self.live_view,
+            "media": self.media,
+            "playback": self.playback,
+        }
+
+    async def run(self, browser: Browser, only: tuple[str, ...] = ()) -> None:
+        """The setup, then every step (or those in ``only``) in order.
+
+        A failed step is a problem in the report, the rest go on.
+        """
         self.page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
         await self.login()
         await self.add_integration()
@@ -709,9 +858,11 @@ class Run:
             self.connected = [
                 c for c in self.cameras if states.get(c, {}).get("state") != "unavailable"
             ]
-            await self.enable_ptz_button(ws)
+            await self.enable_entities(ws)
             await self.save_dashboard(ws)
-        for step in (self.dashboard, self.press_ptz, self.live_view, self.media):
+        steps = self.steps()
+        chosen = [steps[name] for name in STEPS if not only or name in only]
+        for step in chosen:
             try:
                 await step()
             except Exception as err:  # noqa: BLE001 - one failed step must not hide the others
@@ -737,7 +888,11 @@ def _natural(text: str) -> list[Any]:
 
 
 async def run_browser(
-    demo: Demo, tokens: hass_api.Tokens, screenshots: Path, report: Report
+    demo: Demo,
+    tokens: hass_api.Tokens,
+    screenshots: Path,
+    report: Report,
+    only: tuple[str, ...] = (),
 ) -> None:
     """Launch Debian's Chromium (never a downloaded one) and run every step."""
     async with async_playwright() as playwright:
@@ -745,6 +900,6 @@ async def run_browser(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            await Run(demo, tokens, screenshots, report).run(browser)
+            await Run(demo, tokens, screenshots, report).run(browser, only)
         finally:
             await browser.close()
