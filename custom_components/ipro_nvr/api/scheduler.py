@@ -20,6 +20,15 @@ interval behind the promoted ones (a dashboard's idle feeds stop together:
 seven STOPs once held a clip's download for 22 s), and a keep-alive still gets
 through well inside the UID's lifetime.
 
+A request may also carry its own deadline (``turn(..., due=t)``, on the
+scheduler's clock): from ``t`` on it counts as promoted, whatever its priority
+and however short its wait. A poll that is due thus gets the next turn (at most
+one person's request between, by the alternation above) instead of waiting its
+generic promotion: the log and status coordinators pass the previous poll's
+start plus their interval, so the starts of consecutive polls stay within the
+interval plus a couple of spacings while cameras start. Requests without one
+keep the generic promotion; a deadline only ever advances it.
+
 A request's priority may be raised while it waits (:class:`Urgency`): a
 background login that a person starts waiting for is served as theirs.
 
@@ -121,17 +130,29 @@ class Scheduler:
         """The pacing policy in force."""
         return self._pacing
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock turns are timed on (a request's ``due`` is given on it)."""
+        return self._clock
+
     @staticmethod
     def spacing(interval: float) -> float:
         """The gap actually kept after a start: the interval plus the safety margin."""
         return interval + interval * MARGIN_RATIO + MARGIN_FIXED if interval > 0 else 0.0
 
-    async def turn(self, lane: Lane, priority: Priority | Urgency = Priority.NORMAL) -> float:
+    async def turn(
+        self,
+        lane: Lane,
+        priority: Priority | Urgency = Priority.NORMAL,
+        *,
+        due: float | None = None,
+    ) -> float:
         """Wait until a request in ``lane`` may start; return the start time.
 
         The caller must send its request right away: the lane counts it as
         started. A cancelled waiter leaves the queue without consuming a turn.
         With an :class:`Urgency`, raising it later moves the waiting request up.
+        ``due`` (this scheduler's clock): promoted from then on at the latest.
         """
         if self._closed:
             raise ClientClosedError("the client is closed")
@@ -154,6 +175,8 @@ class Scheduler:
             # (both logs; the status and then the disks): promoted at once, or the
             # poll would wait for its promotion once per command.
             promote_at = now
+        if due is not None:
+            promote_at = min(promote_at, due)
         state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future, self))
         self._pump(lane)
         try:

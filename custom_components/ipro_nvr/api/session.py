@@ -462,14 +462,16 @@ class RecorderSession:
         *,
         priority: Priority = Priority.NORMAL,
         lease: Lease | None = None,
+        due: float | None = None,
     ) -> T:
         """Send ``request`` paced, with a UID when it needs one, and return ``parse(body)``.
 
         A UID request that is refused (:class:`UidError`) or answers something
         ``parse`` rejects (:class:`MalformedResponseError`) is retried once
-        after a new login; the second failure is raised.
+        after a new login; the second failure is raised. ``due``: the
+        scheduler's deadline for the request's own turn (``Scheduler.turn``).
         """
-        return await self._request(request, parse, priority, self._slot_of(lease))
+        return await self._request(request, parse, priority, self._slot_of(lease), due=due)
 
     async def _request[T](
         self,
@@ -479,14 +481,15 @@ class RecorderSession:
         slot: _Slot,
         *,
         prepare: bool = True,
+        due: float | None = None,
     ) -> T:
         self._check_open()
         if not request.needs_uid:
-            return parse(await self._send(request, None, priority))
+            return parse(await self._send(request, None, priority, due=due))
         for attempt in range(2):
             uid = await self._current_uid(slot, priority, prepare=prepare)
             try:
-                return parse(await self._send(request, uid, priority, slot))
+                return parse(await self._send(request, uid, priority, slot, due=due))
             except (UidError, MalformedResponseError) as err:
                 if attempt:
                     if (unsupported := _not_supported(err)) is not None:
@@ -951,9 +954,10 @@ class RecorderSession:
         slot: _Slot | None = None,
         *,
         shutdown: bool = False,
+        due: float | None = None,
     ) -> bytes:
         for attempt in range(2):
-            await self._scheduler.turn(request.lane, priority)
+            await self._scheduler.turn(request.lane, priority, due=due)
             if self._closing and not shutdown:
                 raise ClientClosedError("the client is closed")
             sent_at = self._clock()
