@@ -108,8 +108,9 @@ class _NvrCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.client = client
         # The last failure raised to Home Assistant and the client error behind it.
         self._failure: tuple[Exception, NvrError] | None = None
-        # When the previous poll started, on the pacing queue's clock.
-        self._last_start: float | None = None
+        # When the previous poll started, on the pacing queue's clock; the first
+        # poll is due one interval after setup (it may need a login first).
+        self._last_start = client.clock()
 
     def _poll_due(self) -> float | None:
         """Note that a poll starts now; return when it became due.
@@ -118,11 +119,11 @@ class _NvrCoordinator[DataT](DataUpdateCoordinator[DataT]):
         Home Assistant's timer counts from): by then its commands go before the
         people's requests queued meanwhile, one turn at a time
         (``api.scheduler``), so polling keeps a turn about every interval
-        even while many cameras start. None for the first poll.
+        even while many cameras start.
         """
         now = self.client.clock()
         previous, self._last_start = self._last_start, now
-        if previous is None or self.update_interval is None:
+        if self.update_interval is None:
             return None
         return previous + self.update_interval.total_seconds()
 

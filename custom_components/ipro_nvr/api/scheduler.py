@@ -76,12 +76,17 @@ PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BA
 
 
 class Urgency:
-    """A priority that may be raised while its request waits for its turn."""
+    """A priority that may be raised while its request waits for its turn.
 
-    __slots__ = ("priority",)
+    ``due``: the request's own deadline, as ``Scheduler.turn(due=...)`` takes it
+    (for a login made on behalf of a request that has one).
+    """
 
-    def __init__(self, priority: Priority) -> None:
+    __slots__ = ("due", "priority")
+
+    def __init__(self, priority: Priority, due: float | None = None) -> None:
         self.priority = priority
+        self.due = due
 
     def raise_to(self, priority: Priority) -> None:
         """Serve the request at least at ``priority`` from now on."""
@@ -175,8 +180,9 @@ class Scheduler:
             # (both logs; the status and then the disks): promoted at once, or the
             # poll would wait for its promotion once per command.
             promote_at = now
-        if due is not None:
-            promote_at = min(promote_at, due)
+        for deadline in (due, urgency.due):
+            if deadline is not None:
+                promote_at = min(promote_at, deadline)
         state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future, self))
         self._pump(lane)
         try:
