@@ -25,9 +25,11 @@ scheduler's clock): from ``t`` on it counts as promoted, whatever its priority
 and however short its wait. A poll that is due thus gets the next turn (at most
 one person's request between, by the alternation above) instead of waiting its
 generic promotion: the log and status coordinators pass the previous poll's
-start plus their interval, so the starts of consecutive polls stay within the
-interval plus a couple of spacings while cameras start. Requests without one
-keep the generic promotion; a deadline only ever advances it.
+start (setup's time for the first poll) plus their interval, so the starts of
+consecutive polls stay within the interval plus a couple of spacings while
+cameras start. A login made for such a request keeps its deadline
+(``Urgency.due``). Requests without one keep the generic promotion; a deadline
+only ever advances it.
 
 A request's priority may be raised while it waits (:class:`Urgency`): a
 background login that a person starts waiting for is served as theirs.
