@@ -244,10 +244,11 @@ async def polls(pacing: PacingPolicy) -> None:
                         await component.stream.stop()
                 await hass.config_entries.async_unload(entry.entry_id)
                 await hass.async_block_till_done()
-        polled = [t for t, cgi, _query in journal if cgi in (Cgi.LOGLIST, Cgi.GETINFO)]
+        polled = [(t, cgi) for t, cgi, _query in journal if cgi in (Cgi.LOGLIST, Cgi.GETINFO)]
         starts = [t for t, cgi, query in journal if cgi == Cgi.PUSH and "CMD=START" in query]
-        window = [t for t in polled if t <= max(starts) + pacing.command_interval]
-        gaps = [b - a for a, b in itertools.pairwise(window)]
+        window = [(t, cgi) for t, cgi in polled if t <= max(starts) + pacing.command_interval]
+        gaps = [(b[0] - a[0], a, b) for a, b in itertools.pairwise(window)]
+        longest, (since, since_cgi), (until, until_cgi) = max(gaps)
         _line("  commands in the run", f"{len(journal)}, of which {len(starts)} STARTs")
         _line(
             "  cameras started",
@@ -256,8 +257,15 @@ async def polls(pacing: PacingPolicy) -> None:
         )
         _line(
             "  longest gap between polls meanwhile",
-            f"{max(gaps):.1f} s (log poll interval {LOG_POLL_INTERVAL} s)",
+            f"{longest:.1f} s (log poll interval {LOG_POLL_INTERVAL} s)",
         )
+        _line(
+            "    from / to (s after the first command)",
+            f"{since_cgi} at {since - journal[0][0]:.1f} /"
+            f" {until_cgi} at {until - journal[0][0]:.1f}",
+        )
+        every = "; ".join(f"{cgi.split('.')[0]} {t - journal[0][0]:.0f}" for t, cgi in window)
+        _line("    poll commands (s after the first command)", every)
         _line("  setup to last START", f"{max(starts) - journal[0][0]:.0f} s")
     finally:
         sim.stop()

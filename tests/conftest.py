@@ -10,7 +10,7 @@ import pytest
 import pytest_socket
 
 from custom_components.ipro_nvr.api import NvrClient, Priority
-from custom_components.ipro_nvr.api.scheduler import Scheduler
+from custom_components.ipro_nvr.api.scheduler import Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
 from custom_components.ipro_nvr.api.urls import Request
 from nvr_simulator import SimulatorConfig, run_simulator
@@ -89,8 +89,10 @@ def record_sends(client: NvrClient) -> Sends:
         if told is not None:
             told(request)
 
-    async def recorded_turn(lane: Lane, priority: Priority = Priority.NORMAL) -> float:
-        started = await turn(lane, priority)
+    async def recorded_turn(
+        lane: Lane, priority: Priority | Urgency = Priority.NORMAL, *, due: float | None = None
+    ) -> float:
+        started = await turn(lane, priority, due=due)
         sends.turns[lane].append(started)
         return started
 

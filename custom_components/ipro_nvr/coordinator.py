@@ -108,6 +108,24 @@ class _NvrCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.client = client
         # The last failure raised to Home Assistant and the client error behind it.
         self._failure: tuple[Exception, NvrError] | None = None
+        # When the previous poll started, on the pacing queue's clock; the first
+        # poll is due one interval after setup (it may need a login first).
+        self._last_start = client.clock()
+
+    def _poll_due(self) -> float | None:
+        """Note that a poll starts now; return when it became due.
+
+        Due one interval after the previous poll's start, not its end (which
+        Home Assistant's timer counts from): by then its commands go before the
+        people's requests queued meanwhile, one turn at a time
+        (``api.scheduler``), so polling keeps a turn about every interval
+        even while many cameras start.
+        """
+        now = self.client.clock()
+        previous, self._last_start = self._last_start, now
+        if self.update_interval is None:
+            return None
+        return previous + self.update_interval.total_seconds()
 
     @property
     def recorder_busy(self) -> bool:
@@ -153,14 +171,17 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
 
     async def _async_update_data(self) -> NvrStatus:
         first, self._first_status = self._first_status, None
+        due = self._poll_due()
         try:
             status = (
                 first
                 if first is not None
-                else await self.client.get_camera_status(priority=Priority.BACKGROUND)
+                else await self.client.get_camera_status(priority=Priority.BACKGROUND, due=due)
             )
             zone = self.client.recorder_zone
-            recorded, answer = await self.client.get_disks_and_answer(priority=Priority.BACKGROUND)
+            recorded, answer = await self.client.get_disks_and_answer(
+                priority=Priority.BACKGROUND, due=due
+            )
         except NvrError as err:
             raise self._failed(err) from err
         return NvrStatus(
@@ -247,9 +268,10 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         )
 
     async def _async_update_data(self) -> NvrLogs:
+        due = self._poll_due()
         try:
-            error_log = await self.client.get_error_log(priority=Priority.BACKGROUND)
-            event_log = await self.client.get_event_log(priority=Priority.BACKGROUND)
+            error_log = await self.client.get_error_log(priority=Priority.BACKGROUND, due=due)
+            event_log = await self.client.get_event_log(priority=Priority.BACKGROUND, due=due)
         except NvrError as err:
             raise self._failed(err) from err
 

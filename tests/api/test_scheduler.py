@@ -237,3 +237,33 @@ async def test_a_promoted_polls_next_command_is_promoted_at_once() -> None:
     # At once, not after another promotion wait; a promoted request overtakes
     # the people waiting one at a time, so at most one of them goes in between.
     assert order.index("poll 2") <= first_poll + 2
+
+
+async def test_a_due_poll_gets_the_next_turn_despite_people_waiting() -> None:
+    """A poll asked with its deadline passed goes before the people and keep-alives
+    queued ahead of it (at most one of them in between), while a poll asked without
+    one (queued earlier) still waits behind them by priority."""
+    pacing = PacingPolicy(command_interval=0.1, camera_control_interval=0.1)
+    scheduler = Scheduler(pacing)
+    order: list[str] = []
+
+    async def poll(name: str, due: float | None) -> None:
+        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=due)
+        order.append(name)
+
+    await scheduler.turn(Lane.COMMAND, Priority.USER)  # the lane is busy from here
+    undue = asyncio.create_task(poll("undue poll", None))
+    await asyncio.sleep(0)
+    entries = [(f"user{index}", Priority.USER) for index in range(4)]
+    entries += [(f"keepalive{index}", Priority.NORMAL) for index in range(4)]
+    others = await _queue(scheduler, Lane.COMMAND, entries, order)
+    due = asyncio.create_task(poll("due poll", scheduler.clock()))
+    try:
+        async with asyncio.timeout(10):
+            await due
+        assert order.index("due poll") <= 1, order
+        assert "undue poll" not in order
+    finally:
+        for task in [undue, *others]:
+            task.cancel()
+        await asyncio.gather(undue, *others, return_exceptions=True)

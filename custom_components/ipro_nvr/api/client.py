@@ -182,6 +182,11 @@ class NvrClient:
         return self._scheduler.pacing
 
     @property
+    def clock(self) -> Callable[[], float]:
+        """The pacing queue's clock, on which a request's ``due`` is given."""
+        return self._scheduler.clock
+
+    @property
     def recorder_zone(self) -> RecorderZone:
         """How recorder local times are read: the standard offset from the latest log
         entry, else the default time zone given to the client."""
@@ -210,14 +215,18 @@ class NvrClient:
         await self._session.ensure_command_uid(Priority.USER)
         return status
 
-    async def get_camera_status(self, *, priority: Priority = Priority.NORMAL) -> CameraStatus:
+    async def get_camera_status(
+        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+    ) -> CameraStatus:
         """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``).
 
         The counts also feed the session's login gate: no login while the
         recorder's sessions are all in use (:class:`RecorderFullError`).
+        ``due`` (here and in the other reads): on :attr:`clock`, when the
+        request's turn is promoted at the latest (see ``Scheduler.turn``).
         """
         status = await self._request_parsed(
-            urls.camera_connection_info(), parse_camera_status, priority
+            urls.camera_connection_info(), parse_camera_status, priority, due
         )
         self._session.note_uid_counts(status.used_uid, status.max_uid)
         if status.channel_count:
@@ -233,7 +242,7 @@ class NvrClient:
         return recorded
 
     async def get_disks_and_answer(
-        self, *, priority: Priority = Priority.NORMAL
+        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
     ) -> tuple[RecordedTime, bytes]:
         """:meth:`get_disks` and the answer's body, whose times can be read again
         (``parse_recorded_time``) once a log entry has told the recorder's zone."""
@@ -242,26 +251,34 @@ class NvrClient:
         def parse(body: bytes) -> tuple[RecordedTime, bytes]:
             return parse_recorded_time(body, zone=zone), body
 
-        return await self._request_parsed(urls.recorded_time(), parse, priority)
+        return await self._request_parsed(urls.recorded_time(), parse, priority, due)
 
-    async def get_error_log(self, *, priority: Priority = Priority.NORMAL) -> LogList:
+    async def get_error_log(
+        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+    ) -> LogList:
         """The error log, oldest entry first."""
-        return await self._log(LogKind.ERROR, priority)
+        return await self._log(LogKind.ERROR, priority, due)
 
-    async def get_event_log(self, *, priority: Priority = Priority.NORMAL) -> LogList:
+    async def get_event_log(
+        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+    ) -> LogList:
         """The event log, oldest entry first."""
-        return await self._log(LogKind.EVENT, priority)
+        return await self._log(LogKind.EVENT, priority, due)
 
-    async def _log(self, kind: LogKind, priority: Priority) -> LogList:
+    async def _log(self, kind: LogKind, priority: Priority, due: float | None) -> LogList:
         def parse(body: bytes) -> LogList:
             return parse_log_list(body, kind=kind)
 
-        log = await self._request_parsed(urls.log_list(kind), parse, priority)
+        log = await self._request_parsed(urls.log_list(kind), parse, priority, due)
         self._learn_zone(log)
         return log
 
     async def _request_parsed[T](
-        self, request: Request, parse: Callable[[bytes], T], priority: Priority
+        self,
+        request: Request,
+        parse: Callable[[bytes], T],
+        priority: Priority,
+        due: float | None = None,
     ) -> T:
         """Send ``request`` and parse its answer: in the loop when small, else in a thread.
 
@@ -272,7 +289,7 @@ class NvrClient:
         def parse_small(body: bytes) -> T | _LargeBody:
             return _LargeBody(body) if len(body) > INLINE_PARSE_LIMIT else parse(body)
 
-        result = await self._session.request(request, parse_small, priority=priority)
+        result = await self._session.request(request, parse_small, priority=priority, due=due)
         if isinstance(result, _LargeBody):
             return await asyncio.to_thread(parse, result.body)
         return result

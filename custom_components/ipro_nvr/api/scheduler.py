@@ -20,6 +20,17 @@ interval behind the promoted ones (a dashboard's idle feeds stop together:
 seven STOPs once held a clip's download for 22 s), and a keep-alive still gets
 through well inside the UID's lifetime.
 
+A request may also carry its own deadline (``turn(..., due=t)``, on the
+scheduler's clock): from ``t`` on it counts as promoted, whatever its priority
+and however short its wait. A poll that is due thus gets the next turn (at most
+one person's request between, by the alternation above) instead of waiting its
+generic promotion: the log and status coordinators pass the previous poll's
+start (setup's time for the first poll) plus their interval, so the starts of
+consecutive polls stay within the interval plus a couple of spacings while
+cameras start. A login made for such a request keeps its deadline
+(``Urgency.due``). Requests without one keep the generic promotion; a deadline
+only ever advances it.
+
 A request's priority may be raised while it waits (:class:`Urgency`): a
 background login that a person starts waiting for is served as theirs.
 
@@ -67,12 +78,17 @@ PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BA
 
 
 class Urgency:
-    """A priority that may be raised while its request waits for its turn."""
+    """A priority that may be raised while its request waits for its turn.
 
-    __slots__ = ("priority",)
+    ``due``: the request's own deadline, as ``Scheduler.turn(due=...)`` takes it
+    (for a login made on behalf of a request that has one).
+    """
 
-    def __init__(self, priority: Priority) -> None:
+    __slots__ = ("due", "priority")
+
+    def __init__(self, priority: Priority, due: float | None = None) -> None:
         self.priority = priority
+        self.due = due
 
     def raise_to(self, priority: Priority) -> None:
         """Serve the request at least at ``priority`` from now on."""
@@ -121,17 +137,29 @@ class Scheduler:
         """The pacing policy in force."""
         return self._pacing
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock turns are timed on (a request's ``due`` is given on it)."""
+        return self._clock
+
     @staticmethod
     def spacing(interval: float) -> float:
         """The gap actually kept after a start: the interval plus the safety margin."""
         return interval + interval * MARGIN_RATIO + MARGIN_FIXED if interval > 0 else 0.0
 
-    async def turn(self, lane: Lane, priority: Priority | Urgency = Priority.NORMAL) -> float:
+    async def turn(
+        self,
+        lane: Lane,
+        priority: Priority | Urgency = Priority.NORMAL,
+        *,
+        due: float | None = None,
+    ) -> float:
         """Wait until a request in ``lane`` may start; return the start time.
 
         The caller must send its request right away: the lane counts it as
         started. A cancelled waiter leaves the queue without consuming a turn.
         With an :class:`Urgency`, raising it later moves the waiting request up.
+        ``due`` (this scheduler's clock): promoted from then on at the latest.
         """
         if self._closed:
             raise ClientClosedError("the client is closed")
@@ -154,6 +182,9 @@ class Scheduler:
             # (both logs; the status and then the disks): promoted at once, or the
             # poll would wait for its promotion once per command.
             promote_at = now
+        for deadline in (due, urgency.due):
+            if deadline is not None:
+                promote_at = min(promote_at, deadline)
         state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future, self))
         self._pump(lane)
         try:

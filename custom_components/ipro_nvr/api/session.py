@@ -462,14 +462,16 @@ class RecorderSession:
         *,
         priority: Priority = Priority.NORMAL,
         lease: Lease | None = None,
+        due: float | None = None,
     ) -> T:
         """Send ``request`` paced, with a UID when it needs one, and return ``parse(body)``.
 
         A UID request that is refused (:class:`UidError`) or answers something
         ``parse`` rejects (:class:`MalformedResponseError`) is retried once
-        after a new login; the second failure is raised.
+        after a new login; the second failure is raised. ``due``: the
+        scheduler's deadline for the request's own turn (``Scheduler.turn``).
         """
-        return await self._request(request, parse, priority, self._slot_of(lease))
+        return await self._request(request, parse, priority, self._slot_of(lease), due=due)
 
     async def _request[T](
         self,
@@ -479,14 +481,15 @@ class RecorderSession:
         slot: _Slot,
         *,
         prepare: bool = True,
+        due: float | None = None,
     ) -> T:
         self._check_open()
         if not request.needs_uid:
-            return parse(await self._send(request, None, priority))
+            return parse(await self._send(request, None, priority, due=due))
         for attempt in range(2):
-            uid = await self._current_uid(slot, priority, prepare=prepare)
+            uid = await self._current_uid(slot, priority, prepare=prepare, due=due)
             try:
-                return parse(await self._send(request, uid, priority, slot))
+                return parse(await self._send(request, uid, priority, slot, due=due))
             except (UidError, MalformedResponseError) as err:
                 if attempt:
                     if (unsupported := _not_supported(err)) is not None:
@@ -906,14 +909,17 @@ class RecorderSession:
     async def _command_uid(self, priority: Priority) -> Uid:
         return await self._current_uid(self._command, priority)
 
-    async def _current_uid(self, slot: _Slot, priority: Priority, *, prepare: bool = True) -> Uid:
+    async def _current_uid(
+        self, slot: _Slot, priority: Priority, *, prepare: bool = True, due: float | None = None
+    ) -> Uid:
         if slot.uid is not None and (slot.ready or not prepare):
             return slot.uid
         if slot.urgency is not None:
             slot.urgency.raise_to(priority)  # a login or setup under way: now ours too
         async with slot.lock:
             # Another request may have logged in while this one waited for the lock.
-            uid = slot.uid if slot.uid is not None else await self._login(priority, slot)
+            # A login for a request with a deadline keeps it (a poll's UID).
+            uid = slot.uid if slot.uid is not None else await self._login(priority, slot, due)
             if prepare and not slot.ready:
                 uid = await self._prepare(slot, priority)
             return uid
@@ -951,9 +957,10 @@ class RecorderSession:
         slot: _Slot | None = None,
         *,
         shutdown: bool = False,
+        due: float | None = None,
     ) -> bytes:
         for attempt in range(2):
-            await self._scheduler.turn(request.lane, priority)
+            await self._scheduler.turn(request.lane, priority, due=due)
             if self._closing and not shutdown:
                 raise ClientClosedError("the client is closed")
             sent_at = self._clock()
@@ -1045,13 +1052,13 @@ class RecorderSession:
             if not slot.ready:
                 await self._prepare(slot, priority)
 
-    async def _login(self, priority: Priority, slot: _Slot) -> Uid:
+    async def _login(self, priority: Priority, slot: _Slot, due: float | None = None) -> Uid:
         """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
         self._check_open()
         if self._counts_doubtful:
             await self._read_counts(priority)
         self._check_room()
-        urgency = slot.urgency = Urgency(priority)
+        urgency = slot.urgency = Urgency(priority, due)
         task = self._spawn(self._login_exchange(urgency))
         self._logins_in_flight += 1
         task.add_done_callback(self._login_landed)
