@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import LogEventType, LogKind
-from .coordinator import NewLogEntry, NvrLogCoordinator
+from .coordinator import NewLogEntry, NvrLogCoordinator, NvrLogs
 from .data import IproNvrConfigEntry
 from .entity import NvrLogEntity, async_add_channel_entities
 
@@ -65,7 +65,12 @@ class _LogEventEntity(NvrLogEntity, EventEntity):
         # automation sees every event even when several arrive in one poll.
         # The state (trigger time) has millisecond resolution, so entries of one
         # poll may share it; the recorder's entry number tells them apart.
-        for item in self.coordinator.data.new_entries:
+        # None (despite the type) when the first poll failed.
+        logs: NvrLogs | None = self.coordinator.data
+        if logs is None:  # the first poll failed: nothing is new
+            super()._handle_coordinator_update()
+            return
+        for item in logs.new_entries:
             if not self._wants(item):
                 continue
             event_type = item.meaning.type
