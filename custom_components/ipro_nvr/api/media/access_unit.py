@@ -15,6 +15,7 @@ from typing import Final
 
 from ..spec import RTP_VIDEO_CLOCK_RATE
 from .tlv import RecorderInfo, parse_recorder_info
+from .value_object import SlottedValue
 
 START_CODE: Final = b"\x00\x00\x00\x01"
 _SHORT_START_CODE: Final = b"\x00\x00\x01"
@@ -95,7 +96,7 @@ class ParameterSets:
         return self.sps is not None and self.pps is not None
 
 
-class AccessUnit:
+class AccessUnit(SlottedValue):
     """One coded picture.
 
     ``timestamp`` counts 90 kHz ticks and is extended across the 32-bit RTP
@@ -168,21 +169,6 @@ class AccessUnit:
             self.parameter_sets,
             self.info,
         )
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, AccessUnit) and other.__class__ is self.__class__:
-            return self._fields() == other._fields()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        values = ", ".join(
-            f"{name}={value!r}"
-            for name, value in zip(self.__match_args__, self._fields(), strict=True)
-        )
-        return f"{type(self).__name__}({values})"
 
     @property
     def seconds(self) -> float:

@@ -13,6 +13,7 @@ from typing import Final
 
 from ..spec import RTP_VERSION
 from .errors import MediaFormatError
+from .value_object import SlottedValue
 
 RTP_HEADER_SIZE: Final = 12
 _HEADER = struct.Struct(">BBHII")
@@ -21,7 +22,7 @@ _SEQ_MOD: Final = 1 << 16
 _TS_MOD: Final = 1 << 32
 
 
-class RtpPacket:
+class RtpPacket(SlottedValue):
     """One parsed RTP packet.
 
     ``extension`` is the header-extension data after its 4-byte header (empty
@@ -102,21 +103,6 @@ class RtpPacket:
             self.extension,
             self.payload,
         )
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, RtpPacket) and other.__class__ is self.__class__:
-            return self._fields() == other._fields()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        values = ", ".join(
-            f"{name}={value!r}"
-            for name, value in zip(self.__match_args__, self._fields(), strict=True)
-        )
-        return f"{type(self).__name__}({values})"
 
 
 type RtpSpan = tuple[int, int, int, int, int, int, int, int]
