@@ -20,6 +20,7 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass
 import datetime as dt
 import logging
+import time
 from typing import TYPE_CHECKING, Final, Unpack
 
 import aiohttp
@@ -35,7 +36,7 @@ from ..media import (
     TimedAudio,
     iter_live_body,
 )
-from ..picture_info import picture_info
+from ..picture_info import PictureInfo, picture_info
 from ..session import Lease
 from ..udp_live import UdpLiveConnection
 from ..urls import LiveCodec, Request
@@ -139,6 +140,8 @@ class VideoFeed(Feed):
         if codec is LiveCodec.JPEG or codec is LiveCodec.AUDIO:
             raise ValueError(f"a video feed streams H.264 or H.265, not {codec}")
         self.codec = codec  # before the core asks _udp_codec()
+        # The latest picture with recorder TLVs and when it came (see picture_info).
+        self._info_unit: tuple[AccessUnit, float] | None = None
         super().__init__(client, channel, stats=VideoFeedStats(), **options)
         # A refusal of the audio stream turns it off for this feed: the camera
         # probably has no microphone, and asking again costs paced commands.
@@ -308,14 +311,25 @@ class VideoFeed(Feed):
 
     # -- publishing ------------------------------------------------------------------
 
+    @property
+    def picture_info(self) -> PictureInfo | None:
+        """The latest picture's recorder and camera times and frame rate (spec 7.1)."""
+        if self._info_unit is not None:
+            unit, received = self._info_unit
+            self._info_unit = None
+            self._picture_info = picture_info(
+                unit.info, dt.datetime.fromtimestamp(received, dt.UTC), previous=self._picture_info
+            )
+        return self._picture_info
+
     def _publish(self, unit: AccessUnit) -> None:
         self._mark_working()
         unit = self._rebased(unit)
         self._last_at = asyncio.get_running_loop().time()
-        if unit.info is not None:
-            self._picture_info = picture_info(
-                unit.info, dt.datetime.now(dt.UTC), previous=self._picture_info
-            )
+        if unit.carries_info:
+            # Decoding a picture's TLVs costs about as much as assembling it: keep
+            # the latest one and decode it only when someone asks (picture_info).
+            self._info_unit = (unit, time.time())
         self.stats.access_units += 1
         if unit.keyframe:
             self._gop = [unit]

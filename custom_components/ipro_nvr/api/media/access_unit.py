@@ -152,6 +152,11 @@ class AccessUnit(SlottedValue):
             self._info = parse_recorder_info(tlvs)
         return self._info
 
+    @property
+    def carries_info(self) -> bool:
+        """Whether the picture came with recorder information (without decoding it)."""
+        return self._info_tlvs is not None or self._info is not None
+
     def with_timestamp(self, timestamp: int) -> AccessUnit:
         """The same picture at another ``timestamp`` (its information still undecoded)."""
         unit = AccessUnit(
