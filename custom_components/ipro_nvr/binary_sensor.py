@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ChannelState
+from .compat import entity_id_changed
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry
 from .entity import NvrChannelEntity, NvrEntity, async_add_channel_entities
@@ -60,6 +61,11 @@ class RecorderProblemSensor(NvrEntity, BinarySensorEntity):
         """Initialise; listens to the log coordinator too, for disk errors."""
         super().__init__(coordinator, "problem")
         self._logs = logs
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Renamed in place (2026.11+): nothing here is keyed on the entity ID."""
+        entity_id_changed(super(), old_entity_id)
 
     async def async_added_to_hass(self) -> None:
         """Also update when the logs change."""

@@ -34,6 +34,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ChannelState
+from .compat import entity_id_changed
 from .const import LIVE_CODEC_JPEG
 from .control.camera_control import CameraControlEntity
 from .coordinator import NvrStatusCoordinator
@@ -105,6 +106,11 @@ class NvrCamera(CameraControlEntity, Camera):
     def extra_state_attributes(self) -> dict[str, Any]:
         """What the latest live picture said: recorder and camera time, frame rate (spec 7.1)."""
         return picture_attributes(self._relay.picture_infos().get(self.channel))
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Renamed in place (2026.11+): nothing here is keyed on the entity ID."""
+        entity_id_changed(super(), old_entity_id)
 
     async def async_will_remove_from_hass(self) -> None:
         """Stop Home Assistant's stream of this camera: its relay URL dies with the entry.

@@ -7,6 +7,13 @@ config entry: ``async_get_device`` is deprecated for ``async_get_device_by_ident
 ``via_device_id`` (that device's id) instead of ``via_device`` (its identifier). Each
 helper uses the current form where the running Home Assistant has it (feature detection,
 not version numbers), and the older one otherwise.
+
+Since 2026.11 an entity whose ID the user changes is renamed in place when its class
+says it handles that (``async_entity_id_changed``); a custom integration's entity with
+its own add/remove hooks and without that method is removed and added again, a
+compatibility path that ends in 2027.11. Our entities key nothing on their entity ID, so
+they opt in: their hook calls :func:`entity_id_changed`, which runs the base classes'
+hook where the running line has one.
 """
 
 from __future__ import annotations
@@ -45,3 +52,14 @@ def via_device_info(
     elif (device := device_by_identifier(hass, parent, config_entry_id)) is not None:
         fields["via_device_id"] = device.id
     return cast("dr.DeviceInfo", fields)
+
+
+def entity_id_changed(entity_super: object, old_entity_id: str) -> None:
+    """Run the base classes' ``async_entity_id_changed`` (2026.11+); nothing before.
+
+    ``entity_super`` is the caller's ``super()``. Called only by Home Assistant lines
+    that have the hook, so the older lines never get here.
+    """
+    base_hook = getattr(entity_super, "async_entity_id_changed", None)
+    if base_hook is not None:
+        base_hook(old_entity_id)

@@ -15,6 +15,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import AUX_OUTPUTS, AuxAction
+from .compat import entity_id_changed
 from .control.camera_control import CameraControlEntity, aux_signal
 from .coordinator import NvrStatusCoordinator
 from .data import IproNvrConfigEntry
@@ -52,6 +53,11 @@ class AuxOutputSwitch(CameraControlEntity, SwitchEntity):
         super().__init__(coordinator, channel, f"aux{output}")
         self.output = output
         self._attr_translation_placeholders = {"output": str(output)}
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Renamed in place (2026.11+): nothing here is keyed on the entity ID."""
+        entity_id_changed(super(), old_entity_id)
 
     async def async_added_to_hass(self) -> None:
         """Follow AUX commands to this output from anywhere in the integration."""

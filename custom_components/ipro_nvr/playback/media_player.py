@@ -47,6 +47,7 @@ from custom_components.ipro_nvr.api import (
     UidError,
     classify_log_text,
 )
+from custom_components.ipro_nvr.compat import entity_id_changed
 from custom_components.ipro_nvr.const import DOMAIN
 from custom_components.ipro_nvr.control.camera_control import control_error
 from custom_components.ipro_nvr.coordinator import NvrStatusCoordinator
@@ -119,6 +120,11 @@ class NvrPlaybackPlayer(NvrChannelEntity, MediaPlayerEntity):
         self._manager = manager
         self._session: PlaybackSession = manager.session(channel)
         self._sync()
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Renamed in place (2026.11+): nothing here is keyed on the entity ID."""
+        entity_id_changed(super(), old_entity_id)
 
     async def async_added_to_hass(self) -> None:
         """Follow the session's changes."""
