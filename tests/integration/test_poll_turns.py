@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
@@ -21,10 +22,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ipro_nvr.api.scheduler import Priority, Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Cgi, Lane
-from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.const import CONF_EVENT_SCAN_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
 from nvr_simulator.server import RunningSimulator
 from tests.conftest import TEST_PACING, assert_paced, record_sends
+from tests.integration.conftest import entry_data
 
 CAMERAS = 16
 # The command granted before the poll asked (in flight, not yet in the journal)
@@ -106,4 +109,108 @@ async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
     logins = len(simulator.journal.by_cgi(Cgi.LOGIN))
     assert len(simulator.journal.by_cgi(Cgi.HDRCTL)) <= logins
     # Paced: the turns the client's queue granted (arrivals carry the loop's jitter).
+    assert_paced(sends, Lane.COMMAND, TEST_PACING)
+
+
+# The spec's poll intervals (log 15 s, status 60 s) in command spacings, scaled as the
+# tests' pacing is: five and twenty commands.
+LOG_POLL_SPACINGS = 5
+STATUS_POLL_SPACINGS = 20
+# Turns another request may get between a due poll's ask and its own: one person's
+# (the alternation), one more promoted request asked before it (a keep-alive login, the
+# other coordinator's command) and that one's person. Generic promotion would let
+# five spacings of camera starts go first; the first log poll, due one interval after
+# setup, waited for the whole interval behind them.
+MOST_TURNS_BEFORE_A_DUE_POLL = 4
+
+
+@dataclass(slots=True)
+class _Turn:
+    asked: int  # turns granted before it asked
+    granted: int  # its place among the granted turns
+    polled: bool  # asked with a deadline: a poll's command or its login
+
+
+def _record_turns(scheduler: Scheduler) -> list[_Turn]:
+    """Every turn of the command lane: when asked and granted, counted in turns."""
+    turns: list[_Turn] = []
+    granted = [0]
+    turn = scheduler.turn
+
+    async def recorded(
+        lane: Lane, priority: Priority | Urgency = Priority.NORMAL, *, due: float | None = None
+    ) -> float:
+        if lane is not Lane.COMMAND:
+            return await turn(lane, priority, due=due)
+        asked = granted[0]
+        polled = due is not None or (isinstance(priority, Urgency) and priority.due is not None)
+        started = await turn(lane, priority, due=due)
+        turns.append(_Turn(asked, granted[0], polled))
+        granted[0] += 1
+        return started
+
+    scheduler.turn = recorded  # type: ignore[method-assign]
+    return turns
+
+
+async def test_polls_keep_their_turns_from_setup_on_while_sixteen_cameras_start(
+    hass: HomeAssistant, simulator: RunningSimulator
+) -> None:
+    """A dashboard of sixteen live tiles opened right after setup: the first log poll
+    (its login included) and every later poll of either coordinator get their turns
+    within a few commands of asking, not after the camera starts queued before them."""
+    interval = TEST_PACING.command_interval
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="i-PRO NVR (127.0.0.1)",
+        unique_id=f"{simulator.host}:{simulator.port}",
+        data=entry_data(simulator),
+        options={
+            CONF_EVENT_SCAN_INTERVAL: LOG_POLL_SPACINGS * interval,
+            CONF_SCAN_INTERVAL: STATUS_POLL_SPACINGS * interval,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    runtime = entry.runtime_data
+    turns = _record_turns(runtime.client._scheduler)
+    sends = record_sends(runtime.client)
+    registry = er.async_get(hass)
+    connected = [ch for ch in range(1, CAMERAS + 1) if simulator.simulator.channel_state(ch) == 1]
+    received = [0]
+    viewers = []
+    try:
+        for channel in connected:
+            entity_id = registry.async_get_entity_id(
+                "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"
+            )
+            assert entity_id is not None
+            url = await async_get_stream_source(hass, entity_id)
+            assert url is not None
+            viewers.append(asyncio.create_task(_watch(url, received)))
+        async with asyncio.timeout(60):
+            while (  # noqa: ASYNC110
+                len([q for q in sends.queries(Lane.COMMAND) if "CMD=START" in q]) < len(connected)
+            ):
+                await asyncio.sleep(0.05)
+    finally:
+        for viewer in viewers:
+            viewer.cancel()
+        for viewer in viewers:
+            with suppress(asyncio.CancelledError, aiohttp.ClientError):
+                await viewer
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    queries = sends.queries(Lane.COMMAND)
+    first_start = next(i for i, query in enumerate(queries) if "CMD=START" in query)
+    last_start = max(i for i, query in enumerate(queries) if "CMD=START" in query)
+    logs = [i for i, query in enumerate(queries) if "KIND=" in query]
+    # The first log poll went before most camera starts, not after them.
+    assert logs, queries
+    assert logs[0] < first_start + MOST_TURNS_BEFORE_A_DUE_POLL, queries
+    # Several polls while the cameras started, each let through within a few turns.
+    polled = [turn for turn in turns if turn.polled and turn.granted <= last_start]
+    assert len(polled) >= 4, queries
+    waits = [turn.granted - turn.asked for turn in polled]
+    assert max(waits) <= MOST_TURNS_BEFORE_A_DUE_POLL, (waits, queries)
     assert_paced(sends, Lane.COMMAND, TEST_PACING)
