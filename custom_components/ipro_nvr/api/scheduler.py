@@ -24,10 +24,9 @@ A request may also carry its own deadline (``turn(..., due=t)``, on the
 scheduler's clock): from ``t`` on it counts as promoted, whatever its priority
 and however short its wait. A poll that is due thus gets the next turn (at most
 one person's request between, by the alternation above) instead of waiting its
-generic promotion: the log and status coordinators pass the previous poll's
-start (setup's time for the first poll) plus their interval, so the starts of
-consecutive polls stay within the interval plus a couple of spacings while
-cameras start. A login made for such a request keeps its deadline
+generic promotion: the log and status coordinators pass the time their poll
+asks (Home Assistant's timer says it is due), so a poll's commands wait at
+most a couple of spacings while cameras start. A login made for such a request keeps its deadline
 (``Urgency.due``). Requests without one keep the generic promotion; a deadline
 only ever advances it.
 
