@@ -1,12 +1,13 @@
 """Polling keeps its turn while many cameras start (spec 1.3: one command queue).
 
 A dashboard of 16 live tiles asks for 16 camera starts at once, each a person
-waiting, so each goes ahead of the polls. A poll that is due (its interval has
-passed since the previous poll started) carries that deadline to the scheduler
-(``Scheduler.turn(due=...)``) and gets the next turn, at most one person's
-request in between. Counted in commands, not seconds: the journal's order is
-what the recorder saw (``benchmarks.ha_stream`` measures the gaps at the real
-pacing; README).
+waiting, so each goes ahead of the polls. A poll asked for outside its timer is
+due at once and gets the next turn, at most one person's request in between
+(counted in commands: the journal's order is what the recorder saw). A poll on
+Home Assistant's timer is asked early, held back to its time while the recorder
+is idle and promoted before it (``Scheduler.turn(due=Deadline(...))``): it
+comes within its interval of the previous poll's end, measured in the scaled
+pacing (``benchmarks.ha_stream`` measures the gaps at the real pacing; README).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
         assert url is not None
         urls.append(url)
     received = [0]
-    # The next status poll is due: its interval has passed since setup's poll began.
+    # Kept from asking on its own meanwhile (the poll below is asked for).
     interval = runtime.coordinator.update_interval
     runtime.coordinator.update_interval = DUE_INTERVAL
     await asyncio.sleep(DUE_INTERVAL.total_seconds())
