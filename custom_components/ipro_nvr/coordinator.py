@@ -16,6 +16,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .api import (
     AuthenticationError,
     CameraStatus,
+    Deadline,
     LogEntry,
     LogEventMeaning,
     LogKind,
@@ -27,6 +28,7 @@ from .api import (
     RecorderBusyError,
     RecorderFullError,
     RecorderZone,
+    Scheduler,
     UidError,
     parse_recorded_time,
 )
@@ -44,6 +46,15 @@ STORAGE_VERSION = 1
 # first disk times (recordedtime.cgi has no zone) in it without waiting for logs.
 _ZONE_KEY = "recorder_zone"
 _MAX_OFFSET = timedelta(hours=14)
+# A scheduled poll is promoted this many command spacings before its time, so that
+# while cameras start it gets its turn by then: the command in flight, one person's
+# request (the scheduler's alternation) and one more promoted request asked earlier.
+PROMOTE_LEAD_SPACINGS = 3
+# How much earlier than its promotion Home Assistant's timer is set to ask for a poll:
+# the timer fires up to 0.5 s after the interval (a random fraction of a second added
+# to stagger refreshes), and the previous poll's end is taken a little before the
+# timer is armed.
+TIMER_SLACK = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,30 +113,62 @@ class _NvrCoordinator[DataT](DataUpdateCoordinator[DataT]):
         interval: timedelta,
     ) -> None:
         """Initialise the coordinator."""
+        spacing = Scheduler.spacing(client.pacing.command_interval)
+        self.poll_interval = interval
+        self._spacing = spacing
+        self._promote_lead = PROMOTE_LEAD_SPACINGS * spacing
+        # Home Assistant's timer counts from the end of a poll: it asks early enough
+        # for the poll's promotion; the scheduler holds the poll back to its time
+        # while nobody else waits (``_poll_due``).
+        asked_after = interval - timedelta(seconds=self._promote_lead) - TIMER_SLACK
         super().__init__(
-            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {self.what}", update_interval=interval
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {self.what}",
+            update_interval=max(asked_after, timedelta(0)),
         )
         self.client = client
+        # When the previous poll's commands ended, on the pacing queue's clock.
+        self._last_end: float | None = None
+        # Whether the refresh under way is Home Assistant's timer's.
+        self._scheduled = False
         # The last failure raised to Home Assistant and the client error behind it.
         self._failure: tuple[Exception, NvrError] | None = None
-        # When the previous poll started, on the pacing queue's clock; the first
-        # poll is due one interval after setup (it may need a login first).
-        self._last_start = client.clock()
 
-    def _poll_due(self) -> float | None:
-        """Note that a poll starts now; return when it became due.
+    async def _async_refresh(self, *args: Any, **kwargs: Any) -> None:
+        """Note whether Home Assistant's timer asked for this refresh (``scheduled``)."""
+        self._scheduled = bool(kwargs.get("scheduled", False))
+        try:
+            await super()._async_refresh(*args, **kwargs)
+        finally:
+            self._scheduled = False
 
-        Due one interval after the previous poll's start, not its end (which
-        Home Assistant's timer counts from): by then its commands go before the
-        people's requests queued meanwhile, one turn at a time
-        (``api.scheduler``), so polling keeps a turn about every interval
-        even while many cameras start.
+    def _poll_due(self) -> float | Deadline:
+        """When the poll starting now is due, for the pacing queue (``Scheduler.turn``).
+
+        Polling keeps a turn at least every interval even while many cameras start
+        (spec 1.3: one command queue for the whole recorder). A poll the timer
+        asked for is due one interval after the previous poll's end, as Home
+        Assistant counts it; it is asked early and held back to that time while
+        the recorder is idle, and promoted ``PROMOTE_LEAD_SPACINGS`` before it
+        so that it goes ahead of the people's requests queued meanwhile (one
+        turn at a time, ``api.scheduler``) and starts by its time. Any other poll
+        (setup's, the first log poll, one somebody asked for) is due at once: the
+        first log poll, due one interval after setup, once waited behind a
+        dashboard's sixteen camera starts for 29 s at the spec's pacing.
         """
         now = self.client.clock()
-        previous, self._last_start = self._last_start, now
-        if self.update_interval is None:
-            return None
-        return previous + self.update_interval.total_seconds()
+        if not self._scheduled or self._last_end is None:
+            return now
+        # Half a spacing early: the turn is granted when a timer fires, which a
+        # busy event loop runs late.
+        on_time = self._last_end + self.poll_interval.total_seconds() - self._spacing / 2
+        return Deadline(due=on_time - self._promote_lead, not_before=on_time)
+
+    def _polled(self) -> None:
+        """The poll's commands are done (answered or failed): the next is due from now."""
+        self._last_end = self.client.clock()
 
     @property
     def recorder_busy(self) -> bool:
@@ -184,6 +227,8 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
             )
         except NvrError as err:
             raise self._failed(err) from err
+        finally:
+            self._polled()
         return NvrStatus(
             status=status, recorded=recorded, recorded_answer=answer, recorded_zone=zone
         )
@@ -274,6 +319,8 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
             event_log = await self.client.get_event_log(priority=Priority.BACKGROUND, due=due)
         except NvrError as err:
             raise self._failed(err) from err
+        finally:
+            self._polled()
 
         async with self._tracking:
             if self._closed:

@@ -23,6 +23,7 @@ import pytest
 from custom_components.ipro_nvr.api import LogKind
 from custom_components.ipro_nvr.api.download import parse_file_name
 from custom_components.ipro_nvr.api.errors import NvrError
+from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.api.media.multipart import MultipartReader
 from custom_components.ipro_nvr.api.parsers import (
     parse_camera_status,
@@ -58,6 +59,11 @@ def _recorded_time(body: bytes) -> object:
 
 def _file_name(body: bytes) -> object:
     return parse_file_name(body.decode("latin-1"))
+
+
+def _log_text(body: bytes) -> object:
+    # Past the cache: every call classifies (texts repeat in a real log, not here).
+    return classify_log_text.__wrapped__(body.decode("latin-1"))
 
 
 CASES: dict[str, Case] = {
@@ -100,6 +106,15 @@ CASES: dict[str, Case] = {
     # Was quadratic: "(.*?)\s*$" over the blanks of the value.
     "download: file name with blanks inside": Case(
         _file_name, lambda n: b"filename=x" + b" \t" * (n // 2) + b"y"
+    ),
+    # Was cubic: "[A-Z ]+?" between two "\s*" in the parentheses of "SITE(VMD)-1"
+    # (2000 blanks took 9 s). A small n: the old pattern would take an hour at 10 n = N.
+    "log text: a parenthesis of blanks never closed": Case(
+        _log_text, lambda n: b"TRM(" + b" " * n + b"x", n=300
+    ),
+    # Never slow, but the rewritten pattern's repeated words must stay so.
+    "log text: a parenthesis of words never closed": Case(
+        _log_text, lambda n: b"SITE(" + b"A " * (n // 2) + b"-1", n=300
     ),
 }
 

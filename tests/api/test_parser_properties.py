@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from custom_components.ipro_nvr.api import LogKind, MalformedResponseError
+from custom_components.ipro_nvr.api.log_events import classify_log_text
 from custom_components.ipro_nvr.api.parsers import (
     check_acknowledgement,
     parse_camera_status,
@@ -152,3 +153,19 @@ def test_generated_log_lists_parse_back(
     )
     assert sorted((entry.time, entry.text) for entry in log.entries) == expected
     assert [entry.time for entry in log.entries] == sorted(entry.time for entry in log.entries)
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.from_regex(r"\s*[A-Z]{1,6}\s*\([A-Z ]{0,20}\)?\s*-?\s*\d{0,5}\s*", fullmatch=True),
+        st.from_regex(r"\s*CAM(ERA)?\s*\d{0,5}.{0,30}", fullmatch=True),
+    )
+)
+def test_any_log_text_has_a_meaning(text: str) -> None:
+    """Whatever a log entry says, it is classified without raising; a camera it names
+    is a channel of at most three digits."""
+    meaning = classify_log_text.__wrapped__(text)
+    assert meaning.channel is None or 0 <= meaning.channel <= 999
+    assert meaning.disk is None or meaning.disk.strip() == meaning.disk

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from custom_components.ipro_nvr.api import ClientClosedError, Priority
-from custom_components.ipro_nvr.api.scheduler import Scheduler, Urgency
+from custom_components.ipro_nvr.api.scheduler import Deadline, Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Lane, PacingPolicy
 
 PACING = PacingPolicy(command_interval=0.05, camera_control_interval=0.05)
@@ -267,3 +267,41 @@ async def test_a_due_poll_gets_the_next_turn_despite_people_waiting() -> None:
         for task in [undue, *others]:
             task.cancel()
         await asyncio.gather(undue, *others, return_exceptions=True)
+
+
+async def test_a_held_poll_waits_for_its_time_while_the_lane_is_idle() -> None:
+    """Asked early with ``not_before``: nobody else waits, so it starts at its time, not
+    at once (a poll keeps its interval on an idle recorder)."""
+    scheduler = Scheduler(PACING)
+    spacing = Scheduler.spacing(PACING.command_interval)
+    asked = scheduler.clock()
+    on_time = asked + 4 * spacing
+    started = await scheduler.turn(
+        Lane.COMMAND, Priority.BACKGROUND, due=Deadline(due=asked, not_before=on_time)
+    )
+    assert started >= on_time
+
+
+async def test_a_held_poll_goes_ahead_of_people_once_promoted() -> None:
+    """People queued while a held poll waits: promoted, it takes a turn among theirs and
+    starts before its time, not after all of them."""
+    scheduler = Scheduler(PACING)
+    spacing = Scheduler.spacing(PACING.command_interval)
+    order: list[str] = []
+    now = scheduler.clock()
+    deadline = Deadline(due=now + spacing, not_before=now + 20 * spacing)
+
+    async def poll() -> float:
+        started = await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=deadline)
+        order.append("poll")
+        return started
+
+    held = asyncio.create_task(poll())
+    await asyncio.sleep(0)
+    people = await _queue(
+        scheduler, Lane.COMMAND, [(f"user{i}", Priority.USER) for i in range(8)], order
+    )
+    started = await held
+    await asyncio.gather(*people)
+    assert order.index("poll") <= 3, order
+    assert started < deadline.not_before  # type: ignore[operator]

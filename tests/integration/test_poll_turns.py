@@ -1,30 +1,37 @@
 """Polling keeps its turn while many cameras start (spec 1.3: one command queue).
 
 A dashboard of 16 live tiles asks for 16 camera starts at once, each a person
-waiting, so each goes ahead of the polls. A poll that is due (its interval has
-passed since the previous poll started) carries that deadline to the scheduler
-(``Scheduler.turn(due=...)``) and gets the next turn, at most one person's
-request in between. Counted in commands, not seconds: the journal's order is
-what the recorder saw (``benchmarks.ha_stream`` measures the gaps at the real
-pacing; README).
+waiting, so each goes ahead of the polls. A poll asked for outside its timer is
+due at once and gets the next turn, at most one person's request in between
+(counted in commands: the journal's order is what the recorder saw). A poll on
+Home Assistant's timer is asked early, held back to its time while the recorder
+is idle and promoted before it (``Scheduler.turn(due=Deadline(...))``): it
+comes within its interval of the previous poll's end, measured in the scaled
+pacing (``benchmarks.ha_stream`` measures the gaps at the real pacing; README).
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from homeassistant.components.camera import async_get_stream_source
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr.api.scheduler import Deadline, Priority, Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Cgi, Lane
-from custom_components.ipro_nvr.const import DOMAIN
+from custom_components.ipro_nvr.const import CONF_EVENT_SCAN_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
 from nvr_simulator.server import RunningSimulator
-from tests.conftest import TEST_PACING, assert_paced, record_sends
+from tests.conftest import TEST_PACING, assert_paced, fast_pacing, record_sends
+from tests.integration.conftest import entry_data
 
 CAMERAS = 16
 # The command granted before the poll asked (in flight, not yet in the journal)
@@ -59,7 +66,7 @@ async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
         assert url is not None
         urls.append(url)
     received = [0]
-    # The next status poll is due: its interval has passed since setup's poll began.
+    # Kept from asking on its own meanwhile (the poll below is asked for).
     interval = runtime.coordinator.update_interval
     runtime.coordinator.update_interval = DUE_INTERVAL
     await asyncio.sleep(DUE_INTERVAL.total_seconds())
@@ -107,3 +114,137 @@ async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
     assert len(simulator.journal.by_cgi(Cgi.HDRCTL)) <= logins
     # Paced: the turns the client's queue granted (arrivals carry the loop's jitter).
     assert_paced(sends, Lane.COMMAND, TEST_PACING)
+
+
+# Commands 0.3 s apart: a poll interval of a few spacings then stays well above Home
+# Assistant's timer granularity (it fires up to 0.5 s late), and the half spacing a
+# poll is released early covers a busy event loop's lateness.
+POLL_RACE_PACING = fast_pacing(0.3)
+# Poll intervals in command spacings (the spec's are 5 for the log poll, 20 for the
+# status poll).
+LOG_POLL_SPACINGS = 8
+STATUS_POLL_SPACINGS = 16
+
+
+@dataclass(slots=True)
+class _Polls:
+    """One coordinator's scheduled polls: when each poll's commands ended, and the
+    turns granted to each scheduled poll (by its ``Deadline``)."""
+
+    interval: float
+    ends: list[float] = field(default_factory=list)
+    turns: dict[int, list[float]] = field(default_factory=dict)
+
+    def gaps(self) -> list[float]:
+        """From the end of the previous poll to each scheduled poll's first turn."""
+        gaps = []
+        for granted in self.turns.values():
+            if not granted:
+                continue  # still held back when the entry unloaded
+            first = min(granted)
+            previous = [end for end in self.ends if end < first]
+            if previous:
+                gaps.append(first - previous[-1])
+        return gaps
+
+
+def _watch_polls(coordinator: Any, polls: _Polls, owners: dict[int, _Polls]) -> None:
+    poll_due, polled = coordinator._poll_due, coordinator._polled
+
+    def recorded_due() -> float | Deadline:
+        due = poll_due()
+        if isinstance(due, Deadline):
+            owners[id(due)] = polls
+            polls.turns[id(due)] = []
+        return due
+
+    def recorded_end() -> None:
+        polled()
+        polls.ends.append(coordinator.client.clock())
+
+    coordinator._poll_due = recorded_due
+    coordinator._polled = recorded_end
+
+
+def _watch_turns(scheduler: Scheduler, owners: dict[int, _Polls]) -> None:
+    turn = scheduler.turn
+
+    async def recorded(
+        lane: Lane, priority: Priority | Urgency = Priority.NORMAL, *, due: Any = None
+    ) -> float:
+        started = await turn(lane, priority, due=due)
+        deadline = due if due is not None else getattr(priority, "due", None)
+        if (polls := owners.get(id(deadline))) is not None:
+            polls.turns[id(deadline)].append(started)
+        return started
+
+    scheduler.turn = recorded  # type: ignore[method-assign]
+
+
+async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
+    hass: HomeAssistant, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard of sixteen live tiles opened right after setup: each coordinator's
+    polls, as Home Assistant's timer starts them, keep their interval (counted from the
+    previous poll's end, as Home Assistant counts it) although the camera starts were
+    queued first, each a person waiting."""
+    monkeypatch.setattr(client_factory, "CLIENT_PACING", POLL_RACE_PACING)
+    simulator.config.pacing = POLL_RACE_PACING
+    spacing = Scheduler.spacing(POLL_RACE_PACING.command_interval)
+    log_interval, status_interval = LOG_POLL_SPACINGS * spacing, STATUS_POLL_SPACINGS * spacing
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="i-PRO NVR (127.0.0.1)",
+        unique_id=f"{simulator.host}:{simulator.port}",
+        data=entry_data(simulator),
+        options={CONF_EVENT_SCAN_INTERVAL: log_interval, CONF_SCAN_INTERVAL: status_interval},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    runtime = entry.runtime_data
+    owners: dict[int, _Polls] = {}
+    logs, status = _Polls(log_interval), _Polls(status_interval)
+    _watch_polls(runtime.log_coordinator, logs, owners)
+    _watch_polls(runtime.coordinator, status, owners)
+    _watch_turns(runtime.client._scheduler, owners)
+    sends = record_sends(runtime.client)
+    registry = er.async_get(hass)
+    connected = [ch for ch in range(1, CAMERAS + 1) if simulator.simulator.channel_state(ch) == 1]
+    received = [0]
+    viewers = []
+    try:
+        for channel in connected:
+            entity_id = registry.async_get_entity_id(
+                "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"
+            )
+            assert entity_id is not None
+            url = await async_get_stream_source(hass, entity_id)
+            assert url is not None
+            viewers.append(asyncio.create_task(_watch(url, received)))
+        async with asyncio.timeout(60):
+            while (  # noqa: ASYNC110
+                len([q for q in sends.queries(Lane.COMMAND) if "CMD=START" in q]) < len(connected)
+            ):
+                await asyncio.sleep(0.05)
+        last_start = runtime.client.clock()
+        async with asyncio.timeout(60):
+            while not status.gaps():  # noqa: ASYNC110 - the status poll's timer
+                await asyncio.sleep(0.05)
+    finally:
+        for viewer in viewers:
+            viewer.cancel()
+        for viewer in viewers:
+            with suppress(asyncio.CancelledError, aiohttp.ClientError):
+                await viewer
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    # Scheduled log polls while the cameras started, and a status poll.
+    while_starting = [t for t in logs.turns.values() if t and min(t) < last_start]
+    assert len(while_starting) >= 2, (logs, sends.queries(Lane.COMMAND))
+    for polls in (logs, status):
+        gaps = polls.gaps()
+        assert max(gaps) <= polls.interval, (
+            [round(gap / spacing, 2) for gap in gaps],
+            sends.queries(Lane.COMMAND),
+        )
+    assert_paced(sends, Lane.COMMAND, POLL_RACE_PACING)

@@ -53,7 +53,7 @@ from .parsers import parse_recorded_time
 from .picture_info import PictureInfo
 from .playback import PlaybackFrame, PlaybackMode, PlaybackSession
 from .recorder_time import RecorderZone, aware_to_local, local_to_aware
-from .scheduler import Priority, Scheduler
+from .scheduler import Deadline, Priority, Scheduler
 from .session import Lease, UidPurpose
 from .spec import (
     AUX_OUTPUTS,
@@ -99,6 +99,7 @@ __all__ = [
     "ChannelState",
     "ClientClosedError",
     "CodecNotCompatibleError",
+    "Deadline",
     "DirectorySink",
     "Disk",
     "DownloadBusyError",

@@ -22,7 +22,7 @@ from .media.multipart import boundary_from_content_type
 from .models import CameraStatus, LogKind, LogList, RecordedTime
 from .parsers import parse_camera_status, parse_log_list, parse_recorded_time
 from .recorder_time import RecorderZone
-from .scheduler import Priority, Scheduler
+from .scheduler import Deadline, Priority, Scheduler
 from .session import DEFAULT_UID_BUDGET, Lease, RecorderSession, UidPurpose
 from .spec import SPEC_PACING, PacingPolicy
 from .transport import Transport
@@ -216,7 +216,7 @@ class NvrClient:
         return status
 
     async def get_camera_status(
-        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+        self, *, priority: Priority = Priority.NORMAL, due: float | Deadline | None = None
     ) -> CameraStatus:
         """Camera connection states and UID counts (``as_getinfo.cgi?FILE=2``).
 
@@ -242,7 +242,7 @@ class NvrClient:
         return recorded
 
     async def get_disks_and_answer(
-        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+        self, *, priority: Priority = Priority.NORMAL, due: float | Deadline | None = None
     ) -> tuple[RecordedTime, bytes]:
         """:meth:`get_disks` and the answer's body, whose times can be read again
         (``parse_recorded_time``) once a log entry has told the recorder's zone."""
@@ -254,18 +254,20 @@ class NvrClient:
         return await self._request_parsed(urls.recorded_time(), parse, priority, due)
 
     async def get_error_log(
-        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+        self, *, priority: Priority = Priority.NORMAL, due: float | Deadline | None = None
     ) -> LogList:
         """The error log, oldest entry first."""
         return await self._log(LogKind.ERROR, priority, due)
 
     async def get_event_log(
-        self, *, priority: Priority = Priority.NORMAL, due: float | None = None
+        self, *, priority: Priority = Priority.NORMAL, due: float | Deadline | None = None
     ) -> LogList:
         """The event log, oldest entry first."""
         return await self._log(LogKind.EVENT, priority, due)
 
-    async def _log(self, kind: LogKind, priority: Priority, due: float | None) -> LogList:
+    async def _log(
+        self, kind: LogKind, priority: Priority, due: float | Deadline | None
+    ) -> LogList:
         def parse(body: bytes) -> LogList:
             return parse_log_list(body, kind=kind)
 
@@ -278,7 +280,7 @@ class NvrClient:
         request: Request,
         parse: Callable[[bytes], T],
         priority: Priority,
-        due: float | None = None,
+        due: float | Deadline | None = None,
     ) -> T:
         """Send ``request`` and parse its answer: in the loop when small, else in a thread.
 

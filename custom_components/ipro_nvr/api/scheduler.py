@@ -24,10 +24,9 @@ A request may also carry its own deadline (``turn(..., due=t)``, on the
 scheduler's clock): from ``t`` on it counts as promoted, whatever its priority
 and however short its wait. A poll that is due thus gets the next turn (at most
 one person's request between, by the alternation above) instead of waiting its
-generic promotion: the log and status coordinators pass the previous poll's
-start (setup's time for the first poll) plus their interval, so the starts of
-consecutive polls stay within the interval plus a couple of spacings while
-cameras start. A login made for such a request keeps its deadline
+generic promotion: the log and status coordinators pass the time their poll
+asks (Home Assistant's timer says it is due), so a poll's commands wait at
+most a couple of spacings while cameras start. A login made for such a request keeps its deadline
 (``Urgency.due``). Requests without one keep the generic promotion; a deadline
 only ever advances it.
 
@@ -77,6 +76,16 @@ class Priority(IntEnum):
 PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BACKGROUND: 5.0}
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A scheduled poll's turn: held back until ``not_before`` while the lane is idle,
+    promoted from ``due`` on (``due`` before ``not_before``) so that it goes ahead of
+    the requests waiting meanwhile, and starts by ``not_before`` when others wait too."""
+
+    due: float
+    not_before: float | None = None
+
+
 class Urgency:
     """A priority that may be raised while its request waits for its turn.
 
@@ -86,7 +95,7 @@ class Urgency:
 
     __slots__ = ("due", "priority")
 
-    def __init__(self, priority: Priority, due: float | None = None) -> None:
+    def __init__(self, priority: Priority, due: float | Deadline | None = None) -> None:
         self.priority = priority
         self.due = due
 
@@ -102,6 +111,8 @@ class _Waiter:
     promote_at: float  # clock time after which it goes before later arrivals
     future: asyncio.Future[float]
     owner: Scheduler  # the handle it waits through
+    # Before this clock time it is served only ahead of others waiting (Deadline).
+    not_before: float = float("-inf")
 
 
 @dataclass(slots=True)
@@ -152,14 +163,15 @@ class Scheduler:
         lane: Lane,
         priority: Priority | Urgency = Priority.NORMAL,
         *,
-        due: float | None = None,
+        due: float | Deadline | None = None,
     ) -> float:
         """Wait until a request in ``lane`` may start; return the start time.
 
         The caller must send its request right away: the lane counts it as
         started. A cancelled waiter leaves the queue without consuming a turn.
         With an :class:`Urgency`, raising it later moves the waiting request up.
-        ``due`` (this scheduler's clock): promoted from then on at the latest.
+        ``due`` (this scheduler's clock): promoted from then on at the latest;
+        a :class:`Deadline` may also hold the request back while nobody else waits.
         """
         if self._closed:
             raise ClientClosedError("the client is closed")
@@ -182,10 +194,17 @@ class Scheduler:
             # (both logs; the status and then the disks): promoted at once, or the
             # poll would wait for its promotion once per command.
             promote_at = now
+        not_before = float("-inf")
         for deadline in (due, urgency.due):
-            if deadline is not None:
+            if isinstance(deadline, Deadline):
+                if deadline.not_before is not None:
+                    not_before = max(not_before, deadline.not_before)
+                promote_at = min(promote_at, deadline.due)
+            elif deadline is not None:
                 promote_at = min(promote_at, deadline)
-        state.queue.append(_Waiter(urgency, next(self._sequence), promote_at, future, self))
+        state.queue.append(
+            _Waiter(urgency, next(self._sequence), promote_at, future, self, not_before)
+        )
         self._pump(lane)
         try:
             await future
@@ -252,14 +271,28 @@ class Scheduler:
         state.queue = [waiter for waiter in state.queue if waiter.future is not future]
 
     @staticmethod
-    def _next(state: _LaneState, now: float) -> _Waiter:
+    def _eligible(state: _LaneState, now: float) -> list[_Waiter]:
+        """The waiters that may take the turn now.
+
+        One held back (``Deadline.not_before`` still ahead) only goes ahead of
+        others, once promoted: alone it waits for its time, so a scheduled poll
+        asked early keeps its interval while the recorder is idle.
+        """
+        free = [waiter for waiter in state.queue if waiter.not_before <= now]
+        if not free:
+            return free
+        held = [w for w in state.queue if w.not_before > now and w.promote_at <= now]
+        return free + held if held else free
+
+    @staticmethod
+    def _next(state: _LaneState, now: float, candidates: list[_Waiter]) -> _Waiter:
         """The waiter to serve: the earliest promoted one, else by priority, then arrival.
 
         A promoted waiter never goes before one of higher priority twice in a
         row: after it overtook, the next turn is by priority.
         """
-        best = min(state.queue, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
-        promoted = [waiter for waiter in state.queue if waiter.promote_at <= now]
+        best = min(candidates, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
+        promoted = [waiter for waiter in candidates if waiter.promote_at <= now]
         if promoted and not state.overtook:
             first = min(promoted, key=lambda waiter: waiter.sequence)
             state.overtook = first.urgency.priority < best.urgency.priority
@@ -283,7 +316,13 @@ class Scheduler:
             now if state.last_start is None else state.last_start + self.spacing(state.interval)
         )
         if now >= ready_at:
-            waiter = self._next(state, now)
+            candidates = self._eligible(state, now)
+            if not candidates:
+                # Only requests held back: the first of them when its time comes
+                # (another request arriving meanwhile pumps again).
+                self._arm(lane, min(waiter.not_before for waiter in state.queue) - now)
+                return
+            waiter = self._next(state, now, candidates)
             state.queue.remove(waiter)
             if waiter.urgency.priority is Priority.BACKGROUND and waiter.promote_at <= now:
                 state.promoted_background_at = now

@@ -69,7 +69,7 @@ from .errors import (
 )
 from .models import Uid
 from .parsers import check_acknowledgement, parse_camera_status, parse_login
-from .scheduler import Priority, Scheduler, Urgency
+from .scheduler import Deadline, Priority, Scheduler, Urgency
 from .spec import MAX_CHANNELS, MAX_STREAMS_PER_UID, MAX_UIDS, UID_LIFETIME
 from .transport import NOT_SUPPORTED_STATUSES, Transport
 from .urls import Request
@@ -462,7 +462,7 @@ class RecorderSession:
         *,
         priority: Priority = Priority.NORMAL,
         lease: Lease | None = None,
-        due: float | None = None,
+        due: float | Deadline | None = None,
     ) -> T:
         """Send ``request`` paced, with a UID when it needs one, and return ``parse(body)``.
 
@@ -481,7 +481,7 @@ class RecorderSession:
         slot: _Slot,
         *,
         prepare: bool = True,
-        due: float | None = None,
+        due: float | Deadline | None = None,
     ) -> T:
         self._check_open()
         if not request.needs_uid:
@@ -910,7 +910,12 @@ class RecorderSession:
         return await self._current_uid(self._command, priority)
 
     async def _current_uid(
-        self, slot: _Slot, priority: Priority, *, prepare: bool = True, due: float | None = None
+        self,
+        slot: _Slot,
+        priority: Priority,
+        *,
+        prepare: bool = True,
+        due: float | Deadline | None = None,
     ) -> Uid:
         if slot.uid is not None and (slot.ready or not prepare):
             return slot.uid
@@ -957,7 +962,7 @@ class RecorderSession:
         slot: _Slot | None = None,
         *,
         shutdown: bool = False,
-        due: float | None = None,
+        due: float | Deadline | None = None,
     ) -> bytes:
         for attempt in range(2):
             await self._scheduler.turn(request.lane, priority, due=due)
@@ -1052,7 +1057,9 @@ class RecorderSession:
             if not slot.ready:
                 await self._prepare(slot, priority)
 
-    async def _login(self, priority: Priority, slot: _Slot, due: float | None = None) -> Uid:
+    async def _login(
+        self, priority: Priority, slot: _Slot, due: float | Deadline | None = None
+    ) -> Uid:
         """Log in and put the new UID in ``slot`` (whose lock the caller holds)."""
         self._check_open()
         if self._counts_doubtful:
