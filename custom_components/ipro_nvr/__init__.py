@@ -10,7 +10,12 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .api import CameraConnections, UidPurpose
-from .client_factory import create_client, take_handover
+from .client_factory import (
+    create_client,
+    forget_recorder_pictures,
+    recorder_pictures,
+    take_handover,
+)
 from .const import (
     CONF_EVENT_SCAN_INTERVAL,
     CONF_SCAN_INTERVAL,
@@ -78,7 +83,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     handover = take_handover(hass, entry.data)
     client = handover.client if handover is not None else create_client(hass, entry.data)
     connections = CameraConnections()
-    relay = StreamRelay.from_options(client, entry.options, connections)
+    relay = StreamRelay.from_options(
+        client, entry.options, connections, recorder_pictures(hass, entry.data)
+    )
     playback = PlaybackManager(hass, client)
 
     async def _async_close() -> None:
@@ -141,7 +148,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # fires into them), and queued before the live UIDs' logins.
     logs.async_start_first_poll()
     # After the first status poll, so the entities are not kept waiting: the live
-    # UIDs log in and set up in the background; the first stream raises their priority.
+    # UIDs log in and set up in the background, when no poll or person wants the
+    # turn; the first stream raises their priority to its own.
     client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
     if PREFETCH_SNAPSHOTS:
         # A first picture of every camera, so no dashboard tile waits for one.
@@ -187,6 +195,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
-    """Delete the removed recorder's cached recording clips and its repair issues."""
+    """Delete the removed recorder's cached recording clips, repair issues and last pictures."""
+    forget_recorder_pictures(hass, entry.data)
     await async_remove_entry_clips(hass, entry.entry_id)
     await async_remove_entry_repairs(hass, entry.entry_id)
