@@ -63,9 +63,14 @@ KEPT_LIVE_UIDS = 2
 # START each, one at a time), so that a dashboard opened later has a picture in
 # every tile at once. Tests that count commands turn it off.
 PREFETCH_SNAPSHOTS = True
-# How long closing may wait for paced logouts (Home Assistant stopping, an
-# unload); UIDs left expire on the recorder within 90 s.
+# How long closing may wait for paced logouts on an unload (a reload: its next
+# setup logs in again, so the old UIDs should not count against the recorder's 16
+# meanwhile); UIDs left expire on the recorder within 90 s.
 CLOSE_WITHIN = 3.0
+# The same when Home Assistant stops: a logout gets a turn only if one comes at
+# once (the last command may be up to 3 s old). Home Assistant's own stop and the
+# interpreter's exit follow, and the whole stop should take at most about 5 s.
+STOP_CLOSE_WITHIN = 1.0
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -88,18 +93,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     )
     playback = PlaybackManager(hass, client)
 
-    async def _async_close() -> None:
+    async def _async_close(within: float | None = None) -> None:
         # Streams first (their retries end, viewers are let go), then the
         # client (every UID, within a bound); this also runs when setup fails,
         # so nothing is left logged in.
         await relay.async_stop()
         await playback.async_close()
-        await client.close(within=CLOSE_WITHIN)
+        await client.close(within=CLOSE_WITHIN if within is None else within)
 
     async def _async_stop(_event: Event) -> None:
         # Entries are not unloaded when Home Assistant stops: end the streams
         # now, or Home Assistant's stream workers wait on the relay for 30 s.
-        await _async_close()
+        await _async_close(STOP_CLOSE_WITHIN)
 
     entry.async_on_unload(_async_close)
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
@@ -148,8 +153,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # fires into them), and queued before the live UIDs' logins.
     logs.async_start_first_poll()
     # After the first status poll, so the entities are not kept waiting: the live
-    # UIDs log in and set up in the background, when no poll or person wants the
-    # turn; the first stream raises their priority to its own.
+    # UIDs log in and set up in the background; the first stream raises their
+    # priority to its own.
     client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
     if PREFETCH_SNAPSHOTS:
         # A first picture of every camera, so no dashboard tile waits for one.

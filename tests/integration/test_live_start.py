@@ -312,8 +312,10 @@ async def test_home_assistant_stop_lets_viewers_go_and_bounds_the_logouts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On stop the relay ends its viewers at once (Home Assistant's stream workers are
-    not left reading) and paced logouts a recorder does not answer are given up."""
-    monkeypatch.setattr(integration, "CLOSE_WITHIN", 0.5)
+    not left reading) and paced logouts a recorder does not answer are given up, after
+    the stop's own bound (not an unload's)."""
+    monkeypatch.setattr(integration, "STOP_CLOSE_WITHIN", 0.5)
+    monkeypatch.setattr(integration, "CLOSE_WITHIN", 60.0)
     relay = loaded_entry.runtime_data.relay
     feed = relay.feed(1)
     viewer = _Viewer(await relay.async_url(1))

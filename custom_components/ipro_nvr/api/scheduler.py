@@ -65,9 +65,6 @@ MARGIN_FIXED = 0.005
 class Priority(IntEnum):
     """Who is waiting for a request; higher values are served first."""
 
-    # Only a turn nobody else wants: the kept live UIDs' logins ahead of use (a stream
-    # that needs one raises it to its own priority). Never promoted.
-    IDLE = -2
     # Deferrable, no deadline: snapshot (JPEG) stream starts, whose tiles show their last
     # picture meanwhile. Never promoted, so they never delay a live view's start.
     DEFERRABLE = -1

@@ -305,7 +305,7 @@ class RecorderSession:
                 self.on_room()
             idle = [slot for slot in self._stream_slots if slot.kept and slot.uid is None]
             if idle and not self._closing:
-                self._spawn(self._warm(idle, Priority.IDLE))
+                self._spawn(self._warm(idle))
 
     def _check_room(self) -> None:
         """Refuse a login into a full recorder (never evict another client)."""
@@ -366,13 +366,11 @@ class RecorderSession:
         """Keep ``count`` UIDs of ``purpose`` logged in, set up and alive until close.
 
         They are logged in (and, for live, set up with ``hdrctl``) in the
-        background at :attr:`Priority.IDLE`, one after the other: nobody
-        waits for them and they have no deadline, so they take no turn a
-        poll, a person or a snapshot fetch wants (after a reload, the
-        snapshot STARTs of a dashboard being opened; after setup, the first
-        pictures); a stream that needs one meanwhile raises that work, its
-        setup command included, to its own priority. A failure is logged and
-        left to the first lease, which logs in again.
+        background at :attr:`Priority.NORMAL`, one after the other (not
+        lower: a live view opened while snapshots keep the queue busy would
+        wait for both commands); a stream that needs one meanwhile raises
+        that work, its setup command included, to its own priority. A
+        failure is logged and left to the first lease, which logs in again.
         """
         self._check_open()
         if purpose not in (UidPurpose.LIVE, UidPurpose.PLAYBACK):
@@ -383,7 +381,7 @@ class RecorderSession:
             )
         slots = [_Slot(purpose, kept=True) for _ in range(count)]
         self._stream_slots[:0] = slots  # first in line for leases
-        self._spawn(self._warm(slots, Priority.IDLE))
+        self._spawn(self._warm(slots))
 
     def prepare_uid(self, purpose: UidPurpose, *, idle: float) -> None:
         """Have a UID of ``purpose`` logged in for a stream that is likely to start soon.
@@ -452,12 +450,12 @@ class RecorderSession:
                 return True
         return False
 
-    async def _warm(self, slots: list[_Slot], priority: Priority = Priority.NORMAL) -> None:
+    async def _warm(self, slots: list[_Slot]) -> None:
         for slot in slots:
             if slot.retiring or slot not in self._stream_slots:
                 continue  # a spare given up before its login began: nothing to log in
             try:
-                await self._current_uid(slot, priority)
+                await self._current_uid(slot, Priority.NORMAL)
             except ClientClosedError:
                 return
             except NvrError as err:
