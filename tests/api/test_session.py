@@ -506,8 +506,8 @@ async def test_a_stream_raises_a_kept_uids_background_login_and_its_setup(
     simulator: RunningSimulator,
 ) -> None:
     """A kept UID logs in and sets up in the background, behind requests of its level
-    queued before. A stream that needs it meanwhile raises both its login and its hdrctl
-    to the stream's priority: they go ahead of those requests."""
+    queued before. A stream waiting for it, raised meanwhile (someone waits for the
+    picture), raises both its login and its hdrctl: they go ahead of those requests."""
     async with client_for(simulator) as client:
         await client.get_camera_status()  # the lane is busy from here on
         queued = [
@@ -517,10 +517,15 @@ async def test_a_stream_raises_a_kept_uids_background_login_and_its_setup(
         await asyncio.sleep(0)
         client.keep_uids(UidPurpose.LIVE, 1)
         await asyncio.sleep(0)
-        # A snapshot someone waits for (no picture yet): its stream takes the kept UID.
+        # A background fetch of a picture: its START waits for the kept UID's login ...
         feed = JpegFeed(client, 1)
+        picture = asyncio.create_task(feed.jpeg(wait=20))
+        async with asyncio.timeout(20):
+            while feed._urgency is None:  # noqa: ASYNC110 - its START is queued
+                await asyncio.sleep(0.005)
+        # ... when someone starts waiting for it (a tile with no picture).
         feed.hurry()
-        assert await feed.jpeg(wait=20) is not None
+        assert await picture is not None
         await feed.close()
         await asyncio.gather(*queued)
         order = [entry.cgi for entry in simulator.journal.entries]

@@ -936,6 +936,15 @@ class RecorderSession:
                 slot.wanted = None
             return uid
 
+    @staticmethod
+    def _raise_slot_work(slot: _Slot, priority: Priority) -> None:
+        """A requester waiting for ``slot``'s login or setup now waits at ``priority``."""
+        if slot.uid is not None and slot.ready:
+            return
+        slot.wanted = _at_least(priority, slot.wanted)
+        if slot.urgency is not None:
+            slot.urgency.raise_to(priority)
+
     async def _prepare(self, slot: _Slot, priority: Priority) -> Uid:
         """Send the slot's setup command for its current login (its lock held)."""
         setup = _setup_request(slot.purpose)
@@ -1011,7 +1020,14 @@ class RecorderSession:
         slot = self._slot_of(lease)
         for attempt in range(2):
             level = priority.priority if isinstance(priority, Urgency) else priority
-            uid = await self._current_uid(slot, level)
+            if isinstance(priority, Urgency):
+                # Raised while it waits for its UID's login or setup: so are they.
+                priority.on_raise = lambda raised, slot=slot: self._raise_slot_work(slot, raised)
+            try:
+                uid = await self._current_uid(slot, level)
+            finally:
+                if isinstance(priority, Urgency):
+                    priority.on_raise = None
             await self._scheduler.turn(request.lane, priority)
             self._check_open()
             sent_at = self._clock()
