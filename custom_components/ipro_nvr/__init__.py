@@ -9,14 +9,20 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .api import CameraConnections, UidPurpose
-from .client_factory import create_client, take_handover
+from .api import CameraConnections, NvrError, UidPurpose
+from .client_factory import (
+    create_client,
+    forget_recorder_pictures,
+    recorder_pictures,
+    take_handover,
+)
 from .const import (
     CONF_EVENT_SCAN_INTERVAL,
     CONF_SCAN_INTERVAL,
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    LOGGER,
 )
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
@@ -58,9 +64,14 @@ KEPT_LIVE_UIDS = 2
 # START each, one at a time), so that a dashboard opened later has a picture in
 # every tile at once. Tests that count commands turn it off.
 PREFETCH_SNAPSHOTS = True
-# How long closing may wait for paced logouts (Home Assistant stopping, an
-# unload); UIDs left expire on the recorder within 90 s.
+# How long closing may wait for paced logouts on an unload (a reload: its next
+# setup logs in again, so the old UIDs should not count against the recorder's 16
+# meanwhile); UIDs left expire on the recorder within 90 s.
 CLOSE_WITHIN = 3.0
+# The same when Home Assistant stops: a logout gets a turn only if one comes at
+# once (the last command may be up to 3 s old). Home Assistant's own stop and the
+# interpreter's exit follow, and the whole stop should take at most about 5 s.
+STOP_CLOSE_WITHIN = 1.0
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -78,21 +89,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     handover = take_handover(hass, entry.data)
     client = handover.client if handover is not None else create_client(hass, entry.data)
     connections = CameraConnections()
-    relay = StreamRelay.from_options(client, entry.options, connections)
+    relay = StreamRelay.from_options(
+        client, entry.options, connections, recorder_pictures(hass, entry.data)
+    )
     playback = PlaybackManager(hass, client)
 
-    async def _async_close() -> None:
+    async def _async_close(within: float | None = None) -> None:
         # Streams first (their retries end, viewers are let go), then the
         # client (every UID, within a bound); this also runs when setup fails,
         # so nothing is left logged in.
         await relay.async_stop()
         await playback.async_close()
-        await client.close(within=CLOSE_WITHIN)
+        await client.close(within=CLOSE_WITHIN if within is None else within)
 
     async def _async_stop(_event: Event) -> None:
         # Entries are not unloaded when Home Assistant stops: end the streams
         # now, or Home Assistant's stream workers wait on the relay for 30 s.
-        await _async_close()
+        await _async_close(STOP_CLOSE_WITHIN)
 
     entry.async_on_unload(_async_close)
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
@@ -141,15 +154,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # fires into them), and queued before the live UIDs' logins.
     logs.async_start_first_poll()
     # After the first status poll, so the entities are not kept waiting: the live
-    # UIDs log in and set up in the background; the first stream raises their priority.
-    client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
-    if PREFETCH_SNAPSHOTS:
+    # UIDs log in and set up in the background; the first stream raises their
+    # priority to its own.
+    if not PREFETCH_SNAPSHOTS:
+        client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
+        return True
+    # The one UID the pictures need first; the other kept UIDs (a camera's video
+    # and its JPEG pictures need two) after the first pictures: their commands,
+    # promoted as a keep-alive's are, would take every other turn from the
+    # pictures (after a reload, from the STARTs of the tiles without one).
+    client.keep_uids(UidPurpose.LIVE, 1)
+
+    async def _first_pictures() -> None:
         # A first picture of every camera, so no dashboard tile waits for one.
-        entry.async_create_background_task(
-            hass,
-            relay.async_prefetch_snapshots(selected_channels(entry)),
-            "ipro_nvr first snapshots",
-        )
+        await relay.async_prefetch_snapshots(selected_channels(entry))
+        try:
+            client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS - 1)
+        except NvrError as err:  # closing, or the budget taken by streams meanwhile
+            LOGGER.debug("The other kept live UIDs are not kept: %s", err)
+
+    entry.async_create_background_task(hass, _first_pictures(), "ipro_nvr first snapshots")
     return True
 
 
@@ -187,6 +211,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
-    """Delete the removed recorder's cached recording clips and its repair issues."""
+    """Delete the removed recorder's cached recording clips, repair issues and last pictures."""
+    forget_recorder_pictures(hass, entry.data)
     await async_remove_entry_clips(hass, entry.entry_id)
     await async_remove_entry_repairs(hass, entry.entry_id)

@@ -34,7 +34,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import SPEC_PACING, CameraStatus, NvrClient, PacingPolicy, Scheduler
+from .api import SPEC_PACING, CameraStatus, LastPictures, NvrClient, PacingPolicy, Scheduler
 from .const import (
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
@@ -78,6 +78,26 @@ def recorder_scheduler(hass: HomeAssistant, data: Mapping[str, Any]) -> Schedule
     if scheduler is None:
         scheduler = schedulers[key] = Scheduler(CLIENT_PACING)
     return scheduler
+
+
+# "host:port" -> the recorder's last JPEG of each camera (bounded, see
+# LastPictures). Kept beyond an entry's life so that a reloaded entry (an option
+# or an enabled entity) shows every camera's picture at once while its first
+# STARTs wait behind its setup commands; dropped when the entry is removed.
+DATA_PICTURES: HassKey[dict[str, LastPictures]] = HassKey(f"{DOMAIN}_last_pictures")
+
+
+def recorder_pictures(hass: HomeAssistant, data: Mapping[str, Any]) -> LastPictures:
+    """The last pictures of the recorder in ``data``, created on first use."""
+    pictures = hass.data.setdefault(DATA_PICTURES, {})
+    return pictures.setdefault(recorder_key(data), LastPictures())
+
+
+def forget_recorder_pictures(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
+    """Drop the last pictures of the recorder in ``data`` (its entry is removed)."""
+    pictures = hass.data.get(DATA_PICTURES)
+    if pictures is not None and (kept := pictures.pop(recorder_key(data), None)) is not None:
+        kept.clear()
 
 
 def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> NvrClient:

@@ -12,6 +12,7 @@ import pytest
 
 from custom_components.ipro_nvr.api import (
     ClientClosedError,
+    JpegFeed,
     MalformedResponseError,
     NvrClient,
     Priority,
@@ -499,3 +500,39 @@ async def test_close_gives_up_the_logouts_when_the_recorder_is_gone(
     assert caplog.text.count("not trying the other UIDs") == 1
     assert "3 UID(s) could not be logged out" in caplog.text
     assert client.uids_in_use == 0
+
+
+async def test_a_stream_raises_a_kept_uids_background_login_and_its_setup(
+    simulator: RunningSimulator,
+) -> None:
+    """A kept UID logs in and sets up in the background, behind requests of its level
+    queued before. A stream waiting for it, raised meanwhile (someone waits for the
+    picture), raises both its login and its hdrctl: they go ahead of those requests."""
+    async with client_for(simulator) as client:
+        await client.get_camera_status()  # the lane is busy from here on
+        queued = [
+            asyncio.create_task(client.get_camera_status(priority=Priority.NORMAL))
+            for _ in range(6)
+        ]
+        await asyncio.sleep(0)
+        client.keep_uids(UidPurpose.LIVE, 1)
+        await asyncio.sleep(0)
+        # A background fetch of a picture: its START waits for the kept UID's login ...
+        feed = JpegFeed(client, 1)
+        picture = asyncio.create_task(feed.jpeg(wait=20))
+        async with asyncio.timeout(20):
+            while feed._urgency is None:  # noqa: ASYNC110 - its START is queued
+                await asyncio.sleep(0.005)
+        # ... when someone starts waiting for it (a tile with no picture).
+        feed.hurry()
+        assert await picture is not None
+        await feed.close()
+        await asyncio.gather(*queued)
+        order = [entry.cgi for entry in simulator.journal.entries]
+    statuses = [i for i, cgi in enumerate(order) if cgi is Cgi.GETINFO]
+    logins = [i for i, cgi in enumerate(order) if cgi is Cgi.LOGIN]
+    setups = [i for i, cgi in enumerate(order) if cgi is Cgi.HDRCTL]
+    starts = [i for i, cgi in enumerate(order) if cgi is Cgi.PUSH]
+    # Login, hdrctl and START of the stream went ahead of requests still queued.
+    assert logins[0] < setups[0] < starts[0] < statuses[-1]
+    assert simulator.journal.violations == []

@@ -25,7 +25,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.ipro_nvr as integration
-from custom_components.ipro_nvr.api import NvrClient, UidPurpose
+from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr.api import NvrClient, Priority, UidPurpose
 from custom_components.ipro_nvr.api.connections import CameraConnections
 from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.const import DOMAIN
@@ -311,8 +312,10 @@ async def test_home_assistant_stop_lets_viewers_go_and_bounds_the_logouts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On stop the relay ends its viewers at once (Home Assistant's stream workers are
-    not left reading) and paced logouts a recorder does not answer are given up."""
-    monkeypatch.setattr(integration, "CLOSE_WITHIN", 0.5)
+    not left reading) and paced logouts a recorder does not answer are given up, after
+    the stop's own bound (not an unload's)."""
+    monkeypatch.setattr(integration, "STOP_CLOSE_WITHIN", 0.5)
+    monkeypatch.setattr(integration, "CLOSE_WITHIN", 60.0)
     relay = loaded_entry.runtime_data.relay
     feed = relay.feed(1)
     viewer = _Viewer(await relay.async_url(1))
@@ -339,7 +342,8 @@ async def test_first_snapshots_are_fetched_after_setup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After setup every connected camera gets one JPEG START, one after the other (none
-    for the disconnected camera 4); a dashboard's snapshots then cost no command."""
+    for the disconnected camera 4), before the second kept live UID logs in; a
+    dashboard's snapshots then cost no command."""
     monkeypatch.setattr(integration, "PREFETCH_SNAPSHOTS", True)
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
@@ -350,6 +354,11 @@ async def test_first_snapshots_are_fetched_after_setup(
     await _until(lambda: all(relay.jpeg_feed(ch).latest_jpeg() for ch in connected), 60)
     jpeg_starts = [q for q in simulator.journal.queries(Cgi.PUSH) if "COMP=JPEG" in q]
     assert sorted(int(q.split("CAM=")[1].split("&")[0]) for q in jpeg_starts) == connected
+    await _until(lambda: len(simulator.journal.by_cgi(Cgi.HDRCTL)) == 2)
+    order = [entry.cgi for entry in simulator.journal.entries]
+    last_start = max(i for i, cgi in enumerate(order) if cgi is Cgi.PUSH)
+    setups = [i for i, cgi in enumerate(order) if cgi is Cgi.HDRCTL]
+    assert setups[0] < last_start < setups[1]
     before = len(simulator.journal.entries)
     for channel in connected:
         assert await async_get_image(hass, _camera_id(hass, config_entry, channel))
@@ -358,3 +367,84 @@ async def test_first_snapshots_are_fetched_after_setup(
     assert simulator.journal.violations == []
     await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_a_reloaded_entry_serves_the_last_picture_before_its_first_start(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An entry reloads (an option, an enabled entity): its camera answers the first
+    snapshot with the last picture the entry before it got, while its own START is still
+    on the way; a fresh picture follows. Removing the entry drops the kept pictures."""
+    monkeypatch.setattr(relay_module, "SNAPSHOT_FRESH_AGE", 0.1)
+    loaded_entry = config_entry  # removed at the end: not the fixture that unloads it
+    loaded_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    camera = _camera_id(hass, loaded_entry, 1)
+    before = (await async_get_image(hass, camera)).content
+    assert before.startswith(b"\xff\xd8")
+    assert before != await async_placeholder_picture(hass)
+    starts = len(_starts(simulator, 1))
+    # The reloaded entry's START answers late: no picture of its own for a while.
+    simulator.faults.slow_response = 3.0
+    simulator.faults.only = {Cgi.PUSH}
+    try:
+        assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+        await hass.async_block_till_done()
+        relay = loaded_entry.runtime_data.relay
+        assert (await async_get_image(hass, camera)).content == before
+        served_at = asyncio.get_running_loop().time()
+        # Served although the new entry's START had not been answered.
+        feed = relay.jpeg_feed(1)
+        assert feed.stats.connections <= 1
+        assert len(_starts(simulator, 1)) <= starts + 1
+    finally:
+        simulator.faults.clear()
+    # The fresh picture follows without another request.
+    loop = asyncio.get_running_loop()
+    await _until(
+        lambda: (latest := feed.latest_jpeg()) is not None and latest[1] < loop.time() - served_at
+    )
+    assert len(_starts(simulator, 1)) == starts + 1
+    pictures = hass.data[client_factory.DATA_PICTURES]
+    key = client_factory.recorder_key(loaded_entry.data)
+    assert pictures[key].get(1, asyncio.get_running_loop().time()) is not None
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in pictures
+    assert simulator.journal.violations == []
+
+
+async def test_a_snapshot_with_no_picture_starts_ahead_of_setup_work(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """A tile with no picture at all is a person waiting: its JPEG START overtakes the
+    keep-alive-level commands queued before it, where a background fetch of a picture
+    (the prefetch) waits behind them."""
+    relay = StreamRelay(client)
+    try:
+        sends = record_sends(client)
+        queued = [
+            asyncio.create_task(client.get_camera_status(priority=Priority.NORMAL))
+            for _ in range(4)
+        ]
+        prefetch = asyncio.create_task(relay.jpeg_feed(2).jpeg(wait=60))
+        await asyncio.sleep(0)
+        picture = await relay.async_snapshot(1, first_wait=60)
+        assert picture is not None
+        assert picture.startswith(b"\xff\xd8")
+        await asyncio.gather(*queued, prefetch)
+        order = [
+            "start 1" if "CAM=1&" in query else "start 2" if "CAM=2&" in query else cgi
+            for query, cgi in ((request.query, request.cgi.value) for request in sends.requests)
+        ]
+        statuses = [i for i, what in enumerate(order) if what == Cgi.GETINFO.value]
+        # Camera 1 (someone waits) before most of the queued commands, camera 2 after all.
+        assert order.index("start 1") < statuses[-1]
+        assert order.index("start 2") > statuses[-1]
+    finally:
+        await relay.async_stop()
+        await client.close()
+    assert simulator.journal.violations == []

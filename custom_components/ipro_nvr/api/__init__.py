@@ -27,7 +27,7 @@ from .errors import (
     UidCommandNotSupportedError,
     UidError,
 )
-from .feeds import JpegFeed, VideoFeed
+from .feeds import JpegFeed, LastPictures, VideoFeed
 from .log_events import LogEventMeaning, LogEventType, classify_log_text
 from .media import (
     AccessUnit,
@@ -112,6 +112,7 @@ __all__ = [
     "IrisAction",
     "JpegFeed",
     "JpegFrame",
+    "LastPictures",
     "Lease",
     "LiveCodec",
     "LogEntry",

@@ -22,7 +22,7 @@ from .media.multipart import boundary_from_content_type
 from .models import CameraStatus, LogKind, LogList, RecordedTime
 from .parsers import parse_camera_status, parse_log_list, parse_recorded_time
 from .recorder_time import RecorderZone
-from .scheduler import Deadline, Priority, Scheduler
+from .scheduler import Deadline, Priority, Scheduler, Urgency
 from .session import DEFAULT_UID_BUDGET, Lease, RecorderSession, UidPurpose
 from .spec import SPEC_PACING, PacingPolicy
 from .transport import Transport
@@ -438,7 +438,7 @@ class NvrClient:
         request: Request,
         *,
         lease: Lease | None = None,
-        priority: Priority = Priority.USER,
+        priority: Priority | Urgency = Priority.USER,
         read_timeout: float | None = None,
         renew_refused: bool = True,
     ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:

@@ -93,15 +93,20 @@ class Urgency:
     (for a login made on behalf of a request that has one).
     """
 
-    __slots__ = ("due", "priority")
+    __slots__ = ("due", "on_raise", "priority")
 
     def __init__(self, priority: Priority, due: float | Deadline | None = None) -> None:
         self.priority = priority
         self.due = due
+        # Told of every raise: the work this request waits for first (its UID's
+        # login and setup) is raised with it.
+        self.on_raise: Callable[[Priority], None] | None = None
 
     def raise_to(self, priority: Priority) -> None:
         """Serve the request at least at ``priority`` from now on."""
         self.priority = max(self.priority, priority)
+        if self.on_raise is not None:
+            self.on_raise(self.priority)
 
 
 @dataclass(slots=True)

@@ -139,6 +139,10 @@ class _Slot:
     prepared: int = 0
     # The priority of the login or setup under way, which a requester raises.
     urgency: Urgency | None = None
+    # The highest priority of the requesters waiting for its login and setup: the
+    # next step goes at it (a stream waiting behind a background warm-up's lock
+    # must not have that warm-up log in and set up in the background).
+    wanted: Priority | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -362,8 +366,10 @@ class RecorderSession:
         """Keep ``count`` UIDs of ``purpose`` logged in, set up and alive until close.
 
         They are logged in (and, for live, set up with ``hdrctl``) in the
-        background at :attr:`Priority.NORMAL`, one after the other; a stream
-        that needs one meanwhile raises that work to its own priority. A
+        background at :attr:`Priority.NORMAL`, one after the other (not
+        lower: a live view opened while snapshots keep the queue busy would
+        wait for both commands); a stream that needs one meanwhile raises
+        that work, its setup command included, to its own priority. A
         failure is logged and left to the first lease, which logs in again.
         """
         self._check_open()
@@ -551,12 +557,15 @@ class RecorderSession:
         self,
         request: Request,
         *,
-        priority: Priority = Priority.USER,
+        priority: Priority | Urgency = Priority.USER,
         lease: Lease | None = None,
         read_timeout: float | None = None,
         renew_refused: bool = True,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send ``request`` paced and yield its response for incremental reading.
+
+        With an :class:`Urgency`, raising it while the request waits for its
+        turn moves it up (a snapshot someone starts waiting for).
 
         Used by live streams (``push.cgi ... INTERNETMODE=ON``) and downloads.
         A refused UID is renewed and the request retried once, as for
@@ -919,6 +928,7 @@ class RecorderSession:
     ) -> Uid:
         if slot.uid is not None and (slot.ready or not prepare):
             return slot.uid
+        slot.wanted = _at_least(priority, slot.wanted)  # the steps not begun yet
         if slot.urgency is not None:
             slot.urgency.raise_to(priority)  # a login or setup under way: now ours too
         async with slot.lock:
@@ -927,7 +937,18 @@ class RecorderSession:
             uid = slot.uid if slot.uid is not None else await self._login(priority, slot, due)
             if prepare and not slot.ready:
                 uid = await self._prepare(slot, priority)
+            if slot.ready:
+                slot.wanted = None
             return uid
+
+    @staticmethod
+    def _raise_slot_work(slot: _Slot, priority: Priority) -> None:
+        """A requester waiting for ``slot``'s login or setup now waits at ``priority``."""
+        if slot.uid is not None and slot.ready:
+            return
+        slot.wanted = _at_least(priority, slot.wanted)
+        if slot.urgency is not None:
+            slot.urgency.raise_to(priority)
 
     async def _prepare(self, slot: _Slot, priority: Priority) -> Uid:
         """Send the slot's setup command for its current login (its lock held)."""
@@ -936,7 +957,7 @@ class RecorderSession:
             uid = slot.uid if slot.uid is not None else await self._login(priority, slot)
             if setup is None:
                 return uid
-            urgency = slot.urgency = Urgency(priority)
+            urgency = slot.urgency = Urgency(_at_least(priority, slot.wanted))
             try:
                 check_acknowledgement(await self._send(setup, uid, urgency, slot))
             except (UidError, MalformedResponseError) as err:
@@ -989,7 +1010,7 @@ class RecorderSession:
     async def _open_stream(
         self,
         request: Request,
-        priority: Priority,
+        priority: Priority | Urgency,
         lease: Lease | None,
         read_timeout: float | None,
         renew_refused: bool = True,
@@ -1003,7 +1024,15 @@ class RecorderSession:
                 self._scheduler.finished(request.lane)
         slot = self._slot_of(lease)
         for attempt in range(2):
-            uid = await self._current_uid(slot, priority)
+            level = priority.priority if isinstance(priority, Urgency) else priority
+            if isinstance(priority, Urgency):
+                # Raised while it waits for its UID's login or setup: so are they.
+                priority.on_raise = lambda raised, slot=slot: self._raise_slot_work(slot, raised)
+            try:
+                uid = await self._current_uid(slot, level)
+            finally:
+                if isinstance(priority, Urgency):
+                    priority.on_raise = None
             await self._scheduler.turn(request.lane, priority)
             self._check_open()
             sent_at = self._clock()
@@ -1022,7 +1051,7 @@ class RecorderSession:
                 if not renew_refused:
                     raise
                 _LOGGER.info("%s failed (%s); logging in again", request.cgi, err)
-                await self._renew(slot, uid, priority, release_old=False)
+                await self._renew(slot, uid, level, release_old=False)
             else:
                 slot.last_used = max(slot.last_used, sent_at)
                 return response
@@ -1065,7 +1094,7 @@ class RecorderSession:
         if self._counts_doubtful:
             await self._read_counts(priority)
         self._check_room()
-        urgency = slot.urgency = Urgency(priority, due)
+        urgency = slot.urgency = Urgency(_at_least(priority, slot.wanted), due)
         task = self._spawn(self._login_exchange(urgency))
         self._logins_in_flight += 1
         task.add_done_callback(self._login_landed)
@@ -1177,3 +1206,8 @@ def _channels(channel: int | Collection[int]) -> frozenset[int]:
     if len(set(values)) != len(values) or len(values) > MAX_STREAMS_PER_UID:
         raise InvalidArgumentError("a lease takes up to 16 distinct channels")
     return frozenset(values)
+
+
+def _at_least(priority: Priority, wanted: Priority | None) -> Priority:
+    """``priority``, or ``wanted`` when a requester waiting for the same work wants more."""
+    return priority if wanted is None else max(priority, wanted)

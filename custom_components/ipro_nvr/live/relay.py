@@ -16,7 +16,8 @@ A camera the recorder reports disconnected is refused at once (503): its feed
 sends nothing until a status poll says it is back. Snapshots are served from
 the last good picture when a fresh one is not there within a second, so a
 dashboard never waits behind the recorder's paced queue (see
-:meth:`StreamRelay.async_snapshot`).
+:meth:`StreamRelay.async_snapshot`); the last pictures outlive the relay (a
+:class:`LastPictures` per recorder), so a reloaded entry's tiles show them at once.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from custom_components.ipro_nvr.api import (
     AccessUnit,
     CameraConnections,
     JpegFeed,
+    LastPictures,
     LiveCodec,
     NvrClient,
     PictureInfo,
@@ -87,15 +89,19 @@ class StreamRelay:
         audio: bool = False,
         connections: CameraConnections | None = None,
         udp: UdpSettings | None = None,
+        pictures: LastPictures | None = None,
     ) -> None:
         """Prepare the relay; the server starts on the first URL asked for.
 
         ``udp``: the video feeds receive RTP over UDP (falling back to HTTP).
+        ``pictures``: the recorder's last pictures, kept beyond this relay (a
+        reload's next relay serves them while its first STARTs are queued).
         """
         self._client = client
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
         self._audio = audio
         self._udp = udp
+        self._pictures = pictures
         self.connections = connections if connections is not None else CameraConnections()
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, VideoFeed] = {}
@@ -112,6 +118,7 @@ class StreamRelay:
         client: NvrClient,
         options: Mapping[str, Any],
         connections: CameraConnections | None = None,
+        pictures: LastPictures | None = None,
     ) -> StreamRelay:
         """A relay with the live codecs, audio and transport chosen in a config entry's options."""
         udp = None
@@ -125,6 +132,7 @@ class StreamRelay:
             audio=bool(options.get(CONF_LIVE_AUDIO, DEFAULT_LIVE_AUDIO)),
             connections=connections,
             udp=udp,
+            pictures=pictures,
         )
 
     def feed(self, channel: int) -> VideoFeed:
@@ -161,7 +169,7 @@ class StreamRelay:
         """The shared JPEG feed of ``channel`` for snapshots and MJPEG (created on first use)."""
         if (feed := self._jpeg_feeds.get(channel)) is None:
             feed = self._jpeg_feeds[channel] = JpegFeed(
-                self._client, channel, connections=self.connections
+                self._client, channel, connections=self.connections, pictures=self._pictures
             )
             if self._stopped:
                 feed.close_now()
@@ -181,6 +189,9 @@ class StreamRelay:
         good picture while the fresh one keeps coming; with no picture yet it
         waits up to ``first_wait``, unless :data:`SNAPSHOT_FIRST_WAITERS` wait
         already: then it answers None at once and the feed starts meanwhile.
+        With no picture to show, the START goes as a person's request (a tile
+        waits for it), not behind the setup commands and polls. The last good
+        picture may be the recorder's from before a reload (``pictures``).
         When the JPEG stream fails and the camera's live video is being
         watched, the keyframe of its current GOP is decoded instead. A
         snapshot never starts the video stream on its own, and nothing is
@@ -193,6 +204,9 @@ class StreamRelay:
         if jpeg_feed.failing and (keyframe := self._live_keyframe(channel)) is not None:
             jpeg_feed.keep_trying()  # the JPEG stream may come back
             return await self._decoded(keyframe)
+        if latest is None:
+            # Nothing to show meanwhile: its START goes ahead of setup work and polls.
+            jpeg_feed.hurry()
         if latest is None and self._first_waits >= SNAPSHOT_FIRST_WAITERS:
             jpeg_feed.keep_trying()  # its START queues; a later request gets the picture
             return None

@@ -44,7 +44,7 @@ from ..connections import CameraConnections
 from ..errors import NotSupportedError, NvrError, RecorderBusyError, RecorderFullError
 from ..media import LiveItem, MediaFormatError, iter_live_body
 from ..picture_info import PictureInfo
-from ..scheduler import Priority
+from ..scheduler import Priority, Urgency
 from ..session import Lease, UidPurpose
 from ..udp_live import NoUdpDataError, UdpLiveConnection, UdpSettings
 from ..udp_receiver import UdpPortUnavailableError
@@ -145,6 +145,10 @@ class Feed(ABC):
     @abstractmethod
     def _camera_gone(self) -> None:
         """The camera is reported disconnected: end the readers and drop cached pictures."""
+
+    def _start_urgency(self) -> Priority | Urgency:
+        """The START's place in the queue (an :class:`Urgency` may be raised while it waits)."""
+        return self.start_priority
 
     def _udp_codec(self) -> LiveCodec | None:
         """The ``COMP`` to stream over RTP/UDP; None: this kind goes over HTTP only."""
@@ -448,7 +452,7 @@ class Feed(ABC):
                 self.client.stream(
                     self._start_request(),
                     lease=lease,
-                    priority=self.start_priority,
+                    priority=self._start_urgency(),
                     read_timeout=READ_TIMEOUT,
                 )
             )

@@ -4,7 +4,10 @@ A :class:`JpegFeed` is a :class:`~.feed.Feed` of ``push.cgi`` JPEG (spec
 2.2) that keeps only the latest picture. A dashboard refreshing its picture
 every few seconds costs the recorder one stream, not one login and
 ``push.cgi`` per picture; the last good picture stays across stops and is
-served, with its age, while a fresh one comes.
+served, with its age, while a fresh one comes. Given a recorder's
+:class:`~.last_pictures.LastPictures`, it also stays across the feed itself: a
+new feed (a reloaded config entry's) starts from the last picture of its
+predecessor instead of nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import TYPE_CHECKING, Final, Unpack
 from .. import urls
 from ..media import JpegFrame, LiveItem
 from ..picture_info import jpeg_picture_info
-from ..scheduler import Priority
+from ..scheduler import Priority, Urgency
 from ..urls import LiveCodec, Request
 from .feed import Feed, FeedOptions, FeedStats
+from .last_pictures import LastPictures
 
 if TYPE_CHECKING:
     from ..client import NvrClient
@@ -33,12 +37,25 @@ class JpegFeed(Feed):
 
     # A person waits on a video start (the live view is blank until then); a
     # JPEG feed serves snapshots, and a tile shows its last picture meanwhile.
+    # A tile with no picture at all waits like a live view (see hurry()).
     start_priority = Priority.DEFERRABLE
 
-    def __init__(self, client: NvrClient, channel: int, **options: Unpack[FeedOptions]) -> None:
-        """Prepare the feed; nothing connects before the first picture is asked for."""
+    def __init__(
+        self,
+        client: NvrClient,
+        channel: int,
+        *,
+        pictures: LastPictures | None = None,
+        **options: Unpack[FeedOptions],
+    ) -> None:
+        """Prepare the feed; nothing connects before the first picture is asked for.
+
+        ``pictures``: the recorder's last pictures, shared with the feeds
+        before and after this one (each picture is kept there too).
+        """
         super().__init__(client, channel, stats=FeedStats(), **options)
         self.codec = LiveCodec.JPEG
+        self._pictures = pictures
         self._jpeg: JpegFrame | None = None
         self._jpeg_at = 0.0
         self._jpeg_arrived = asyncio.Event()
@@ -46,12 +63,38 @@ class JpegFeed(Feed):
         # the one current when it asked, so no viewer can clear another's wake-up.
         self._next_jpeg = asyncio.Event()
         self._waiters = 0  # snapshot callers and MJPEG viewers
+        # Someone waits for a first picture: the START goes as a person's request.
+        self._hurried = False
+        self._urgency: Urgency | None = None  # the START being queued, if any
 
     def latest_jpeg(self) -> tuple[bytes, float] | None:
         """The last good picture and its age in seconds, kept across stops."""
+        self._take_last_picture()
         if self._jpeg is None:
             return None
         return self._jpeg.data, asyncio.get_running_loop().time() - self._jpeg_at
+
+    def hurry(self) -> None:
+        """Someone waits for this camera's first picture (a dashboard tile shows none).
+
+        The START, queued or next, goes as a person's request instead of
+        behind every setup command and poll; once a picture came, restarts
+        are deferrable again (the tile shows the last picture meanwhile).
+        """
+        if self._jpeg is not None:
+            return
+        self._hurried = True
+        if self._urgency is not None:
+            self._urgency.raise_to(Priority.USER)
+
+    def _take_last_picture(self) -> None:
+        """With no picture of its own yet, start from the recorder's last one (its age kept)."""
+        if self._jpeg is not None or self._pictures is None:
+            return
+        last = self._pictures.get(self.channel, asyncio.get_running_loop().time())
+        if last is not None:
+            data, self._jpeg_at = last
+            self._jpeg = JpegFrame(data)
 
     async def jpeg(self, *, wait: float, max_age: float = 2.0) -> bytes | None:
         """The latest JPEG: a fresh one at once, else the next to arrive.
@@ -62,6 +105,7 @@ class JpegFeed(Feed):
         """
         if self._closed:
             return None
+        self._take_last_picture()
         loop = asyncio.get_running_loop()
         if self._jpeg is not None and loop.time() - self._jpeg_at <= max_age:
             self._release()
@@ -110,6 +154,10 @@ class JpegFeed(Feed):
 
     # -- the Feed hooks ------------------------------------------------------------
 
+    def _start_urgency(self) -> Urgency:
+        self._urgency = Urgency(Priority.USER if self._hurried else self.start_priority)
+        return self._urgency
+
     def _start_request(self) -> Request:
         return urls.live_start(self.channel, LiveCodec.JPEG)
 
@@ -134,11 +182,14 @@ class JpegFeed(Feed):
         # A picture shows the stream works: the failing state ends, and the next
         # interruption retries at the first backoff step, not a grown one.
         self._mark_working()
+        self._hurried = False
         self._jpeg = frame
         info = jpeg_picture_info(frame, dt.datetime.now(dt.UTC), self._picture_info)
         if info is not None:
             self._picture_info = info
         self._jpeg_at = asyncio.get_running_loop().time()
+        if self._pictures is not None:
+            self._pictures.keep(self.channel, frame.data, self._jpeg_at)
         self._jpeg_arrived.set()
         arrived, self._next_jpeg = self._next_jpeg, asyncio.Event()
         arrived.set()
