@@ -117,6 +117,8 @@ class _Viewer:
 
     def send(self, data: bytes, start: int | None) -> None:
         """Write ``data`` (its keyframe start at ``start``, if any) or queue it."""
+        if self.ended:
+            return
         if self.resync:
             if start is None:
                 return
@@ -194,6 +196,10 @@ class TsBroadcast:
         self._gop_bytes = 0
         self._offset = 0  # TS bytes muxed so far (packet alignment)
         self._keyframe_due = False  # a keyframe was muxed whose start is not yet out
+        # TS bytes not yet handed to the viewers, and where a keyframe starts in them.
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._out_start: int | None = None
 
     @property
     def viewers(self) -> int:
@@ -223,6 +229,8 @@ class TsBroadcast:
         muxer: TsMuxer | None = None
         self._gop, self._gop_bytes, self._offset = None, 0, 0
         self._keyframe_due = False
+        self._out.clear()
+        self._out_bytes, self._out_start = 0, None
         try:
             async with aclosing(self._feed.subscribe()) as items:
                 async for item in items:
@@ -268,11 +276,24 @@ class TsBroadcast:
                 self._keyframe_due = False
                 self._gop = [data[start:] if start else data]
                 self._gop_bytes = len(data) - start
+                self._out_start = self._out_bytes + start
         if start is None and self._gop is not None:
             self._gop.append(data)
             self._gop_bytes += len(data)
             if self._gop_bytes > MAX_CACHED_GOP_BYTES:
                 self._gop = None  # new viewers wait for the next keyframe
         self._offset += len(data)
+        # The pictures of one read come in one go: they go to the viewers
+        # together, one write each, once this task yields.
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(data)
+        self._out_bytes += len(data)
+
+    def _flush(self) -> None:
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        start = self._out_start
+        self._out.clear()
+        self._out_bytes, self._out_start = 0, None
         for viewer in self._viewers:
             viewer.send(data, start)
