@@ -84,7 +84,7 @@ def _tables_before(data: bytes, keyframe: int, first: int) -> int:
     return keyframe  # no tables in this chunk: the viewer waits for the next PAT
 
 
-class _Viewer:
+class TsViewer:
     """One viewer's connection: bytes written directly, or queued while it is behind."""
 
     __slots__ = (
@@ -98,9 +98,12 @@ class _Viewer:
         "resync",
     )
 
-    def __init__(self, request: web.Request, backlog: list[bytes] | None) -> None:
-        self._transport = request.transport
-        self._chunked = request.version >= HttpVersion11
+    def __init__(
+        self, transport: asyncio.BaseTransport | None, *, chunked: bool, backlog: list[bytes] | None
+    ) -> None:
+        """A viewer on ``transport``, with ``backlog`` to start with (None: the next keyframe)."""
+        self._transport = transport if isinstance(transport, asyncio.WriteTransport) else None
+        self._chunked = chunked
         # What the handler still has to write; it writes the first bytes itself
         # (aiohttp sends the headers with them), direct writes come after.
         self.pending: list[bytes] = list(backlog) if backlog is not None else []
@@ -188,7 +191,7 @@ class TsBroadcast:
         """Prepare the broadcast; it reads the feed while it has viewers."""
         self._feed = feed
         self._audio = audio
-        self._viewers: set[_Viewer] = set()
+        self._viewers: set[TsViewer] = set()
         self._task: asyncio.Task[None] | None = None
         # The TS since the current GOP's keyframe (its PAT on), for new viewers;
         # None while no complete GOP start is known.
@@ -208,7 +211,8 @@ class TsBroadcast:
 
     async def serve(self, request: web.Request, response: web.StreamResponse) -> None:
         """Stream to a viewer whose ``response`` is prepared, until it or the feed ends."""
-        viewer = _Viewer(request, self._gop)
+        chunked = request.version >= HttpVersion11
+        viewer = TsViewer(request.transport, chunked=chunked, backlog=self._gop)
         self._viewers.add(viewer)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
