@@ -476,8 +476,8 @@ async def paced_chunks(
     """``chunks``, with the socket left alone for ``interval`` s after a read that caught up.
 
     Read as it arrives, a live body wakes the event loop, the HTTP client and
-    the feed's task for every picture (about a third of a relayed camera's CPU
-    time went into those wakeups). Paused for a tenth of a second, the kernel
+    the feed's task for every picture (more than a third of a relayed
+    camera's CPU time went into those wakeups). Paused meanwhile, the kernel
     gathers a few pictures, which then take one read and one pass through the
     depacketizer and the relay: at the cost of that much latency, which Home
     Assistant's HLS stream (segments of a second or more) does not notice. A
