@@ -49,6 +49,8 @@ VIEWER_BACKLOG_BYTES: Final = 8 * 1024 * 1024
 # A picture goes straight to a viewer's transport while it buffers less than
 # this (asyncio's default high-water mark: beyond it the viewer is behind).
 _DIRECT_WRITE_LIMIT: Final = 64 * 1024
+# A read's pictures are joined into one write up to this size (a keyframe is not copied).
+_JOIN_LIMIT: Final = 256 * 1024
 
 
 def keyframe_start(data: bytes, offset: int) -> int | None:
@@ -244,8 +246,13 @@ class TsBroadcast:
                     else:
                         if muxer is None:
                             muxer = TsMuxer(item.codec, audio=self._audio)
+                        if item.keyframe:
+                            # The old GOP's TS goes before the new keyframe's is
+                            # made (memory); a viewer arriving meanwhile starts
+                            # with the new one.
+                            self._gop = None
+                            self._keyframe_due = True
                         data = muxer.mux(item)
-                        self._keyframe_due |= item.keyframe
                     if data:
                         self._send(data)
         finally:
@@ -295,9 +302,19 @@ class TsBroadcast:
         self._out_bytes += len(data)
 
     def _flush(self) -> None:
-        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
-        start = self._out_start
-        self._out.clear()
+        chunks, start = self._out, self._out_start
+        self._out = []
         self._out_bytes, self._out_start = 0, None
+        if len(chunks) > 1 and sum(len(chunk) for chunk in chunks) <= _JOIN_LIMIT:
+            chunks = [b"".join(chunks)]
+        elif len(chunks) > 1:
+            # A keyframe: written chunk by chunk rather than copied once more.
+            for chunk in chunks:
+                at = start if start is not None and 0 <= start < len(chunk) else None
+                for viewer in self._viewers:
+                    viewer.send(chunk, at)
+                if start is not None:
+                    start -= len(chunk)
+            return
         for viewer in self._viewers:
-            viewer.send(data, start)
+            viewer.send(chunks[0], start)
