@@ -71,6 +71,14 @@ def test_a_viewer_may_start_at_the_pat_before_each_keyframe(codec: VideoCodec, a
     assert keyframe_start(bytes(stream[starts[0] + 188 * 64 : starts[1]]), 0) is None
 
 
+def _keyframe_starts(stream: bytes) -> int:
+    count, position = 0, 0
+    while (start := keyframe_start(stream[position:], position)) is not None:
+        count += 1
+        position += start + 188 * 8  # past the keyframe's tables and first packet
+    return count
+
+
 async def _read(url: str, size: int) -> bytes:
     data = bytearray()
     async with aiohttp.ClientSession() as session, session.get(url) as response:
@@ -98,7 +106,8 @@ async def test_a_late_viewer_joins_the_same_stream_at_its_current_gop(
 
         reader = asyncio.get_running_loop().create_task(read_first())
         async with asyncio.timeout(30):
-            while len(first) < 100_000:  # noqa: ASYNC110 - waiting for the first viewer's bytes
+            # The first viewer is into its second GOP: the second one starts later.
+            while _keyframe_starts(bytes(first)) < 2:  # noqa: ASYNC110 - the first one's bytes
                 await asyncio.sleep(0.05)
             second = await _read(url, 60_000)
             # The first viewer has read past what the second one got.
