@@ -165,10 +165,10 @@ class TsViewer:
     async def serve(self, response: web.StreamResponse) -> None:
         """Write what is queued until the stream ends (the handler's part)."""
         loop = asyncio.get_running_loop()
-        # aiohttp holds the headers back until the first body bytes: send them
-        # now, so that what is written to the transport directly follows them.
+        # aiohttp (3.11+) holds the headers back until the first body bytes:
+        # send them now. Direct writes start only after the first bytes went
+        # through aiohttp, which sent the headers then whatever its version.
         await response.write(b"")
-        self._direct = True
         while not self.ended:
             if not self.pending:
                 self._wake = loop.create_future()
