@@ -18,8 +18,9 @@ Prints one table:
 2. ffmpeg's steady state: ``ffmpeg -c copy`` of the H.264 elementary stream to
    MPEG-TS, child CPU time of a 5-minute input less a 1-minute one, / 4;
 3. the relay end to end, one camera and two viewers: the relay process's whole
-   CPU time (HTTP in, depacketize, GOP cache, a muxer per viewer, HTTP out;
-   every thread) per stream-minute, against 2;
+   CPU time (HTTP in, depacketize, GOP caches, one muxer per camera, HTTP out;
+   every thread) per stream-minute, against 2 (``--profile``: then cProfile's
+   hot spots of a further window);
 4. warm time to first picture: new viewers of a running relay, each reading
    the MPEG-TS and decoding it with PyAV until the first picture;
 5. memory per relay (one camera, one viewer): Python heap (tracemalloc) and
@@ -350,13 +351,28 @@ async def _warm_up(address: tuple[str, int], username: str) -> None:
         await relay.stop()
 
 
-async def _one_camera(address: tuple[str, int], username: str) -> dict[str, float]:
-    """Figures 3 and 5: one camera, two viewers (CPU); one viewer (memory)."""
+async def _one_camera(
+    address: tuple[str, int], username: str, *, profile: bool = False
+) -> dict[str, float]:
+    """Figures 3 and 5: one camera, two viewers (CPU); one viewer (memory).
+
+    ``profile``: then a second window under cProfile (the main thread's CPU
+    time), printed; the figure comes from the first window, unprofiled.
+    """
     await _warm_up(address, username)
     relay = _Relay(address, username, 1, 2)
     try:
         await relay.start()
         usage = await _measure(relay, RELAY_WINDOW)
+        if profile:
+            profiler = cProfile.Profile(time.thread_time)
+            profiler.enable()
+            await asyncio.sleep(RELAY_WINDOW)
+            profiler.disable()
+            print("\ncProfile of the relay, 1 camera x 2 viewers (main thread CPU, by own time):")
+            stats = pstats.Stats(profiler).strip_dirs()
+            stats.sort_stats("tottime").print_stats(15)
+            stats.sort_stats("cumtime").print_stats(25)
     finally:
         await relay.stop()
     figures = {"cpu": usage.cpu, "minutes": usage.pictures[0] / FORMAT.fps / 60}
@@ -430,24 +446,33 @@ async def _warm_first_picture(
     return pictures
 
 
-def _child(conn: Connection, name: str, address: tuple[str, int], username: str) -> None:
-    work = {"one": _one_camera, "many": _many, "warm": _warm_first_picture}[name]
+def _child(
+    conn: Connection, name: str, address: tuple[str, int], username: str, profile: bool
+) -> None:
+    if name == "one":
+        conn.send(asyncio.run(_one_camera(address, username, profile=profile)))
+        return
+    work = {"many": _many, "warm": _warm_first_picture}[name]
     conn.send(asyncio.run(work(address, username)))
 
 
-def _in_child(name: str, address: tuple[str, int], username: str) -> object:
+def _in_child(
+    name: str, address: tuple[str, int], username: str, *, profile: bool = False
+) -> object:
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_child, args=(theirs, name, address, username))
+    process = context.Process(target=_child, args=(theirs, name, address, username, profile))
     process.start()
     result = ours.recv()
     process.join(timeout=30)
     return result
 
 
-def relay_rows(address: tuple[str, int], username: str, ffmpeg: float | None) -> list[Row]:
-    """Figures 3-6."""
-    one = _in_child("one", address, username)
+def relay_rows(
+    address: tuple[str, int], username: str, ffmpeg: float | None, *, profile: bool = False
+) -> list[Row]:
+    """Figures 3-6 (``profile``: with cProfile's hot spots of the relay)."""
+    one = _in_child("one", address, username, profile=profile)
     assert isinstance(one, dict)
     per_minute = one["cpu"] / one["minutes"]
     _line(
@@ -537,7 +562,9 @@ def _table(rows: list[Row]) -> None:
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--profile", action="store_true", help="cProfile the depacketizer")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the depacketizer and the relay"
+    )
     parser.add_argument("--no-relay", action="store_true", help="figures 1 and 2 only")
     args = parser.parse_args()
     load = os.getloadavg()
@@ -563,7 +590,7 @@ def main() -> None:
         simulator.start()
         try:
             address, username = ours.recv()
-            rows += relay_rows(address, username, steady)
+            rows += relay_rows(address, username, steady, profile=args.profile)
         finally:
             ours.send("stop")
             simulator.join(timeout=10)

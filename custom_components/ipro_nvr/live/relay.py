@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import aclosing
 import secrets
 from typing import Any, Protocol
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from custom_components.ipro_nvr.api import (
     MAX_CHANNELS,
@@ -39,7 +38,6 @@ from custom_components.ipro_nvr.api import (
     LiveCodec,
     NvrClient,
     PictureInfo,
-    TimedAudio,
     UdpSettings,
     VideoFeed,
 )
@@ -58,7 +56,7 @@ from custom_components.ipro_nvr.const import (
 
 from .camera_codecs import camera_live_codec, video_codec
 from .keyframe_snapshot import keyframe_to_jpeg
-from .ts_muxer import TsMuxer
+from .ts_broadcast import TsBroadcast
 
 RELAY_HOST = "127.0.0.1"
 # A snapshot waits this long for a fresh picture before it serves the last good
@@ -106,6 +104,7 @@ class StreamRelay:
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, VideoFeed] = {}
         self._jpeg_feeds: dict[int, JpegFeed] = {}
+        self._broadcasts: dict[int, TsBroadcast] = {}
         self._first_waits = 0  # snapshots waiting for a camera's first picture
         self._runner: web.AppRunner | None = None
         self._stopped = False
@@ -149,6 +148,13 @@ class StreamRelay:
             if self._stopped:
                 feed.close_now()
         return feed
+
+    def _broadcast(self, channel: int) -> TsBroadcast:
+        if (broadcast := self._broadcasts.get(channel)) is None:
+            broadcast = self._broadcasts[channel] = TsBroadcast(
+                self.feed(channel), audio=self._audio
+            )
+        return broadcast
 
     def picture_infos(self) -> dict[int, PictureInfo | None]:
         """Per channel with a feed: its latest picture's times and frame rate (spec 7.1).
@@ -326,40 +332,19 @@ class StreamRelay:
             # Stopping, or the recorder cannot reach the camera: say so at once
             # rather than hold the reader (Home Assistant's stream waits 30 s).
             raise web.HTTPServiceUnavailable
-        feed = self.feed(channel)
+        broadcast = self._broadcast(channel)
         response = web.StreamResponse(
             headers={"Content-Type": "video/mp2t", "Cache-Control": "no-store"}
         )
+        if request.version >= HttpVersion11:
+            # Said explicitly: the broadcast frames the chunks it writes itself.
+            response.enable_chunked_encoding()
         await response.prepare(request)
-        muxer: TsMuxer | None = None
         try:
-            async with aclosing(feed.subscribe()) as items:
-                async for item in items:
-                    if isinstance(item, TimedAudio):
-                        # Audio before the first picture has no clock to follow.
-                        data = muxer.mux_audio(item) if muxer is not None else b""
-                    else:
-                        if muxer is None:
-                            muxer = TsMuxer(item.codec, audio=self._audio)
-                        data = muxer.mux(item)
-                    if data:
-                        await response.write(data)
+            await broadcast.serve(request, response)
         except ConnectionError as err:
             # The viewer went away (Home Assistant stopped the stream).
             LOGGER.debug("Relay viewer of camera %d left: %r", channel, err)
-        finally:
-            if muxer is not None:
-                muxer.close()
-                if muxer.skipped_audio:
-                    # AAC at another rate or with ADTS headers, audio too late,
-                    # or G.711/G.726 the transcoder failed on (logged once).
-                    LOGGER.debug(
-                        "Relay of camera %d skipped %d audio frames it cannot carry"
-                        " (%d transcoded to AAC)",
-                        channel,
-                        muxer.skipped_audio,
-                        muxer.transcoded_audio,
-                    )
         return response
 
 
