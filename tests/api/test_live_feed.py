@@ -172,3 +172,30 @@ async def test_a_jpeg_feed_that_works_again_retries_quickly_after_the_next_drop(
         assert not feed.failing
     finally:
         await feed.close()
+
+
+async def test_a_subscriber_keeping_its_own_gop_spares_the_feed_a_copy(
+    simulator: RunningSimulator, client: NvrClient
+) -> None:
+    """While the only subscriber keeps the GOP itself (the relay's TS broadcast), the
+    feed keeps just the keyframe: a late subscriber starts at the next keyframe, not
+    at the cached one, and the keyframe snapshot still has its picture."""
+    feed = VideoFeed(client, 1, idle_timeout=0.2, backoff=(0.05,))
+    keeper = feed.subscribe(keeps_gop=True)
+    try:
+        async with asyncio.timeout(20):
+            seen: list[AccessUnit] = []
+            async for unit in keeper:
+                seen.append(unit)
+                # A few pictures into a GOP that began while the keeper read.
+                keyframes = [i for i, u in enumerate(seen) if u.keyframe]
+                if len(keyframes) >= 2 and len(seen) - keyframes[-1] > 4:
+                    break
+            current_keyframe = seen[keyframes[-1]]
+            assert feed.latest_keyframe() == current_keyframe
+            late = await _take(feed, 1)
+        assert late[0].keyframe
+        assert late[0].timestamp > seen[-1].timestamp
+    finally:
+        await keeper.aclose()
+        await feed.close()

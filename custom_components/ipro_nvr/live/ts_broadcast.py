@@ -238,7 +238,9 @@ class TsBroadcast:
         self._out.clear()
         self._out_bytes, self._out_start = 0, None
         try:
-            async with aclosing(self._feed.subscribe()) as items:
+            # The TS of the current GOP is kept here for new viewers: the feed
+            # need not keep its pictures too (memory per relay).
+            async with aclosing(self._feed.subscribe(keeps_gop=True)) as items:
                 async for item in items:
                     if isinstance(item, TimedAudio):
                         # Audio before the first picture has no clock to follow.

@@ -81,13 +81,14 @@ class VideoFeedStats(FeedStats):
 
 
 class _Subscriber:
-    __slots__ = ("queue", "resync")
+    __slots__ = ("keeps_gop", "queue", "resync")
 
-    def __init__(self, backlog: list[FeedItem]) -> None:
+    def __init__(self, backlog: list[FeedItem], *, keeps_gop: bool = False) -> None:
         # None marks the end of the feed. The whole backlog fits (it is capped
         # at MAX_CACHED_GOP): cutting it would lose the keyframe it starts with,
         # which a long GOP with audio frames in between would otherwise exceed.
         self.queue: asyncio.Queue[FeedItem | None] = asyncio.Queue(SUBSCRIBER_QUEUE + len(backlog))
+        self.keeps_gop = keeps_gop
         self.resync = False
         for item in backlog:
             self.queue.put_nowait(item)
@@ -154,8 +155,11 @@ class VideoFeed(Feed):
         self._audio_worked = False
         self._audio_task: asyncio.Task[None] | None = None
         self._subscribers: set[_Subscriber] = set()
-        # The current GOP (with the audio received since its keyframe).
+        # The current GOP (with the audio received since its keyframe); only its
+        # keyframe while every subscriber keeps a GOP of its own (``_gop_whole``
+        # False: a new subscriber then starts at the next keyframe).
         self._gop: list[FeedItem] = []
+        self._gop_whole = True
         # Timestamp continuity across reconnects.
         self._offset: int | None = None
         self._last_ts: int | None = None
@@ -173,14 +177,19 @@ class VideoFeed(Feed):
         first = self._gop[0] if self._gop else None
         return first if isinstance(first, AccessUnit) and first.keyframe else None
 
-    async def subscribe(self) -> AsyncGenerator[FeedItem]:
+    async def subscribe(self, *, keeps_gop: bool = False) -> AsyncGenerator[FeedItem]:
         """Yield this camera's pictures (and audio), starting with the current GOP, until closed.
 
-        Audio frames come only from a feed with ``audio=True``.
+        Audio frames come only from a feed with ``audio=True``. ``keeps_gop``: the
+        subscriber keeps the current GOP itself (the relay's MPEG-TS broadcast, for
+        its new viewers); while every subscriber does, the feed keeps only the
+        keyframe rather than a second copy of the GOP, and a subscriber arriving
+        in that GOP starts at the next keyframe.
         """
         if self._closed or self.camera_disconnected:
             return
-        subscriber = _Subscriber(self._gop)
+        subscriber = _Subscriber(self._gop if self._gop_whole else [], keeps_gop=keeps_gop)
+        subscriber.resync = not self._gop_whole
         self._subscribers.add(subscriber)
         self._acquire()
         try:
@@ -338,12 +347,15 @@ class VideoFeed(Feed):
         self.stats.access_units += 1
         if unit.keyframe:
             self._gop = [unit]
+            self._gop_whole = True
         else:
             self._cache(unit)
         self._offer(unit)
 
     def _cache(self, item: FeedItem) -> None:
-        if self._gop and len(self._gop) < MAX_CACHED_GOP:
+        if self._subscribers and all(s.keeps_gop for s in self._subscribers):
+            self._gop_whole = False
+        if self._gop_whole and self._gop and len(self._gop) < MAX_CACHED_GOP:
             self._gop.append(item)
 
     def _offer(self, item: FeedItem) -> None:
