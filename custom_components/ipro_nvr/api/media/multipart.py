@@ -191,9 +191,27 @@ class StandardFraming:
     then the blank line (found within ``head_limit`` bytes); ``head`` is the
     :class:`PartHead` every such part has; a part above ``max_part`` bytes is
     not one the run may take (the tolerant parser raises for it).
+
+    The same rules as a run reads them: the bytes before the digits
+    (``lead``: the delimiter line and ``prefix``), those after them (``tail``:
+    ``suffix`` and the blank line), which end at most ``tail_within`` bytes
+    after the digits start (at most 18 digits, and the head within its limit).
+    Such a part's head is exactly ``lead``, plain digits, ``tail``: the
+    first blank line after ``prefix`` is the one ``tail`` ends with, as
+    neither the digits nor ``suffix`` hold a blank line.
     """
 
-    __slots__ = ("head", "head_limit", "max_part", "next_line", "prefix", "suffix")
+    __slots__ = (
+        "head",
+        "head_limit",
+        "lead",
+        "max_part",
+        "next_line",
+        "prefix",
+        "suffix",
+        "tail",
+        "tail_within",
+    )
 
     def __init__(  # noqa: PLR0917 - one value per framing rule
         self,
@@ -210,6 +228,9 @@ class StandardFraming:
         self.head = head
         self.head_limit = head_limit
         self.max_part = max_part
+        self.lead = next_line + prefix
+        self.tail = suffix + _HEAD_END
+        self.tail_within = min(_MAX_LENGTH_DIGITS + len(self.tail), head_limit - len(prefix))
 
 
 type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int]]
@@ -224,11 +245,13 @@ buffer (and its view) is only read."""
 class _HeadTemplate:
     """A part head the tolerant parser read, as bytes around its Content-Length digits."""
 
-    __slots__ = ("parts",)
+    __slots__ = ("framing", "parts")
 
     def __init__(self, prefix: bytes, suffix: bytes, head: PartHead) -> None:
         # The bytes before the digits, those after them, and the head they give.
         self.parts = (prefix, suffix, head)
+        # The template as a PartRun reads it, made when first offered.
+        self.framing: StandardFraming | None = None
 
 
 def _learn_head(block: bytes) -> _HeadTemplate | None:
@@ -415,10 +438,17 @@ class MultipartReader:
         template = self._template
         if template is None or self._garbage_pending or self._stretch_has_garbage:
             return
-        prefix, suffix, head = template.parts
-        framing = StandardFraming(
-            self._next_delimiter_line, prefix, suffix, head, self._max_header + 1, self._max_part
-        )
+        framing = template.framing
+        if framing is None:
+            prefix, suffix, head = template.parts
+            framing = template.framing = StandardFraming(
+                self._next_delimiter_line,
+                prefix,
+                suffix,
+                head,
+                self._max_header + 1,
+                self._max_part,
+            )
         pos, parts = run(self._buf, view, self._pos, framing)
         if parts:
             self.stats.parts += parts
