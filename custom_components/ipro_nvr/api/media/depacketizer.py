@@ -9,8 +9,9 @@ keyframe (H.264 IDR, H.265 IRAP), because its references are gone. A stream is
 also only taken up at a keyframe. Nothing here raises for damaged input: it is
 counted in :class:`DepacketizerStats`.
 
-A picture is held at most :data:`MAX_ACCESS_UNIT_SIZE` bytes: one that grows
-past it (a picture that never ends: no marker, no new timestamp) is dropped
+A picture is held at most :data:`MAX_ACCESS_UNIT_SIZE` bytes (as assembled,
+with a packet's payload about to join): one that grows past it (a picture that
+never ends: no marker, no new timestamp) is dropped
 (:class:`~.errors.AccessUnitTooLargeError`, logged once per depacketizer) and
 the rest of its packets are skipped; the stream resumes at the next keyframe.
 """
@@ -18,7 +19,7 @@ the rest of its packets are skipped; the stream resumes at the next keyframe.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 import logging
 import struct
@@ -105,6 +106,23 @@ class VideoDepacketizer(ABC):
     # (STAP-A, AP) with this value; the types of a payload of one NAL unit.
     _AGGREGATE_ID: ClassVar[int]
     _SINGLE_TYPES: ClassVar[frozenset[int]]
+    # Made from those for take_run: the first bytes of a payload of one NAL
+    # unit that it adds itself (forbidden bit clear, not a parameter set), and
+    # of those a keyframe's.
+    _PLAIN_NAL_BYTES: ClassVar[frozenset[int]]
+    _KEYFRAME_NAL_BYTES: ClassVar[frozenset[int]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        plain = frozenset(
+            first
+            for first in range(0x80)
+            if cls._nal_type(first) in cls._SINGLE_TYPES - cls._PARAMETER_SET_TYPES.keys()
+        )
+        cls._PLAIN_NAL_BYTES = plain
+        cls._KEYFRAME_NAL_BYTES = frozenset(
+            first for first in plain if cls._nal_type(first) in cls._KEYFRAME_TYPES
+        )
 
     def __init__(
         self,
@@ -133,14 +151,15 @@ class VideoDepacketizer(ABC):
         self._data = bytearray()  # Annex-B, start codes included
         self._keyframe = False
         self._corrupt = False
-        # Payload bytes of the picture being assembled; an oversize one is skipped to its end.
-        self._held = 0
+        # Whether the picture being assembled went past the cap: skipped to its end.
         self._oversize = False
         self._info_tlvs: bytes | None = None
         # The NAL unit being reassembled from fragments: its type, and where its
         # start code is in ``_data`` (-1: none).
         self._fragment_type = -1
         self._fragment_start = -1
+        # Its payload header as its first fragment had it (take_run's ``middle``).
+        self._fragment_prefix = b""
 
     def push(self, packet: RtpPacket) -> list[AccessUnit]:
         """Take the next packet; return the pictures it completed (usually none or one)."""
@@ -190,8 +209,11 @@ class VideoDepacketizer(ABC):
             return
         if extension < start and self._info_tlvs is None:
             self._take_info(bytes(data[extension:start]))
-        held = self._held = self._held + end - start
-        if held <= self.max_access_unit_size:
+        if self._oversize:
+            pass  # the rest of a picture dropped at the cap
+        elif len(self._data) + end - start > self.max_access_unit_size:
+            self._drop_oversize(len(self._data) + end - start)
+        else:
             fu_at = self._FU_HEADER_AT
             if (
                 end - start > fu_at + 1
@@ -210,8 +232,6 @@ class VideoDepacketizer(ABC):
                     self.stats.malformed_payloads += 1
                     self._abandon_fragment()
                     self._corrupt = True
-        elif not self._oversize:
-            self._drop_oversize()
         if marker:
             self._finish(done)
 
@@ -253,14 +273,24 @@ class VideoDepacketizer(ABC):
         and its TLVs taken, as :meth:`take` does first. Returns where it
         stopped and how many parts it took.
         """
+        if self._oversize:
+            return pos, 0  # the rest of a picture dropped at the cap: take() skips it
         lead = framing.lead
         tail = framing.tail
         lead_size = len(lead)
         tail_size = len(tail)
         tail_within = framing.tail_within
-        # Parts end here at the latest: in the buffer, at most max_part long, and
-        # fewer than 2**16 of them (the sequence numbers count them, below).
-        stop = min(len(buf), pos + framing.max_part, pos + 0xFFFF * (lead_size + tail_size))
+        smallest = _SMALLEST_PACKET
+        data = self._data
+        # Parts end here at the latest: in the buffer, at most max_part long;
+        # fewer than 2**16 of them (the sequence numbers count them, below); and
+        # no picture past the cap (a part adds less than twice its size to one).
+        stop = min(
+            len(buf),
+            pos + framing.max_part,
+            pos + 0xFFFF * (lead_size + tail_size),
+            pos + (self.max_access_unit_size - len(data)) // 2,
+        )
         # The first 16 bits of the RTP header that this loop takes, marker and X aside.
         plain = _PLAIN_RTP << 8 | payload_type
         unpack_header = _RTP_HEADER.unpack_from
@@ -268,19 +298,20 @@ class VideoDepacketizer(ABC):
         fu_mask = self._FU_MASK
         fu_id = self._FU_ID
         type_mask = self._FU_TYPE_MASK
-        max_held = self.max_access_unit_size
+        single_nal = self._PLAIN_NAL_BYTES
         # The picture being assembled, as in take(); written back below. The
-        # fragmented NAL unit being reassembled, if any, is ``open_type``: the
-        # FU header of its middle fragments (no S or E bit), -1 when none.
+        # fragmented NAL unit being reassembled, if any, is known by how its
+        # middle fragments begin (``middle``: payload header, FU header without
+        # S or E); none: an empty tuple, which no bytes start with.
         first_expected = expected = self._expected
         current = self._timestamp
         extended = self._extended
-        data = self._data
         keyframe = self._keyframe
         corrupt = self._corrupt
-        held = self._held
         info = self._info_tlvs
-        open_type = self._fragment_type if self._fragment_start >= 0 else -1
+        middle: bytes | tuple[()] = ()
+        if self._fragment_start >= 0:
+            middle = bytes(self._fragment_prefix) + bytes((self._fragment_type,))
         while buf.startswith(lead, pos):
             # The part's head: the template's bytes around plain Content-Length digits.
             digits = pos + lead_size
@@ -293,15 +324,15 @@ class VideoDepacketizer(ABC):
                 break
             start = found + tail_size
             end = start + length
-            if length < _SMALLEST_PACKET[found - digits] or end > stop:
+            if length < smallest[found - digits] or end > stop:
                 break
             # The RTP header: version 2, no padding or CSRCs, this payload type and source.
             word, sequence, timestamp, packet_ssrc = unpack_header(buf, start)
             if word & _PLAIN_RTP_MASK != plain or sequence != expected or packet_ssrc != ssrc:
                 break
-            extension = payload = start + RTP_HEADER_SIZE
+            payload = start + RTP_HEADER_SIZE
             if word & _EXTENSION_BIT:  # a header extension: the recorder TLVs (spec 7)
-                extension += 4
+                extension = payload + 4
                 if extension > end:
                     break
                 payload = extension + 4 * (buf[extension - 2] << 8 | buf[extension - 1])
@@ -310,51 +341,54 @@ class VideoDepacketizer(ABC):
             # From here on this is take() for the next packet of the sequence.
             if timestamp != current:  # a new picture
                 if current >= 0:  # the previous one ended without a marker
-                    self._emit(done, data, corrupt or open_type >= 0, keyframe, extended, info)
-                    open_type = -1
+                    self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                    middle = ()
                     data = bytearray()
                 # (Between pictures the picture's bytes are empty: _finish left them so.)
                 current = timestamp
                 extended = self._extender.extend(timestamp)
-                keyframe = corrupt = self._oversize = False
-                held = 0
+                keyframe = corrupt = False
                 info = None
-            if extension < payload and info is None:
+            if word & _EXTENSION_BIT and info is None and extension < payload:
                 tlvs = bytes(view[extension:payload])
                 if not self._tlv_check.sound(tlvs):
                     break  # counted by the general path
                 info = tlvs
-            size = end - payload
-            if held + size > max_held:
-                break
-            if size > nal_header_size + 1 and buf[payload] & fu_mask == fu_id:  # FU-A / FU
-                fu_header = buf[payload + nal_header_size]
-                if fu_header == open_type:  # the next middle fragment: most packets
-                    data += view[payload + nal_header_size + 1 : end]
-                else:
-                    nal_type = fu_header & type_mask
-                    if fu_header & 0x40 and nal_type in self._PARAMETER_SET_TYPES:
-                        break  # a parameter set: the general path keeps it
-                    if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
-                        if open_type >= 0:
-                            corrupt = True  # the last NAL unit never ended
-                        open_type = nal_type
-                        self._fragment_start = len(data)
-                        data += START_CODE
-                        data += self._fragment_header(buf, payload, nal_type)
-                        if nal_type in self._KEYFRAME_TYPES:
-                            keyframe = True
-                    elif nal_type != open_type:
-                        break  # its start is missing
-                    data += view[payload + nal_header_size + 1 : end]
-                    open_type = -1 if fu_header & 0x40 else nal_type  # E: the last one
-            elif size >= nal_header_size:
-                units = self._plain_nal_units(buf, payload, end)
-                if units is None:
-                    break
-                if open_type >= 0:
+            if buf.startswith(middle, payload, end - 1):  # the next middle fragment, not empty
+                data += view[payload + nal_header_size + 1 : end]
+            elif end - payload > nal_header_size + 1 and buf[payload] & fu_mask == fu_id:
+                fu_header = buf[payload + nal_header_size]  # another fragment (FU-A, FU)
+                nal_type = fu_header & type_mask
+                if fu_header & 0x40 and nal_type in self._PARAMETER_SET_TYPES:
+                    break  # a parameter set: the general path keeps it
+                if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
+                    if middle:
+                        corrupt = True  # the last NAL unit never ended
+                    self._fragment_start = len(data)
+                    data += START_CODE
+                    data += self._fragment_header(buf, payload, nal_type)
+                    if nal_type in self._KEYFRAME_TYPES:
+                        keyframe = True
+                elif not middle or nal_type != middle[-1]:
+                    break  # its start is missing
+                data += view[payload + nal_header_size + 1 : end]
+                if fu_header & 0x40:
+                    middle = ()  # E: the last one
+                else:  # the fragments in between begin like this one, without S
+                    middle = bytes(buf[payload : payload + nal_header_size]) + bytes((nal_type,))
+            elif end - payload >= nal_header_size and (first := buf[payload]) in single_nal:
+                # One NAL unit, not a parameter set (the access unit delimiter, SEI, a slice).
+                if middle:
                     corrupt = True  # a fragmented NAL unit never ended
-                    open_type = -1
+                    middle = ()
+                data += START_CODE
+                data += view[payload:end]
+                if first in self._KEYFRAME_NAL_BYTES:
+                    keyframe = True
+            elif (units := self._plain_aggregate(buf, payload, end)) is not None:
+                if middle:
+                    corrupt = True
+                    middle = ()
                 for kind, unit_start, unit_end in units:
                     data += START_CODE
                     data += view[unit_start:unit_end]
@@ -362,12 +396,12 @@ class VideoDepacketizer(ABC):
                         keyframe = True
             else:
                 break
-            held += size
             pos = end
             expected = sequence + 1  # (made 16 bits below: the wrap goes to take())
             if word & _MARKER_BIT:  # the picture's last packet
-                self._emit(done, data, corrupt or open_type >= 0, keyframe, extended, info)
-                current = open_type = -1
+                self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                current = -1
+                middle = ()
                 data = bytearray()
         parts = (expected - first_expected) & 0xFFFF
         if parts:
@@ -377,38 +411,33 @@ class VideoDepacketizer(ABC):
         self._data = data
         self._keyframe = keyframe
         self._corrupt = corrupt
-        self._held = held
         self._info_tlvs = info
-        if open_type >= 0:
-            self._fragment_type = open_type
+        if middle:
+            self._fragment_type = middle[-1]
+            self._fragment_prefix = middle[:-1]
         else:
             self._fragment_start = -1
         self.stats.packets += parts  # once per run: nothing above reads it
         return pos, parts
 
-    def _plain_nal_units(
+    def _plain_aggregate(
         self, data: bytearray, start: int, end: int
-    ) -> Iterable[tuple[int, int, int]] | None:
-        """The NAL units of a payload take_run adds itself, as ``(type, start, end)``.
+    ) -> list[tuple[int, int, int]] | None:
+        """The NAL units of an aggregate (STAP-A, AP) take_run adds itself, or None.
 
-        A single NAL unit or an aggregate (STAP-A, AP) of them without a
-        parameter set (what most pictures begin with: the access unit
-        delimiter, SEI); None for anything else (left to :meth:`_unpack`).
+        As ``(type, start, end)``: a sound aggregate without a parameter set
+        (the delimiter and SEI of a picture, often); None for anything else,
+        left to :meth:`_unpack`.
         """
-        first = data[start]
-        if first & self._FU_MASK == self._AGGREGATE_ID:
-            try:
-                units: Iterable[tuple[int, int, int]] = list(
-                    self._aggregate_units(data, start, end)
-                )
-            except MediaFormatError:
-                return None
-        elif first & 0x80 or (kind := self._nal_type(first)) not in self._SINGLE_TYPES:
-            return None  # forbidden bit, or not a single NAL unit
-        else:
-            units = ((kind, start, end),)
-        if any(kind in self._PARAMETER_SET_TYPES for kind, _, _ in units):
+        if end - start <= self._FU_HEADER_AT or data[start] & self._FU_MASK != self._AGGREGATE_ID:
             return None
+        try:
+            units = list(self._aggregate_units(data, start, end))
+        except MediaFormatError:
+            return None
+        for kind, _start, _end in units:
+            if kind in self._PARAMETER_SET_TYPES:
+                return None
         return units
 
     def _next_packet(  # noqa: PLR0917 - as take
@@ -457,9 +486,9 @@ class VideoDepacketizer(ABC):
         else:
             self.stats.bad_extensions += 1
 
-    def _drop_oversize(self) -> None:
-        """Let go of a picture past the cap; its packets are skipped until it ends."""
-        error = AccessUnitTooLargeError(self.codec, self._held, self.max_access_unit_size)
+    def _drop_oversize(self, size: int) -> None:
+        """Let go of a picture past the cap (at ``size`` bytes); skip its packets to its end."""
+        error = AccessUnitTooLargeError(self.codec, size, self.max_access_unit_size)
         self.stats.oversize_access_units += 1
         if not self._told_oversize:
             self._told_oversize = True
@@ -529,14 +558,17 @@ class VideoDepacketizer(ABC):
             self._parameter_sets[kind] = nal
             self._sets_changed = True
 
-    def _start_fragment(self, nal_type: int, header: bytes) -> None:
-        """Open a fragmented NAL unit of ``nal_type`` with its (rebuilt) ``header``."""
+    def _start_fragment(
+        self, nal_type: int, data: bytes | bytearray | memoryview, start: int
+    ) -> None:
+        """Open a fragmented NAL unit of ``nal_type``: its first fragment is ``data[start:]``."""
         self._abandon_fragment()
         picture = self._data
         self._fragment_type = nal_type
         self._fragment_start = len(picture)
+        self._fragment_prefix = bytes(data[start : start + self._FU_HEADER_AT])
         picture += START_CODE
-        picture += header
+        picture += self._fragment_header(data, start, nal_type)
         if nal_type in self._KEYFRAME_TYPES:
             self._keyframe = True
 
@@ -571,7 +603,6 @@ class VideoDepacketizer(ABC):
         self._data = bytearray()
         self._keyframe = False
         self._corrupt = corrupt
-        self._held = 0
         self._oversize = False
         self._info_tlvs = None
 

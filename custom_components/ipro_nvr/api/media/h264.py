@@ -65,7 +65,7 @@ class H264Depacketizer(VideoDepacketizer):
             fu_header = data[start + 1]
             nal_type = fu_header & 0x1F
             if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
-                self._start_fragment(nal_type, self._fragment_header(data, start, nal_type))
+                self._start_fragment(nal_type, data, start)
             elif self._fragment_start < 0 or nal_type != self._fragment_type:
                 self._lost_fragment_start()
                 return

@@ -88,7 +88,7 @@ class H265Depacketizer(VideoDepacketizer):
             fu_header = data[start + _PAYLOAD_HEADER]
             nal_type = fu_header & 0x3F
             if fu_header & 0x80:  # S: rebuild the NAL header from the payload header
-                self._start_fragment(nal_type, self._fragment_header(data, start, nal_type))
+                self._start_fragment(nal_type, data, start)
             elif self._fragment_start < 0 or nal_type != self._fragment_type:
                 self._lost_fragment_start()
                 return
