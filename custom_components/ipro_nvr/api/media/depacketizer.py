@@ -268,7 +268,7 @@ class VideoDepacketizer(ABC):
         (loss handling is :meth:`_next_packet`'s), or holds anything else: a
         parameter set, damage (bad TLVs, a malformed payload, a fragment whose
         start is missing), a packetization mode the recorder does not use, a
-        picture past the size cap. The general path reads that part, from
+        picture near the size cap. The general path reads that part, from
         where this loop left the depacketizer: at most the new picture begun
         and its TLVs taken, as :meth:`take` does first. Returns where it
         stopped and how many parts it took.
@@ -311,7 +311,7 @@ class VideoDepacketizer(ABC):
         info = self._info_tlvs
         middle: bytes | tuple[()] = ()
         if self._fragment_start >= 0:
-            middle = bytes(self._fragment_prefix) + bytes((self._fragment_type,))
+            middle = self._fragment_prefix + bytes((self._fragment_type,))
         while buf.startswith(lead, pos):
             # The part's head: the template's bytes around plain Content-Length digits.
             digits = pos + lead_size
