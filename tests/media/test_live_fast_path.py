@@ -208,6 +208,7 @@ def _streams(draw: st.DrawFn) -> tuple[list[bytes], int | None]:
     for mutation, at, value in draw(st.lists(mutations, max_size=6)):
         _mutate(parts, mutation, at, value)
     body = _body(parts)
+    body = body[: len(body) - draw(st.sampled_from([0, 0, 1, 200]))]  # cut short: truncated
     cuts = draw(
         st.one_of(
             st.just([]),  # all at once

@@ -362,6 +362,9 @@ class MultipartReader:
         self._template: _HeadTemplate | None = None
         # The head of the part whose body is being read, when the fast path read it.
         self._head: PartHead | None = None
+        # A part of the template's shape whose body is not all in, left before
+        # its delimiter line for a PartRun to read whole (see feed_into).
+        self._waiting = False
         self.stats = MultipartStats()
 
     @property
@@ -405,8 +408,8 @@ class MultipartReader:
                         progressed = self._read_standard_parts(view, sink) or self._seek()
                     else:
                         self._offer_run(view, run)
-                        progressed = (
-                            self._read_standard_parts(view, sink, once=True) or self._seek()
+                        progressed = self._read_standard_parts(view, sink, once=True) or (
+                            not self._waiting and self._seek()
                         )
                 elif state is _State.HEADERS:
                     progressed = self._read_header_line()
@@ -418,8 +421,9 @@ class MultipartReader:
 
     def finish(self) -> None:
         """Mark the end of the input: a part begun but not complete is counted as truncated."""
-        if self._state is not _State.SEEK:
+        if self._state is not _State.SEEK or self._waiting:
             self.stats.truncated = True
+        self._waiting = False
         self._garbage_pending = False
         self._end_stretch()
         self._buf.clear()
@@ -478,6 +482,7 @@ class MultipartReader:
         max_part = self._max_part
         template = self._template
         prefix, suffix, head = (b"", b"", None) if template is None else template.parts
+        self._waiting = False
         found = False
         parts = 0
         try:
@@ -519,6 +524,13 @@ class MultipartReader:
                 start = blank + len(_HEAD_END)
                 end = start + length
                 if end > size:
+                    if once:
+                        # A run (see feed_into) reads the whole part once its body is in:
+                        # wait for it before the delimiter line rather than in the body.
+                        self._waiting = True
+                        self._end_stretch()
+                        found = False  # no progress: nothing else may read it now
+                        break
                     # The body is still to come: read it as the tolerant parser would.
                     self._head = head
                     self._length = length
