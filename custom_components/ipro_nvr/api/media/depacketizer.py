@@ -338,6 +338,8 @@ class VideoDepacketizer(ABC):
                 payload = extension + 4 * (buf[extension - 2] << 8 | buf[extension - 1])
                 if payload > end:
                     break
+                if info is None and timestamp == current and extension < payload:
+                    break  # the picture's TLVs in a later packet: take() keeps them
             # From here on this is take() for the next packet of the sequence.
             if timestamp != current:  # a new picture
                 if current >= 0:  # the previous one ended without a marker
@@ -349,11 +351,11 @@ class VideoDepacketizer(ABC):
                 extended = self._extender.extend(timestamp)
                 keyframe = corrupt = False
                 info = None
-            if word & _EXTENSION_BIT and info is None and extension < payload:
-                tlvs = bytes(view[extension:payload])
-                if not self._tlv_check.sound(tlvs):
-                    break  # counted by the general path
-                info = tlvs
+                if word & _EXTENSION_BIT and extension < payload:  # the recorder TLVs
+                    tlvs = bytes(view[extension:payload])
+                    if not self._tlv_check.sound(tlvs):
+                        break  # counted by the general path
+                    info = tlvs
             if buf.startswith(middle, payload, end - 1):  # the next middle fragment, not empty
                 data += view[payload + nal_header_size + 1 : end]
             elif end - payload > nal_header_size + 1 and buf[payload] & fu_mask == fu_id:
