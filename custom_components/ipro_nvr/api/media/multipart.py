@@ -396,6 +396,9 @@ class MultipartReader:
         offered the buffer first whenever parts of the template's shape may
         follow (see :data:`PartRun`): the parts it takes are not handed to
         ``sink``; the reader reads the next one, then offers the rest again.
+        With a run, a part of the template's shape whose body is not all in
+        waits before its delimiter line, for the run to read it whole once
+        the rest has come.
         """
         self.stats.bytes_received += len(data)
         self._buf += data

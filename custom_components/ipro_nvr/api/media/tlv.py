@@ -79,8 +79,9 @@ def tlv_spans(data: bytes | bytearray | memoryview) -> list[tuple[int, int, int]
     """Return ``(id, start, end)`` of every TLV value in ``data``; raise on structural damage.
 
     The one place the TLV structure is checked: :func:`iter_tlvs` reads through
-    it, and the live depacketizer calls it alone to vouch for TLVs it decodes
-    only when asked (:attr:`~.access_unit.AccessUnit.info`).
+    it, and the live depacketizer calls it alone (through
+    :class:`TlvStructureCheck`) to vouch for TLVs it decodes only when asked
+    (:attr:`~.access_unit.AccessUnit.info`).
     """
     size = len(data)
     spans: list[tuple[int, int, int]] = []
