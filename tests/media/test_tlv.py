@@ -10,7 +10,12 @@ from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.ipro_nvr.api.media.errors import MediaFormatError
-from custom_components.ipro_nvr.api.media.tlv import iter_tlvs, parse_recorder_info
+from custom_components.ipro_nvr.api.media.tlv import (
+    TlvStructureCheck,
+    iter_tlvs,
+    parse_recorder_info,
+    tlv_spans,
+)
 from custom_components.ipro_nvr.api.spec import RecorderCodec, RecorderStatus
 
 from .helpers import time_tlv, tlv16
@@ -140,3 +145,31 @@ def test_fuzz_well_framed_tlvs_always_parse(items: list[tuple[int, bytes]]) -> N
     data = b"".join(struct.pack(">HH", i, 4 + len(v)) + v for i, v in items)
     info = parse_recorder_info(data)
     assert len(info.unknown_ids) + len(info.ignored_ids) <= len(items)
+
+
+def _sound(data: bytes) -> bool:
+    try:
+        tlv_spans(data)
+    except MediaFormatError:
+        return False
+    return True
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 255)),  # a byte changed, to what
+        max_size=30,
+    ),
+    st.sampled_from([0, 4]),  # zero padding after the TLVs
+)
+@settings(max_examples=200)
+def test_the_remembered_layout_answers_as_the_walk(
+    changes: list[tuple[int, int]], pad: int
+) -> None:
+    """TlvStructureCheck says what tlv_spans says, for TLVs that change a byte at a time."""
+    check = TlvStructureCheck()
+    data = bytearray(tlv16(0x0004, 1) + time_tlv(0x0007, EPOCH) + tlv16(0x0005, 4) + bytes(pad))
+    assert check.sound(bytes(data))
+    for at, value in changes:
+        data[at % len(data)] = value
+        assert check.sound(bytes(data)) == _sound(bytes(data))

@@ -9,8 +9,9 @@ keyframe (H.264 IDR, H.265 IRAP), because its references are gone. A stream is
 also only taken up at a keyframe. Nothing here raises for damaged input: it is
 counted in :class:`DepacketizerStats`.
 
-A picture is held at most :data:`MAX_ACCESS_UNIT_SIZE` bytes: one that grows
-past it (a picture that never ends: no marker, no new timestamp) is dropped
+A picture is held at most :data:`MAX_ACCESS_UNIT_SIZE` bytes (as assembled,
+with a packet's payload about to join): one that grows past it (a picture that
+never ends: no marker, no new timestamp) is dropped
 (:class:`~.errors.AccessUnitTooLargeError`, logged once per depacketizer) and
 the rest of its packets are skipped; the stream resumes at the next keyframe.
 """
@@ -18,6 +19,7 @@ the rest of its packets are skipped; the stream resumes at the next keyframe.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 import logging
 import struct
@@ -27,20 +29,23 @@ from .access_unit import START_CODE, AccessUnit, ParameterSets, VideoCodec
 from .errors import AccessUnitTooLargeError, MediaFormatError
 from .multipart import StandardFraming
 from .rtp import RTP_HEADER_SIZE, RtpPacket, TimestampExtender
-from .tlv import tlv_spans
+from .tlv import TlvStructureCheck
 
 _LOGGER = logging.getLogger(__name__)
 
-# An RTP header (RFC 3550 5.1), and its header extension's (5.3.1), for take_run.
-_RTP_HEADER = struct.Struct(">BBHII")
-_RTP_EXTENSION_WORDS = struct.Struct(">H")
-# The first header byte of the packets take_run reads: version 2, no padding, no CSRC.
+# An RTP header (RFC 3550 5.1) for take_run: its first 16 bits, sequence number,
+# timestamp and SSRC.
+_RTP_HEADER = struct.Struct(">HHII")
+# The first byte of the packets take_run reads: version 2, no padding, no CSRC.
 _PLAIN_RTP = 0x80
-# Those bits of the first byte (all but X, the header extension).
-_PLAIN_RTP_MASK = 0xEF
-_HEAD_END = b"\r\n\r\n"
-# Content-Length digits the multipart fast path takes.
-_MAX_LENGTH_DIGITS: Final = 18
+# The bits of the first 16 that take_run compares (all but X and the marker).
+_PLAIN_RTP_MASK = 0xEF7F
+_EXTENSION_BIT = 0x1000
+_MARKER_BIT = 0x80
+# The smallest Content-Length of n plain decimal digits (no leading zero) that
+# holds an RTP header, n = 1 to 18: int() of n characters that are anything else
+# (blanks, a sign, underscores, leading zeros) gives less than 10**(n - 1).
+_SMALLEST_PACKET: Final = (0, *(max(10 ** (n - 1), RTP_HEADER_SIZE) for n in range(1, 19)))
 
 # The largest picture held in reassembly. A 4K H.264 I-frame at a high bitrate
 # is 1-3 MiB; the multipart reader's part cap (a 4K JPEG) is the same 8 MiB.
@@ -97,6 +102,27 @@ class VideoDepacketizer(ABC):
     _FU_ID: ClassVar[int]
     _FU_HEADER_AT: ClassVar[int]
     _FU_TYPE_MASK: ClassVar[int]
+    # The payload header's first byte masked as for an FU names an aggregate
+    # (STAP-A, AP) with this value; the types of a payload of one NAL unit.
+    _AGGREGATE_ID: ClassVar[int]
+    _SINGLE_TYPES: ClassVar[frozenset[int]]
+    # Made from those for take_run: the first bytes of a payload of one NAL
+    # unit that it adds itself (forbidden bit clear, not a parameter set), and
+    # of those a keyframe's.
+    _PLAIN_NAL_BYTES: ClassVar[frozenset[int]]
+    _KEYFRAME_NAL_BYTES: ClassVar[frozenset[int]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        plain = frozenset(
+            first
+            for first in range(0x80)
+            if cls._nal_type(first) in cls._SINGLE_TYPES - cls._PARAMETER_SET_TYPES.keys()
+        )
+        cls._PLAIN_NAL_BYTES = plain
+        cls._KEYFRAME_NAL_BYTES = frozenset(
+            first for first in plain if cls._nal_type(first) in cls._KEYFRAME_TYPES
+        )
 
     def __init__(
         self,
@@ -107,6 +133,7 @@ class VideoDepacketizer(ABC):
         self.stats = stats if stats is not None else DepacketizerStats()
         self.max_access_unit_size = max_access_unit_size
         self._told_oversize = False
+        self._tlv_check = TlvStructureCheck()
         self._clear()
 
     def _clear(self) -> None:
@@ -124,14 +151,15 @@ class VideoDepacketizer(ABC):
         self._data = bytearray()  # Annex-B, start codes included
         self._keyframe = False
         self._corrupt = False
-        # Payload bytes of the picture being assembled; an oversize one is skipped to its end.
-        self._held = 0
+        # Whether the picture being assembled went past the cap: skipped to its end.
         self._oversize = False
         self._info_tlvs: bytes | None = None
         # The NAL unit being reassembled from fragments: its type, and where its
         # start code is in ``_data`` (-1: none).
         self._fragment_type = -1
         self._fragment_start = -1
+        # Its payload header as its first fragment had it (take_run's ``middle``).
+        self._fragment_prefix = b""
 
     def push(self, packet: RtpPacket) -> list[AccessUnit]:
         """Take the next packet; return the pictures it completed (usually none or one)."""
@@ -181,8 +209,11 @@ class VideoDepacketizer(ABC):
             return
         if extension < start and self._info_tlvs is None:
             self._take_info(bytes(data[extension:start]))
-        held = self._held = self._held + end - start
-        if held <= self.max_access_unit_size:
+        if self._oversize:
+            pass  # the rest of a picture dropped at the cap
+        elif len(self._data) + end - start > self.max_access_unit_size:
+            self._drop_oversize(len(self._data) + end - start)
+        else:
             fu_at = self._FU_HEADER_AT
             if (
                 end - start > fu_at + 1
@@ -201,8 +232,6 @@ class VideoDepacketizer(ABC):
                     self.stats.malformed_payloads += 1
                     self._abandon_fragment()
                     self._corrupt = True
-        elif not self._oversize:
-            self._drop_oversize()
         if marker:
             self._finish(done)
 
@@ -223,109 +252,195 @@ class VideoDepacketizer(ABC):
         every part of a live stream is framed exactly as the one before and
         carries the next packet of the sequence: this loop reads each such
         part's head, its RTP header and its payload where they lie in the
-        reader's buffer, without the calls of the general path
-        (:meth:`~.multipart.MultipartReader.feed_into`,
+        reader's buffer, with the picture being assembled held in local
+        variables (written back when the run ends), without the calls of the
+        general path (:meth:`~.multipart.MultipartReader.feed_into`,
         :meth:`~.live.LiveDepacketizer.take_part`, ``rtp_span``, :meth:`take`)
         and with the same outcome: from the sequence check on, it is
-        :meth:`take` for a packet that follows the last one (the next fragment
-        of a NAL unit takes the first branch: one copy into the picture).
+        :meth:`take` for a packet that follows the last one. It handles what
+        every picture has: its start (a new timestamp), the recorder TLVs, the
+        access unit delimiter and other single NAL units, STAP-A / AP
+        aggregates, the fragments of FU-A / FU, and its end (the marker).
 
-        It stops, having changed nothing, at the first part whose head is not
-        the template's or is incomplete, or whose packet is not plain (padding,
-        CSRCs, another source, a short header extension) or is not the next in
-        the sequence (loss handling is :meth:`_next_packet`'s); the general
-        path reads that one. Returns where it stopped and how many parts it took.
+        It stops at the first part whose head is not the template's or is
+        incomplete, or whose packet is not plain (padding, CSRCs, another
+        source, a short header extension), is not the next in the sequence
+        (loss handling is :meth:`_next_packet`'s), or holds anything else: a
+        parameter set, damage (bad TLVs, a malformed payload, a fragment whose
+        start is missing), a packetization mode the recorder does not use, a
+        picture near the size cap. The general path reads that part, from
+        where this loop left the depacketizer: at most the new picture begun
+        and its TLVs taken, as :meth:`take` does first. Returns where it
+        stopped and how many parts it took.
         """
-        next_line = framing.next_line
-        prefix = framing.prefix
-        suffix = framing.suffix
-        head_limit = framing.head_limit
-        max_part = framing.max_part
-        # Lengths and limits as locals: this loop runs once per RTP packet.
-        head_at = len(next_line)
-        digits_at = len(prefix)
-        suffix_size = len(suffix)
-        size = len(buf)
-        fu_at = self._FU_HEADER_AT
+        if self._oversize:
+            return pos, 0  # the rest of a picture dropped at the cap: take() skips it
+        lead = framing.lead
+        tail = framing.tail
+        lead_size = len(lead)
+        tail_size = len(tail)
+        tail_within = framing.tail_within
+        smallest = _SMALLEST_PACKET
+        data = self._data
+        # Parts end here at the latest: in the buffer, at most max_part long;
+        # fewer than 2**16 of them (the sequence numbers count them, below); and
+        # no picture past the cap (a part adds less than twice its size to one).
+        stop = min(
+            len(buf),
+            pos + framing.max_part,
+            pos + 0xFFFF * (lead_size + tail_size),
+            pos + (self.max_access_unit_size - len(data)) // 2,
+        )
+        # The first 16 bits of the RTP header that this loop takes, marker and X aside.
+        plain = _PLAIN_RTP << 8 | payload_type
+        unpack_header = _RTP_HEADER.unpack_from
+        nal_header_size = self._FU_HEADER_AT
         fu_mask = self._FU_MASK
         fu_id = self._FU_ID
-        fu_type_mask = self._FU_TYPE_MASK
-        max_held = self.max_access_unit_size
-        stats = self.stats
-        unpack_header = _RTP_HEADER.unpack_from
-        parts = 0
-        while buf.startswith(next_line, pos):
-            # The part's head, checked as MultipartReader._read_standard_parts does.
-            head_start = pos + head_at
-            blank = buf.find(_HEAD_END, head_start, head_start + head_limit)
-            digits_start = head_start + digits_at
-            digit_count = blank - suffix_size - digits_start
-            if (
-                blank < 0
-                or not buf.startswith(prefix, head_start)
-                or not buf.endswith(suffix, head_start, blank)
-                or not 0 < digit_count <= _MAX_LENGTH_DIGITS
-                or (buf[digits_start] == 0x30 and digit_count > 1)  # "0": leading zeros
-                or not (digits := buf[digits_start : digits_start + digit_count]).isdigit()
-            ):
+        type_mask = self._FU_TYPE_MASK
+        single_nal = self._PLAIN_NAL_BYTES
+        # The picture being assembled, as in take(); written back below. The
+        # fragmented NAL unit being reassembled, if any, is known by how its
+        # middle fragments begin (``middle``: payload header, FU header without
+        # S or E); none: an empty tuple, which no bytes start with.
+        first_expected = expected = self._expected
+        current = self._timestamp
+        extended = self._extended
+        keyframe = self._keyframe
+        corrupt = self._corrupt
+        info = self._info_tlvs
+        middle: bytes | tuple[()] = ()
+        if self._fragment_start >= 0:
+            middle = self._fragment_prefix + bytes((self._fragment_type,))
+        while buf.startswith(lead, pos):
+            # The part's head: the template's bytes around plain Content-Length digits.
+            digits = pos + lead_size
+            found = buf.find(tail, digits, digits + tail_within)
+            if found < 0:
                 break
-            start = blank + len(_HEAD_END)
-            length = int(digits)
+            try:
+                length = int(buf[digits:found])
+            except ValueError:
+                break
+            start = found + tail_size
             end = start + length
-            if end > size or length > max_part or length < RTP_HEADER_SIZE:
+            if length < smallest[found - digits] or end > stop:
                 break
-            # The RTP header, checked as rtp_span does (here without padding or CSRCs).
-            first, second, sequence, timestamp, packet_ssrc = unpack_header(buf, start)
-            if (
-                first & _PLAIN_RTP_MASK != _PLAIN_RTP
-                or second & 0x7F != payload_type
-                or packet_ssrc != ssrc
-                or sequence != self._expected
-            ):
+            # The RTP header: version 2, no padding or CSRCs, this payload type and source.
+            word, sequence, timestamp, packet_ssrc = unpack_header(buf, start)
+            if word & _PLAIN_RTP_MASK != plain or sequence != expected or packet_ssrc != ssrc:
                 break
-            extension = payload = start + RTP_HEADER_SIZE
-            if first & 0x10:  # X: a header extension, the recorder TLVs (spec 7)
-                if payload + 4 > end:
-                    break
+            payload = start + RTP_HEADER_SIZE
+            if word & _EXTENSION_BIT:  # a header extension: the recorder TLVs (spec 7)
                 extension = payload + 4
-                payload = extension + 4 * _RTP_EXTENSION_WORDS.unpack_from(buf, payload + 2)[0]
+                if extension > end:
+                    break
+                payload = extension + 4 * (buf[extension - 2] << 8 | buf[extension - 1])
                 if payload > end:
                     break
-            # Taken. From here on this is take() for the next packet of the sequence.
-            parts += 1
+                if info is None and timestamp == current and extension < payload:
+                    break  # the picture's TLVs in a later packet: take() keeps them
+            # From here on this is take() for the next packet of the sequence.
+            if timestamp != current:  # a new picture
+                if current >= 0:  # the previous one ended without a marker
+                    self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                    middle = ()
+                    data = bytearray()
+                # (Between pictures the picture's bytes are empty: _finish left them so.)
+                current = timestamp
+                extended = self._extender.extend(timestamp)
+                keyframe = corrupt = False
+                info = None
+                if word & _EXTENSION_BIT and extension < payload:  # the recorder TLVs
+                    tlvs = bytes(view[extension:payload])
+                    if not self._tlv_check.sound(tlvs):
+                        break  # counted by the general path
+                    info = tlvs
+            if buf.startswith(middle, payload, end - 1):  # the next middle fragment, not empty
+                data += view[payload + nal_header_size + 1 : end]
+            elif end - payload > nal_header_size + 1 and buf[payload] & fu_mask == fu_id:
+                fu_header = buf[payload + nal_header_size]  # another fragment (FU-A, FU)
+                nal_type = fu_header & type_mask
+                if fu_header & 0x40 and nal_type in self._PARAMETER_SET_TYPES:
+                    break  # a parameter set: the general path keeps it
+                if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
+                    if middle:
+                        corrupt = True  # the last NAL unit never ended
+                    self._fragment_start = len(data)
+                    data += START_CODE
+                    data += self._fragment_header(buf, payload, nal_type)
+                    if nal_type in self._KEYFRAME_TYPES:
+                        keyframe = True
+                elif not middle or nal_type != middle[-1]:
+                    break  # its start is missing
+                data += view[payload + nal_header_size + 1 : end]
+                if fu_header & 0x40:
+                    middle = ()  # E: the last one
+                else:  # the fragments in between begin like this one, without S
+                    middle = bytes(buf[payload : payload + nal_header_size]) + bytes((nal_type,))
+            elif end - payload >= nal_header_size and (first := buf[payload]) in single_nal:
+                # One NAL unit, not a parameter set (the access unit delimiter, SEI, a slice).
+                if middle:
+                    corrupt = True  # a fragmented NAL unit never ended
+                    middle = ()
+                data += START_CODE
+                data += view[payload:end]
+                if first in self._KEYFRAME_NAL_BYTES:
+                    keyframe = True
+            elif (units := self._plain_aggregate(buf, payload, end)) is not None:
+                if middle:
+                    corrupt = True
+                    middle = ()
+                for kind, unit_start, unit_end in units:
+                    data += START_CODE
+                    data += view[unit_start:unit_end]
+                    if kind in self._KEYFRAME_TYPES:
+                        keyframe = True
+            else:
+                break
             pos = end
-            self._expected = (sequence + 1) & 0xFFFF
-            if timestamp != self._timestamp:
-                if self._timestamp >= 0:
-                    self._finish(done)  # the previous picture ended without a marker
-                self._begin(timestamp, corrupt=False)
-            if extension < payload and self._info_tlvs is None:
-                self._take_info(bytes(view[extension:payload]))
-            held = self._held = self._held + end - payload
-            if held <= max_held:
-                if (
-                    end - payload > fu_at + 1
-                    and buf[payload] & fu_mask == fu_id
-                    and not (fu_header := buf[payload + fu_at]) & 0x80  # not a first fragment
-                    and fu_header & fu_type_mask == self._fragment_type
-                    and self._fragment_start >= 0
-                ):
-                    self._data += view[payload + fu_at + 1 : end]  # the next fragment
-                    if fu_header & 0x40:  # E: the last one
-                        self._end_fragment()
-                else:
-                    try:
-                        self._unpack(view, payload, end)
-                    except MediaFormatError:
-                        stats.malformed_payloads += 1
-                        self._abandon_fragment()
-                        self._corrupt = True
-            elif not self._oversize:
-                self._drop_oversize()
-            if second & 0x80:  # the marker: the picture's last packet
-                self._finish(done)
-        stats.packets += parts  # once per run: nothing above reads it
+            expected = sequence + 1  # (made 16 bits below: the wrap goes to take())
+            if word & _MARKER_BIT:  # the picture's last packet
+                self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                current = -1
+                middle = ()
+                data = bytearray()
+        parts = (expected - first_expected) & 0xFFFF
+        if parts:
+            self._expected = expected & 0xFFFF
+        self._timestamp = current
+        self._extended = extended
+        self._data = data
+        self._keyframe = keyframe
+        self._corrupt = corrupt
+        self._info_tlvs = info
+        if middle:
+            self._fragment_type = middle[-1]
+            self._fragment_prefix = middle[:-1]
+        else:
+            self._fragment_start = -1
+        self.stats.packets += parts  # once per run: nothing above reads it
         return pos, parts
+
+    def _plain_aggregate(
+        self, data: bytearray, start: int, end: int
+    ) -> list[tuple[int, int, int]] | None:
+        """The NAL units of an aggregate (STAP-A, AP) take_run adds itself, or None.
+
+        As ``(type, start, end)``: a sound aggregate without a parameter set
+        (the delimiter and SEI of a picture, often); None for anything else,
+        left to :meth:`_unpack`.
+        """
+        if end - start <= self._FU_HEADER_AT or data[start] & self._FU_MASK != self._AGGREGATE_ID:
+            return None
+        try:
+            units = list(self._aggregate_units(data, start, end))
+        except MediaFormatError:
+            return None
+        for kind, _start, _end in units:
+            if kind in self._PARAMETER_SET_TYPES:
+                return None
+        return units
 
     def _next_packet(  # noqa: PLR0917 - as take
         self,
@@ -368,16 +483,14 @@ class VideoDepacketizer(ABC):
 
     def _take_info(self, tlvs: bytes) -> None:
         """Keep the picture's recorder TLVs when their structure is sound (spec 7.1)."""
-        try:
-            tlv_spans(tlvs)
-        except MediaFormatError:
-            self.stats.bad_extensions += 1
-        else:
+        if self._tlv_check.sound(tlvs):
             self._info_tlvs = tlvs
+        else:
+            self.stats.bad_extensions += 1
 
-    def _drop_oversize(self) -> None:
-        """Let go of a picture past the cap; its packets are skipped until it ends."""
-        error = AccessUnitTooLargeError(self.codec, self._held, self.max_access_unit_size)
+    def _drop_oversize(self, size: int) -> None:
+        """Let go of a picture past the cap (at ``size`` bytes); skip its packets to its end."""
+        error = AccessUnitTooLargeError(self.codec, size, self.max_access_unit_size)
         self.stats.oversize_access_units += 1
         if not self._told_oversize:
             self._told_oversize = True
@@ -405,6 +518,27 @@ class VideoDepacketizer(ABC):
     ) -> bool:
         """Whether the payload ``data[start:end]`` begins with an access unit delimiter."""
 
+    @staticmethod
+    @abstractmethod
+    def _nal_type(first: int) -> int:
+        """The type of a NAL unit whose header begins with the byte ``first``."""
+
+    @abstractmethod
+    def _fragment_header(
+        self, data: bytes | bytearray | memoryview, start: int, nal_type: int
+    ) -> bytes:
+        """The NAL unit header a first fragment (payload ``data[start:]``) rebuilds."""
+
+    @abstractmethod
+    def _aggregate_units(
+        self, data: bytes | bytearray | memoryview, start: int, end: int
+    ) -> Iterator[tuple[int, int, int]]:
+        """``(type, start, end)`` of each NAL unit of the aggregate ``data[start:end]``.
+
+        Raises MediaFormatError at the first unit that does not fit (after
+        those before it).
+        """
+
     def _add_nal(
         self, nal_type: int, data: bytes | bytearray | memoryview, start: int, end: int
     ) -> None:
@@ -426,14 +560,17 @@ class VideoDepacketizer(ABC):
             self._parameter_sets[kind] = nal
             self._sets_changed = True
 
-    def _start_fragment(self, nal_type: int, header: bytes) -> None:
-        """Open a fragmented NAL unit of ``nal_type`` with its (rebuilt) ``header``."""
+    def _start_fragment(
+        self, nal_type: int, data: bytes | bytearray | memoryview, start: int
+    ) -> None:
+        """Open a fragmented NAL unit of ``nal_type``: its first fragment is ``data[start:]``."""
         self._abandon_fragment()
         picture = self._data
         self._fragment_type = nal_type
         self._fragment_start = len(picture)
+        self._fragment_prefix = bytes(data[start : start + self._FU_HEADER_AT])
         picture += START_CODE
-        picture += header
+        picture += self._fragment_header(data, start, nal_type)
         if nal_type in self._KEYFRAME_TYPES:
             self._keyframe = True
 
@@ -468,7 +605,6 @@ class VideoDepacketizer(ABC):
         self._data = bytearray()
         self._keyframe = False
         self._corrupt = corrupt
-        self._held = 0
         self._oversize = False
         self._info_tlvs = None
 
@@ -478,13 +614,24 @@ class VideoDepacketizer(ABC):
         self._timestamp = -1
         self._fragment_start = -1
         self._data = bytearray()
+        self._emit(done, picture, corrupt, self._keyframe, self._extended, self._info_tlvs)
+
+    def _emit(  # noqa: PLR0917 - the picture's state, from take_run's locals or the object
+        self,
+        done: PictureSink,
+        picture: bytearray,
+        corrupt: bool,
+        keyframe: bool,
+        timestamp: int,
+        info_tlvs: bytes | None,
+    ) -> None:
+        """Hand out a finished picture, or drop it (damaged, or no keyframe yet)."""
         if corrupt:
             self._need_keyframe = True
             self.stats.dropped_access_units += 1
             return
         if not picture:
             return
-        keyframe = self._keyframe
         if self._need_keyframe and not keyframe:
             self.stats.dropped_access_units += 1
             return
@@ -498,12 +645,7 @@ class VideoDepacketizer(ABC):
         self.stats.access_units += 1
         done.append(
             AccessUnit(
-                self.codec,
-                self._extended,
-                keyframe,
-                bytes(picture),
-                self._sets,
-                info_tlvs=self._info_tlvs,
+                self.codec, timestamp, keyframe, bytes(picture), self._sets, info_tlvs=info_tlvs
             )
         )
 

@@ -8,6 +8,7 @@ See :mod:`.depacketizer` for loss handling.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar, Final
 
 from .access_unit import H264_AUD, H264_IDR, H264_PPS, H264_SPS, VideoCodec
@@ -33,6 +34,15 @@ class H264Depacketizer(VideoDepacketizer):
     _FU_ID: ClassVar[int] = FU_A
     _FU_HEADER_AT: ClassVar[int] = 1
     _FU_TYPE_MASK: ClassVar[int] = 0x1F
+    _AGGREGATE_ID: ClassVar[int] = STAP_A
+    _SINGLE_TYPES: ClassVar[frozenset[int]] = frozenset(range(1, 24))
+
+    @staticmethod
+    def _nal_type(first: int) -> int:
+        return first & 0x1F
+
+    def _fragment_header(self, data: _Buffer, start: int, nal_type: int) -> bytes:
+        return bytes(((data[start] & 0xE0) | nal_type,))  # F and NRI of the FU indicator
 
     def _starts_access_unit(self, data: _Buffer, start: int, end: int) -> bool:
         if start >= end:
@@ -55,7 +65,7 @@ class H264Depacketizer(VideoDepacketizer):
             fu_header = data[start + 1]
             nal_type = fu_header & 0x1F
             if fu_header & 0x80:  # S: the first fragment rebuilds the NAL header
-                self._start_fragment(nal_type, bytes(((header & 0xE0) | nal_type,)))
+                self._start_fragment(nal_type, data, start)
             elif self._fragment_start < 0 or nal_type != self._fragment_type:
                 self._lost_fragment_start()
                 return
@@ -66,12 +76,15 @@ class H264Depacketizer(VideoDepacketizer):
             self._add_nal(kind, data, start, end)
         elif kind == STAP_A:
             self._abandon_fragment()
-            self._unpack_aggregate(data, start, end)
+            for nal_type, unit_start, unit_end in self._aggregate_units(data, start, end):
+                self._add_nal(nal_type, data, unit_start, unit_end)
         elif kind in _INTERLEAVED:
             self._unsupported()
         # Types 0, 30 and 31 are undefined: ignored (RFC 6184 5.2).
 
-    def _unpack_aggregate(self, data: _Buffer, start: int, end: int) -> None:
+    def _aggregate_units(
+        self, data: _Buffer, start: int, end: int
+    ) -> Iterator[tuple[int, int, int]]:
         pos = start + 1
         if pos >= end:
             raise MediaFormatError("H.264: empty STAP-A", data[start:end])
@@ -84,7 +97,7 @@ class H264Depacketizer(VideoDepacketizer):
                 raise MediaFormatError(
                     f"H.264: STAP-A unit of {size} bytes does not fit", data[start:end]
                 )
-            self._add_nal(data[pos] & 0x1F, data, pos, pos + size)
+            yield data[pos] & 0x1F, pos, pos + size
             pos += size
 
 

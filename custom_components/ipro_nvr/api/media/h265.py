@@ -9,6 +9,7 @@ expected. See :mod:`.depacketizer` for loss handling.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar, Final
 
 from .access_unit import (
@@ -54,6 +55,16 @@ class H265Depacketizer(VideoDepacketizer):
     _FU_ID: ClassVar[int] = FRAGMENTATION_UNIT << 1
     _FU_HEADER_AT: ClassVar[int] = _PAYLOAD_HEADER
     _FU_TYPE_MASK: ClassVar[int] = 0x3F
+    _AGGREGATE_ID: ClassVar[int] = AGGREGATION_PACKET << 1
+    _SINGLE_TYPES: ClassVar[frozenset[int]] = frozenset(range(AGGREGATION_PACKET))
+
+    @staticmethod
+    def _nal_type(first: int) -> int:
+        return _nal_type(first)
+
+    def _fragment_header(self, data: _Buffer, start: int, nal_type: int) -> bytes:
+        # The payload header's F bit, layer id and temporal id, with the FU's type.
+        return bytes(((data[start] & 0x81) | (nal_type << 1), data[start + 1]))
 
     def _starts_access_unit(self, data: _Buffer, start: int, end: int) -> bool:
         if end - start < _PAYLOAD_HEADER:
@@ -77,8 +88,7 @@ class H265Depacketizer(VideoDepacketizer):
             fu_header = data[start + _PAYLOAD_HEADER]
             nal_type = fu_header & 0x3F
             if fu_header & 0x80:  # S: rebuild the NAL header from the payload header
-                header = bytes(((first & 0x81) | (nal_type << 1), data[start + 1]))
-                self._start_fragment(nal_type, header)
+                self._start_fragment(nal_type, data, start)
             elif self._fragment_start < 0 or nal_type != self._fragment_type:
                 self._lost_fragment_start()
                 return
@@ -89,12 +99,15 @@ class H265Depacketizer(VideoDepacketizer):
             self._add_nal(kind, data, start, end)
         elif kind == AGGREGATION_PACKET:
             self._abandon_fragment()
-            self._unpack_aggregate(data, start, end)
+            for nal_type, unit_start, unit_end in self._aggregate_units(data, start, end):
+                self._add_nal(nal_type, data, unit_start, unit_end)
         elif kind == PACI:
             self._unsupported()
         # Types 51-63 are unspecified: ignored (RFC 7798 4.4).
 
-    def _unpack_aggregate(self, data: _Buffer, start: int, end: int) -> None:
+    def _aggregate_units(
+        self, data: _Buffer, start: int, end: int
+    ) -> Iterator[tuple[int, int, int]]:
         pos = start + _PAYLOAD_HEADER
         if pos >= end:
             raise MediaFormatError("H.265: empty aggregation packet", data[start:end])
@@ -107,7 +120,7 @@ class H265Depacketizer(VideoDepacketizer):
                 raise MediaFormatError(
                     f"H.265: AP unit of {size} bytes does not fit", data[start:end]
                 )
-            self._add_nal(_nal_type(data[pos]), data, pos, pos + size)
+            yield _nal_type(data[pos]), pos, pos + size
             pos += size
 
 

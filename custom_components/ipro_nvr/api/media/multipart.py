@@ -191,9 +191,27 @@ class StandardFraming:
     then the blank line (found within ``head_limit`` bytes); ``head`` is the
     :class:`PartHead` every such part has; a part above ``max_part`` bytes is
     not one the run may take (the tolerant parser raises for it).
+
+    The same rules as a run reads them: the bytes before the digits
+    (``lead``: the delimiter line and ``prefix``), those after them (``tail``:
+    ``suffix`` and the blank line), which end at most ``tail_within`` bytes
+    after the digits start (at most 18 digits, and the head within its limit).
+    Such a part's head is exactly ``lead``, plain digits, ``tail``: the
+    first blank line after ``prefix`` is the one ``tail`` ends with, as
+    neither the digits nor ``suffix`` hold a blank line.
     """
 
-    __slots__ = ("head", "head_limit", "max_part", "next_line", "prefix", "suffix")
+    __slots__ = (
+        "head",
+        "head_limit",
+        "lead",
+        "max_part",
+        "next_line",
+        "prefix",
+        "suffix",
+        "tail",
+        "tail_within",
+    )
 
     def __init__(  # noqa: PLR0917 - one value per framing rule
         self,
@@ -210,6 +228,9 @@ class StandardFraming:
         self.head = head
         self.head_limit = head_limit
         self.max_part = max_part
+        self.lead = next_line + prefix
+        self.tail = suffix + _HEAD_END
+        self.tail_within = min(_MAX_LENGTH_DIGITS + len(self.tail), head_limit - len(prefix))
 
 
 type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int]]
@@ -224,11 +245,13 @@ buffer (and its view) is only read."""
 class _HeadTemplate:
     """A part head the tolerant parser read, as bytes around its Content-Length digits."""
 
-    __slots__ = ("parts",)
+    __slots__ = ("framing", "parts")
 
     def __init__(self, prefix: bytes, suffix: bytes, head: PartHead) -> None:
         # The bytes before the digits, those after them, and the head they give.
         self.parts = (prefix, suffix, head)
+        # The template as a PartRun reads it, made when first offered.
+        self.framing: StandardFraming | None = None
 
 
 def _learn_head(block: bytes) -> _HeadTemplate | None:
@@ -339,6 +362,9 @@ class MultipartReader:
         self._template: _HeadTemplate | None = None
         # The head of the part whose body is being read, when the fast path read it.
         self._head: PartHead | None = None
+        # A part of the template's shape whose body is not all in, left before
+        # its delimiter line for a PartRun to read whole (see feed_into).
+        self._waiting = False
         self.stats = MultipartStats()
 
     @property
@@ -370,6 +396,9 @@ class MultipartReader:
         offered the buffer first whenever parts of the template's shape may
         follow (see :data:`PartRun`): the parts it takes are not handed to
         ``sink``; the reader reads the next one, then offers the rest again.
+        With a run, a part of the template's shape whose body is not all in
+        waits before its delimiter line, for the run to read it whole once
+        the rest has come.
         """
         self.stats.bytes_received += len(data)
         self._buf += data
@@ -382,8 +411,8 @@ class MultipartReader:
                         progressed = self._read_standard_parts(view, sink) or self._seek()
                     else:
                         self._offer_run(view, run)
-                        progressed = (
-                            self._read_standard_parts(view, sink, once=True) or self._seek()
+                        progressed = self._read_standard_parts(view, sink, once=True) or (
+                            not self._waiting and self._seek()
                         )
                 elif state is _State.HEADERS:
                     progressed = self._read_header_line()
@@ -395,8 +424,9 @@ class MultipartReader:
 
     def finish(self) -> None:
         """Mark the end of the input: a part begun but not complete is counted as truncated."""
-        if self._state is not _State.SEEK:
+        if self._state is not _State.SEEK or self._waiting:
             self.stats.truncated = True
+        self._waiting = False
         self._garbage_pending = False
         self._end_stretch()
         self._buf.clear()
@@ -415,10 +445,17 @@ class MultipartReader:
         template = self._template
         if template is None or self._garbage_pending or self._stretch_has_garbage:
             return
-        prefix, suffix, head = template.parts
-        framing = StandardFraming(
-            self._next_delimiter_line, prefix, suffix, head, self._max_header + 1, self._max_part
-        )
+        framing = template.framing
+        if framing is None:
+            prefix, suffix, head = template.parts
+            framing = template.framing = StandardFraming(
+                self._next_delimiter_line,
+                prefix,
+                suffix,
+                head,
+                self._max_header + 1,
+                self._max_part,
+            )
         pos, parts = run(self._buf, view, self._pos, framing)
         if parts:
             self.stats.parts += parts
@@ -448,6 +485,7 @@ class MultipartReader:
         max_part = self._max_part
         template = self._template
         prefix, suffix, head = (b"", b"", None) if template is None else template.parts
+        self._waiting = False
         found = False
         parts = 0
         try:
@@ -489,6 +527,13 @@ class MultipartReader:
                 start = blank + len(_HEAD_END)
                 end = start + length
                 if end > size:
+                    if once:
+                        # A run (see feed_into) reads the whole part once its body is in:
+                        # wait for it before the delimiter line rather than in the body.
+                        self._waiting = True
+                        self._end_stretch()
+                        found = False  # no progress: nothing else may read it now
+                        break
                     # The body is still to come: read it as the tolerant parser would.
                     self._head = head
                     self._length = length

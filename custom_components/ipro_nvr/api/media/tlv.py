@@ -12,9 +12,10 @@ words).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 import datetime as dt
+from operator import itemgetter
 import struct
 from typing import Final
 
@@ -78,8 +79,9 @@ def tlv_spans(data: bytes | bytearray | memoryview) -> list[tuple[int, int, int]
     """Return ``(id, start, end)`` of every TLV value in ``data``; raise on structural damage.
 
     The one place the TLV structure is checked: :func:`iter_tlvs` reads through
-    it, and the live depacketizer calls it alone to vouch for TLVs it decodes
-    only when asked (:attr:`~.access_unit.AccessUnit.info`).
+    it, and the live depacketizer calls it alone (through
+    :class:`TlvStructureCheck`) to vouch for TLVs it decodes only when asked
+    (:attr:`~.access_unit.AccessUnit.info`).
     """
     size = len(data)
     spans: list[tuple[int, int, int]] = []
@@ -101,6 +103,41 @@ def tlv_spans(data: bytes | bytearray | memoryview) -> list[tuple[int, int, int]
         spans.append((tlv_id, pos + TLV_HEADER_SIZE, pos + length))
         pos += length
     return spans
+
+
+class TlvStructureCheck:
+    """Whether TLVs are sound as :func:`tlv_spans` checks them, remembering the last layout.
+
+    A recorder sends the same TLVs with every picture, only their values
+    change: when ``data`` has the last sound TLVs' size, the same length
+    fields at the same offsets and the same zero padding, its walk is that
+    one's, and one comparison answers (about a tenth of a walk: this runs once
+    per picture of every live stream).
+    """
+
+    __slots__ = ("_layout", "_layout_of", "_size")
+
+    def __init__(self) -> None:
+        self._size = -1
+        # The length fields and the padding of the last sound TLVs, and how to pick them.
+        self._layout_of: Callable[[bytes], object] = itemgetter(slice(0))
+        self._layout: object = None
+
+    def sound(self, data: bytes) -> bool:
+        """Whether :func:`tlv_spans` takes ``data`` (False where it raises)."""
+        if len(data) == self._size and self._layout_of(data) == self._layout:
+            return True
+        try:
+            spans = tlv_spans(data)
+        except MediaFormatError:
+            return False
+        fields = [slice(start - 2, start) for _id, start, _end in spans]
+        # The padding after the last TLV (zero bytes), or nothing.
+        fields.append(slice(spans[-1][2] if spans else 0, None))
+        self._layout_of = itemgetter(*fields)
+        self._layout = self._layout_of(data)
+        self._size = len(data)
+        return True
 
 
 def iter_tlvs(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryview]]:
@@ -262,6 +299,7 @@ _STATUSES: Final[dict[int, RecorderStatus]] = {int(status): status for status in
 __all__ = [
     "PlaybackState",
     "RecorderInfo",
+    "TlvStructureCheck",
     "iter_tlvs",
     "parse_recorder_info",
     "playback_state",
