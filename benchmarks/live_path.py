@@ -303,11 +303,16 @@ class _Relay:
         return [self.relay.feed(ch).stats.access_units for ch in range(1, self.cameras + 1)]
 
     def gop_bytes(self) -> int:
+        """The current GOP's bytes as the relay keeps it for new viewers (its MPEG-TS).
+
+        The feed keeps only the keyframe while the broadcast keeps the GOP; the
+        maximum over a window is one whole GOP.
+        """
+        broadcasts = self.relay._broadcasts  # noqa: SLF001 - what the cache holds
         return sum(
-            len(item.data)
+            broadcasts[ch]._gop_bytes  # noqa: SLF001
             for ch in range(1, self.cameras + 1)
-            for item in self.relay.feed(ch)._gop  # noqa: SLF001 - what the cache holds
-            if isinstance(item, AccessUnit)
+            if ch in broadcasts
         )
 
     async def stop(self) -> None:
