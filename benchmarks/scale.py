@@ -215,8 +215,15 @@ async def channels() -> None:
 # -- 2. relays ---------------------------------------------------------------------------
 
 
+# aiohttp's default total timeout (5 minutes) would end every viewer of a longer soak.
+_VIEWER_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=30)
+
+
 async def _viewer(url: str, stop: asyncio.Event, received: list[int], index: int) -> None:
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
+    async with (
+        aiohttp.ClientSession(timeout=_VIEWER_TIMEOUT) as session,
+        session.get(url) as response,
+    ):
         assert response.status == 200
         async for chunk in response.content.iter_any():
             received[index] += len(chunk)
@@ -278,6 +285,7 @@ async def relays(seconds: float) -> None:
         cpu, elapsed, rss_end = _cpu() - cpu_start, time.perf_counter() - started, _rss_mib()
         tasks_end, fds_end = len(asyncio.all_tasks()), _fds()
         sessions_running = (await sim.ask("stats"))["sessions"]
+        ended_early = sum(viewer.done() for viewer in viewers)
         stop.set()
         await asyncio.gather(*viewers, return_exceptions=True)
         await relay.async_stop()
@@ -295,6 +303,7 @@ async def relays(seconds: float) -> None:
             "  tasks, fds after warm-up -> end",
             f"{tasks_start} -> {tasks_end}, {fds_start} -> {fds_end}",
         )
+        _line("  viewers ended before the stop", f"{ended_early} (target 0)")
         _line("  sessions while streaming", f"{sessions_running} (the client's live UIDs)")
         _line("  pacing violations", f"{stats['violations']} (target 0)")
         _line("  sessions after stop", f"{stats['sessions']} (target 0)")
