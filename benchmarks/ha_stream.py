@@ -8,7 +8,9 @@ The simulator runs in a process of its own (``benchmarks.scale.Simulator``).
 1. cycles: ``--cycles`` times, camera 1's HLS stream is requested the way the
    frontend does (``camera.async_request_stream``: Home Assistant's stream
    component starts its worker, which reads the relay), its first LL-HLS part is
-   waited for, and the stream is stopped. Before the first and after the last
+   waited for, and the output is closed as Home Assistant closes one nobody
+   fetches (``Stream.remove_provider``: the last output stops the worker). Before
+   the first and after the last
    cycle (the relay's idle stop included): the recorder's sessions, asyncio
    tasks, threads, open file descriptors, RSS and Python heap. Pacing scaled by
    0.05 as in the tests.
@@ -29,7 +31,6 @@ import gc
 import itertools
 import logging
 import os
-from pathlib import Path
 import tempfile
 import threading
 import time
@@ -57,16 +58,12 @@ from custom_components.ipro_nvr.const import (
     DOMAIN,
 )
 
-from .scale import PACING, PASSWORD, Simulator, _line, _rss_mib
+from .scale import PACING, PASSWORD, Simulator, _cpu, _fds, _line, _rss_mib
 
 FIRST_PART_TIMEOUT = 20.0
 PROGRESS_EVERY = int(os.environ.get("HA_STREAM_PROGRESS", "100"))
 POLL_CAMERAS = 16
 LOG_POLL_INTERVAL = 15
-
-
-def _fds() -> int:
-    return sum(1 for _ in Path("/proc/self/fd").iterdir())
 
 
 def _entry(sim: Simulator, **options: Any) -> MockConfigEntry:
@@ -105,8 +102,18 @@ def _camera_id(hass: HomeAssistant, entry: MockConfigEntry, channel: int) -> str
 # -- 1. cycles ---------------------------------------------------------------------------
 
 
-async def _cycle(hass: HomeAssistant, entity_id: str) -> bool:
-    """One open and close; False when no first part came within the timeout."""
+async def _cycle(hass: HomeAssistant, entity_id: str) -> float | None:
+    """One open and close: seconds from the request to the first LL-HLS part (None: none
+    came within the timeout).
+
+    Closed the way Home Assistant closes an output nobody fetches any more (its idle
+    timer's callback): ``Stream.remove_provider``, which clears the output's idle timer
+    and, being the last output, stops the worker. ``Stream.stop`` alone (the first
+    version of this benchmark) leaves that timer armed on the camera's one ``Stream``;
+    30 s later it removed whichever HLS output was current, i.e. a later cycle's, and
+    stopped the stream under it: 18 of 100 cycles got no part, one per ~16 cycles.
+    """
+    started = time.perf_counter()
     await async_request_stream(hass, entity_id, "hls")
     camera = hass.data[DATA_COMPONENT].get_entity(entity_id)
     assert camera is not None
@@ -121,10 +128,11 @@ async def _cycle(hass: HomeAssistant, entity_id: str) -> bool:
             while not await hls.part_recv(timeout=FIRST_PART_TIMEOUT):
                 pass
     except TimeoutError:
-        return False
+        return None
     finally:
-        await stream.stop()
-    return True
+        first_part = time.perf_counter() - started
+        await stream.remove_provider(hls)
+    return first_part
 
 
 async def _baseline(sim: Simulator) -> dict[str, float]:
@@ -157,10 +165,11 @@ async def cycles(count: int) -> None:
                 before = await _baseline(sim)
                 times: list[float] = []
                 failed = 0
+                cpu, started = _cpu(), time.perf_counter()
                 for index in range(count):
-                    started = time.perf_counter()
-                    if await _cycle(hass, entity_id):
-                        times.append(time.perf_counter() - started)
+                    first_part = await _cycle(hass, entity_id)
+                    if first_part is not None:
+                        times.append(first_part)
                     else:
                         failed += 1
                         print(f"  cycle {index + 1}: no first part in 20 s", flush=True)
@@ -171,15 +180,23 @@ async def cycles(count: int) -> None:
                             + ", ".join(f"{key} {value:.0f}" for key, value in now.items()),
                             flush=True,
                         )
+                cpu, elapsed = _cpu() - cpu, time.perf_counter() - started
                 violations = (await sim.ask("stats"))["violations"]
                 await asyncio.sleep(1)
                 after = await _baseline(sim)
                 tracemalloc.stop()
                 times.sort()
                 _line("  cycles without a first part", f"{failed} of {count}")
+                if times:
+                    _line(
+                        "  request to first part",
+                        f"median {times[len(times) // 2]:.2f} s, "
+                        f"p95 {times[int(len(times) * 0.95)]:.2f} s, max {times[-1]:.2f} s",
+                    )
                 _line(
                     "  per cycle (request, first part, stop)",
-                    f"median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s",
+                    f"{elapsed / count:.2f} s wall, {cpu / count * 1000:.0f} ms CPU"
+                    " (this process: Home Assistant, the relay, the stream worker)",
                 )
                 for key, unit in (
                     ("sessions", ""),

@@ -1,6 +1,7 @@
 """Scale and soak figures: a 128-channel recorder, 16 relayed cameras, 1000 live cycles.
 
-Run: .venv/bin/python -m benchmarks.scale [--relay-seconds 60] [--cycles 1000]
+Run: .venv/bin/python -m benchmarks.scale [--only channels|relays|cycles]
+     [--relay-seconds 60 | --minutes M] [--cycles 1000]
 
 The simulator runs in a process of its own (its work is not counted) on
 127.0.0.1, with the recorder's pacing scaled by 0.05 as in the tests; this
@@ -11,10 +12,13 @@ process asks it over a pipe for its pacing journal and its sessions. Prints:
    coordinators included), then 20 polls of each coordinator: recorder
    requests per poll (must not grow with the channel count), CPU and Python
    heap per poll;
-2. relays: 16 cameras streamed at once through one relay, one viewer each, for
-   ``--relay-seconds`` (default 60): CPU, RSS growth from the first tenth of the
-   run to its end (target <= 5 %), pacing violations in the simulator's journal
-   (target 0), the simulator's sessions after the relay stopped (target 0);
+2. relays (the soak): 16 cameras streamed at once through one relay, one viewer
+   each, for ``--relay-seconds`` (default 60) or ``--minutes``: a row every tenth
+   of the run (CPU, RSS, tasks, open files, the recorder's sessions, throughput,
+   the slowest viewer's bytes), then CPU, RSS growth from the warm-up's end (a
+   tenth of the run, 10 s to a minute) to the end (target <= 5 %), pacing violations
+   in the simulator's journal (target 0), the simulator's sessions after the
+   relay stopped (target 0);
 3. cycles: ``--cycles`` (default 1000) live opens and closes of one camera
    through the relay (the live feed behind it: GOP cache, subscribe,
    unsubscribe): time per cycle, and after the relay stopped the sessions,
@@ -33,6 +37,7 @@ import gc
 import multiprocessing
 from multiprocessing.connection import Connection
 import os
+from pathlib import Path
 import resource
 import tempfile
 import time
@@ -57,7 +62,7 @@ from nvr_simulator import SimulatorConfig, run_simulator
 
 PACING = SPEC_PACING.scaled(0.05)
 PASSWORD = "benchmark"  # noqa: S105
-CHANNEL_COUNTS = (16, 128)
+CHANNEL_COUNTS = (16, 64, 128)
 POLLS = 20
 RELAYED_CAMERAS = 16
 CYCLE_CHANNEL = 1
@@ -210,41 +215,96 @@ async def channels() -> None:
 # -- 2. relays ---------------------------------------------------------------------------
 
 
-async def _viewer(url: str, stop: asyncio.Event, received: list[int]) -> None:
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
+# aiohttp's default total timeout (5 minutes) would end every viewer of a longer soak.
+_VIEWER_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=30)
+
+
+async def _viewer(url: str, stop: asyncio.Event, received: list[int], index: int) -> None:
+    async with (
+        aiohttp.ClientSession(timeout=_VIEWER_TIMEOUT) as session,
+        session.get(url) as response,
+    ):
         assert response.status == 200
         async for chunk in response.content.iter_any():
-            received[0] += len(chunk)
+            received[index] += len(chunk)
             if stop.is_set():
                 return
 
 
+def _fds() -> int:
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+
 async def relays(seconds: float) -> None:
-    print(f"2. Relays: {RELAYED_CAMERAS} cameras, one viewer each, {seconds:g} s", flush=True)
+    """16 relayed cameras for ``seconds``: a row every tenth of the run, then the totals.
+
+    A tenth of the run (10 s to a minute) warms up: every stream started, GOP caches
+    and buffers filled; growth counts from its end. Each row's CPU is this process's
+    (the relay and the viewers' reads), over that row's interval.
+    """
+    warm_up = min(max(seconds / 10, 10.0), 60.0)
+    rows = 10
+    print(
+        f"2. Relays: {RELAYED_CAMERAS} cameras, one viewer each, {seconds:g} s"
+        f" ({warm_up:g} s warm-up)",
+        flush=True,
+    )
     sim = Simulator(RELAYED_CAMERAS)
     try:
         client = _client(sim)
         relay = StreamRelay(client)
         stop = asyncio.Event()
-        received = [0]
+        received = [0] * RELAYED_CAMERAS
         urls = [await relay.async_url(channel) for channel in range(1, RELAYED_CAMERAS + 1)]
-        viewers = [asyncio.create_task(_viewer(url, stop, received)) for url in urls]
-        await asyncio.sleep(seconds / 10)  # every stream started, caches filled
-        rss_start, cpu, started = _rss_mib(), _cpu(), time.perf_counter()
-        await asyncio.sleep(seconds * 9 / 10)
-        cpu, elapsed, rss_end = _cpu() - cpu, time.perf_counter() - started, _rss_mib()
+        viewers = [
+            asyncio.create_task(_viewer(url, stop, received, index))
+            for index, url in enumerate(urls)
+        ]
+        await asyncio.sleep(warm_up)
+        rss_start, cpu_start, started = _rss_mib(), _cpu(), time.perf_counter()
+        tasks_start, fds_start = len(asyncio.all_tasks()), _fds()
+        print(
+            f"  {'s':>6} {'CPU %':>6} {'RSS MiB':>8} {'tasks':>6} {'fds':>5}"
+            f" {'sessions':>8} {'Mbit/s':>7} {'slowest viewer kB':>18}",
+            flush=True,
+        )
+        cpu, then, bytes_then = cpu_start, started, list(received)
+        for _ in range(rows):
+            await asyncio.sleep((seconds - warm_up) / rows)
+            now, cpu_now = time.perf_counter(), _cpu()
+            stats = await sim.ask("stats")
+            interval = [a - b for a, b in zip(received, bytes_then, strict=True)]
+            print(
+                f"  {now - started:6.0f} {(cpu_now - cpu) / (now - then) * 100:6.1f}"
+                f" {_rss_mib():8.1f} {len(asyncio.all_tasks()):6d} {_fds():5d}"
+                f" {stats['sessions']:8d} {sum(interval) * 8 / (now - then) / 1e6:7.1f}"
+                f" {min(interval) / 1000:18.0f}",
+                flush=True,
+            )
+            cpu, then, bytes_then = cpu_now, now, list(received)
+        cpu, elapsed, rss_end = _cpu() - cpu_start, time.perf_counter() - started, _rss_mib()
+        tasks_end, fds_end = len(asyncio.all_tasks()), _fds()
+        sessions_running = (await sim.ask("stats"))["sessions"]
+        ended_early = sum(viewer.done() for viewer in viewers)
         stop.set()
         await asyncio.gather(*viewers, return_exceptions=True)
         await relay.async_stop()
         await client.close()
+        await asyncio.sleep(1)
         stats = await sim.ask("stats")
         growth = (rss_end - rss_start) / rss_start * 100
         _line("  relay CPU", f"{cpu / elapsed * 100:.1f} % of one core for all cameras")
-        _line("  received", f"{received[0] * 8 / elapsed / 1e6:.1f} Mbit/s of MPEG-TS")
+        _line("  received", f"{sum(received) * 8 / (elapsed + warm_up) / 1e6:.1f} Mbit/s")
         _line(
-            "  RSS",
+            "  RSS after warm-up -> end",
             f"{rss_start:.1f} -> {rss_end:.1f} MiB ({growth:+.1f} %, target <= 5 %)",
         )
+        _line(
+            "  tasks, fds after warm-up -> end",
+            f"{tasks_start} -> {tasks_end}, {fds_start} -> {fds_end}",
+        )
+        _line("  viewers ended before the stop", f"{ended_early} (target 0)")
+        _line("  sessions while streaming", f"{sessions_running} (the client's live UIDs)")
         _line("  pacing violations", f"{stats['violations']} (target 0)")
         _line("  sessions after stop", f"{stats['sessions']} (target 0)")
     finally:
@@ -301,6 +361,9 @@ async def cycles(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--relay-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--minutes", type=float, help="the relays' soak in minutes (overrides --relay-seconds)"
+    )
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument(
         "--only", choices=("channels", "relays", "cycles"), help="run one part only"
@@ -309,7 +372,7 @@ def main() -> None:
     if args.only in (None, "channels"):
         asyncio.run(channels())
     if args.only in (None, "relays"):
-        asyncio.run(relays(args.relay_seconds))
+        asyncio.run(relays(args.minutes * 60 if args.minutes else args.relay_seconds))
     if args.only in (None, "cycles"):
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(cycles(args.cycles))
