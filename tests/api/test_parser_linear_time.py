@@ -32,6 +32,8 @@ from custom_components.ipro_nvr.api.parsers import (
     parse_recorded_time,
 )
 
+from .spec_examples import ERROR_LOG, EVENT_LOG, GETINFO, LOGIN, RECORDEDTIME
+
 N = 20_000
 # Linear is about 10 (caches make it up to ~20 on a busy machine); quadratic ~100.
 MAX_RATIO = 30
@@ -117,6 +119,46 @@ CASES: dict[str, Case] = {
         _log_text, lambda n: b"SITE(" + b"A " * (n // 2) + b"-1", n=300
     ),
 }
+
+
+# The property tests' mutations (``test_parser_properties.mutated``) at scale: each kind of
+# run they insert into a valid answer, stretched to n bytes, in the middle of the answer
+# and right after its first line (where a key's value starts).
+_VALID_ANSWERS: dict[str, tuple[bytes, Callable[[bytes], object]]] = {
+    "getinfo": (GETINFO, parse_camera_status),
+    "recordedtime": (RECORDEDTIME, _recorded_time),
+    "error log": (ERROR_LOG, parse_log_list),
+    "event log": (EVENT_LOG, parse_log_list),
+    "login": (LOGIN, parse_login),
+}
+_INSERTED_RUNS: dict[str, bytes] = {
+    "commas": b",",
+    "quotes": b'"',
+    "line ends": b"\r\n",
+    "equals signs": b"=",
+    "dashes": b"-",
+    "digits": b"9",
+    "a character beyond Latin-1": "\u201d".encode(),
+    "bytes 0-255": bytes(range(256)),
+}
+
+
+def _stretched(answer: bytes, run: bytes, at_line: bool) -> Callable[[int], bytes]:
+    position = answer.find(b"\n") + 1 if at_line else len(answer) // 2
+
+    def make(n: int) -> bytes:
+        return answer[:position] + run * max(1, n // len(run)) + answer[position:]
+
+    return make
+
+
+for _answer_name, (_answer, _parse) in _VALID_ANSWERS.items():
+    for _run_name, _inserted in _INSERTED_RUNS.items():
+        for _at_line in (False, True):
+            _where = "after the first line" if _at_line else "in the middle"
+            CASES[f"{_answer_name} with a run of {_run_name} {_where}"] = Case(
+                _parse, _stretched(_answer, _inserted, _at_line)
+            )
 
 
 def _run(parse: Callable[[bytes], object], body: bytes) -> None:
