@@ -9,7 +9,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .api import CameraConnections, UidPurpose
+from .api import CameraConnections, NvrError, UidPurpose
 from .client_factory import (
     create_client,
     forget_recorder_pictures,
@@ -22,6 +22,7 @@ from .const import (
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    LOGGER,
 )
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
@@ -154,19 +155,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     logs.async_start_first_poll()
     # After the first status poll, so the entities are not kept waiting: the live
     # UIDs log in and set up in the background; the first stream raises their
-    # priority to its own. Both at once, although their commands take turns from
-    # the first pictures: a live view then costs one START, where a UID logged in
-    # on demand costs a login and hdrctl first (a live view opened during the first
-    # pictures took 12-17 s instead of about 5 s; a tile shows the placeholder
-    # or, after a reload, the recorder's last picture meanwhile).
-    client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
-    if PREFETCH_SNAPSHOTS:
+    # priority to its own.
+    if not PREFETCH_SNAPSHOTS:
+        client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
+        return True
+    # The one UID the pictures need first; the other kept UIDs (a camera's video
+    # and its JPEG pictures need two) after the first pictures: their commands,
+    # promoted as a keep-alive's are, would take every other turn from the
+    # pictures (after a reload, from the STARTs of the tiles without one).
+    client.keep_uids(UidPurpose.LIVE, 1)
+
+    async def _first_pictures() -> None:
         # A first picture of every camera, so no dashboard tile waits for one.
-        entry.async_create_background_task(
-            hass,
-            relay.async_prefetch_snapshots(selected_channels(entry)),
-            "ipro_nvr first snapshots",
-        )
+        await relay.async_prefetch_snapshots(selected_channels(entry))
+        try:
+            client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS - 1)
+        except NvrError as err:  # closing, or the budget taken by streams meanwhile
+            LOGGER.debug("The other kept live UIDs are not kept: %s", err)
+
+    entry.async_create_background_task(hass, _first_pictures(), "ipro_nvr first snapshots")
     return True
 
 
