@@ -25,7 +25,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ipro_nvr import client_factory
+from custom_components.ipro_nvr import client_factory, coordinator
 from custom_components.ipro_nvr.api.scheduler import Deadline, Priority, Scheduler, Urgency
 from custom_components.ipro_nvr.api.spec import Cgi, Lane
 from custom_components.ipro_nvr.const import CONF_EVENT_SCAN_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
@@ -248,3 +248,39 @@ async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
             sends.queries(Lane.COMMAND),
         )
     assert_paced(sends, Lane.COMMAND, POLL_RACE_PACING)
+
+
+async def test_timer_log_polls_read_the_error_log_only_after_its_interval(
+    hass: HomeAssistant, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every log poll the timer makes reads the event log; the error log only once its
+    own interval has passed (a minute in production): most log polls cost one paced
+    command instead of two, turns a dashboard's camera starts need."""
+    monkeypatch.setattr(client_factory, "CLIENT_PACING", POLL_RACE_PACING)
+    simulator.config.pacing = POLL_RACE_PACING
+    spacing = Scheduler.spacing(POLL_RACE_PACING.command_interval)
+    log_interval = LOG_POLL_SPACINGS * spacing
+    monkeypatch.setattr(coordinator, "ERROR_LOG_INTERVAL", timedelta(seconds=3 * log_interval))
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="i-PRO NVR (127.0.0.1)",
+        unique_id=f"{simulator.host}:{simulator.port}",
+        data=entry_data(simulator),
+        options={CONF_EVENT_SCAN_INTERVAL: log_interval, CONF_SCAN_INTERVAL: 100 * spacing},
+    )
+    entry.add_to_hass(hass)
+
+    def reads(kind: str) -> int:
+        return sum(f"KIND={kind}&" in e.query for e in simulator.journal.by_cgi(Cgi.LOGLIST))
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    try:
+        async with asyncio.timeout(60):
+            while reads("EVENT") < 7:  # noqa: ASYNC110 - the log poll's timer
+                await asyncio.sleep(0.05)
+        events, errors = reads("EVENT"), reads("ERR")
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    # The first poll reads both; then about every third poll reads the error log too.
+    assert 2 <= errors <= 4 < events, (errors, events)
