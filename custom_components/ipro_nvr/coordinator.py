@@ -325,7 +325,8 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         read_errors = self._error_log_due()
         due = self._poll_due()
         try:
-            if read_errors:
+            error_log = self._error_log
+            if read_errors or error_log is None:
                 error_log = await self.client.get_error_log(priority=Priority.BACKGROUND, due=due)
                 self._error_log, self._error_log_at = error_log, self.client.clock()
             event_log = await self.client.get_event_log(priority=Priority.BACKGROUND, due=due)
@@ -333,9 +334,6 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
             raise self._failed(err) from err
         finally:
             self._polled()
-        if self._error_log is None:  # never: read above when there was none
-            raise UpdateFailed("no error log read")
-        error_log = self._error_log
         read: list[tuple[LogKind, LogList]] = [(LogKind.EVENT, event_log)]
         if read_errors:
             read.insert(0, (LogKind.ERROR, error_log))

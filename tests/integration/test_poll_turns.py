@@ -48,23 +48,35 @@ async def _watch(url: str, received: list[int]) -> None:
             received[0] += len(chunk)
 
 
-async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
-    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
-) -> None:
-    """Sixteen live starts queued, then a poll: it is sent within a few commands, not
-    after all of them; every live UID is set up once (spec 2.2.1), not per camera."""
+def _connected(simulator: RunningSimulator) -> list[int]:
+    return [ch for ch in range(1, CAMERAS + 1) if simulator.simulator.channel_state(ch) == 1]
+
+
+async def _stream_urls(
+    hass: HomeAssistant, entry: MockConfigEntry, channels: list[int]
+) -> list[str]:
+    """The relay URLs Home Assistant's stream would open for ``channels``' cameras."""
     registry = er.async_get(hass)
-    runtime = loaded_entry.runtime_data
-    connected = [ch for ch in range(1, CAMERAS + 1) if simulator.simulator.channel_state(ch) == 1]
     urls = []
-    for channel in connected:
+    for channel in channels:
         entity_id = registry.async_get_entity_id(
-            "camera", DOMAIN, f"{loaded_entry.entry_id}_{channel}_camera"
+            "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"
         )
         assert entity_id is not None
         url = await async_get_stream_source(hass, entity_id)
         assert url is not None
         urls.append(url)
+    return urls
+
+
+async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
+    hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """Sixteen live starts queued, then a poll: it is sent within a few commands, not
+    after all of them; every live UID is set up once (spec 2.2.1), not per camera."""
+    runtime = loaded_entry.runtime_data
+    connected = _connected(simulator)
+    urls = await _stream_urls(hass, loaded_entry, connected)
     received = [0]
     # Kept from asking on its own meanwhile (the poll below is asked for).
     interval = runtime.coordinator.update_interval
@@ -208,19 +220,14 @@ async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
     _watch_polls(runtime.coordinator, status, owners)
     _watch_turns(runtime.client._scheduler, owners)
     sends = record_sends(runtime.client)
-    registry = er.async_get(hass)
-    connected = [ch for ch in range(1, CAMERAS + 1) if simulator.simulator.channel_state(ch) == 1]
+    connected = _connected(simulator)
     received = [0]
     viewers = []
     try:
-        for channel in connected:
-            entity_id = registry.async_get_entity_id(
-                "camera", DOMAIN, f"{entry.entry_id}_{channel}_camera"
-            )
-            assert entity_id is not None
-            url = await async_get_stream_source(hass, entity_id)
-            assert url is not None
-            viewers.append(asyncio.create_task(_watch(url, received)))
+        viewers.extend(
+            asyncio.create_task(_watch(url, received))
+            for url in await _stream_urls(hass, entry, connected)
+        )
         async with asyncio.timeout(60):
             while (  # noqa: ASYNC110
                 len([q for q in sends.queries(Lane.COMMAND) if "CMD=START" in q]) < len(connected)
