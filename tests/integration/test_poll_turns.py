@@ -69,6 +69,14 @@ async def _stream_urls(
     return urls
 
 
+async def _stop_viewers(viewers: list[asyncio.Task[None]]) -> None:
+    for viewer in viewers:
+        viewer.cancel()
+    for viewer in viewers:
+        with suppress(asyncio.CancelledError, aiohttp.ClientError):
+            await viewer
+
+
 async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
     hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
 ) -> None:
@@ -116,11 +124,7 @@ async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
             while received[0] < 10_000 * len(connected):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
     finally:
-        for viewer in viewers:
-            viewer.cancel()
-        for viewer in viewers:
-            with suppress(asyncio.CancelledError, aiohttp.ClientError):
-                await viewer
+        await _stop_viewers(viewers)
     # The live-setup command once per live UID, not once per camera.
     logins = len(simulator.journal.by_cgi(Cgi.LOGIN))
     assert len(simulator.journal.by_cgi(Cgi.HDRCTL)) <= logins
@@ -238,11 +242,7 @@ async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
             while not status.gaps():  # noqa: ASYNC110 - the status poll's timer
                 await asyncio.sleep(0.05)
     finally:
-        for viewer in viewers:
-            viewer.cancel()
-        for viewer in viewers:
-            with suppress(asyncio.CancelledError, aiohttp.ClientError):
-                await viewer
+        await _stop_viewers(viewers)
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
     # Scheduled log polls while the cameras started, and a status poll.
