@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import time
+from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
@@ -11,8 +13,11 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import CameraConnections, NvrError, UidPurpose
 from .client_factory import (
+    Handover,
+    async_drop_handover,
     create_client,
     forget_recorder_pictures,
+    hand_over_entry,
     recorder_pictures,
     take_handover,
 )
@@ -72,6 +77,11 @@ CLOSE_WITHIN = 3.0
 # once (the last command may be up to 3 s old). Home Assistant's own stop and the
 # interpreter's exit follow, and the whole stop should take at most about 5 s.
 STOP_CLOSE_WITHIN = 1.0
+# An unloading entry hands its client over to its next setup only with at most
+# this many live video streams running: each gets its STOP first (3 s apart),
+# and Home Assistant waits only so long for an unload before the next setup.
+# With more, the client logs out as on a removal.
+HANDOVER_MAX_STOPS = 2
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -86,13 +96,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     """Connect to the recorder and set up its devices and entities."""
     # The client the config flow has just validated these settings with, still
     # logged in: no logout and login again on the way to the entities.
+    # After a reload: the entry's previous client, logged in, with its kept
+    # live UIDs set up and its JPEG streams running (see _async_unload).
     handover = take_handover(hass, entry.data)
+    built_with = dict(entry.data)
     client = handover.client if handover is not None else create_client(hass, entry.data)
-    connections = CameraConnections()
+    connections = (
+        handover.connections
+        if handover is not None and handover.connections is not None
+        else CameraConnections()
+    )
     relay = StreamRelay.from_options(
-        client, entry.options, connections, recorder_pictures(hass, entry.data)
+        client,
+        entry.options,
+        connections,
+        recorder_pictures(hass, entry.data),
+        jpeg_feeds=handover.jpeg_feeds if handover is not None else None,
     )
     playback = PlaybackManager(hass, client)
+    set_up = False  # only an entry that was set up hands its client over
 
     async def _async_close(within: float | None = None) -> None:
         # Streams first (their retries end, viewers are let go), then the
@@ -102,19 +124,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
         await playback.async_close()
         await client.close(within=CLOSE_WITHIN if within is None else within)
 
+    async def _async_unload() -> None:
+        # Mostly a reload (an option changed, an entity enabled): the client
+        # waits for the next setup instead of logging out (see _async_hand_over).
+        if not (set_up and await _async_hand_over(hass, entry, built_with)):
+            await _async_close()
+
     async def _async_stop(_event: Event) -> None:
         # Entries are not unloaded when Home Assistant stops: end the streams
         # now, or Home Assistant's stream workers wait on the relay for 30 s.
         await _async_close(STOP_CLOSE_WITHIN)
 
-    entry.async_on_unload(_async_close)
+    entry.async_on_unload(_async_unload)
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
-    status = NvrStatusCoordinator(
+    polls = NvrStatusCoordinator(
         hass,
         entry,
         client,
         timedelta(seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
         first_status=handover.fresh_status() if handover is not None else None,
+        first_poll=handover.fresh_poll() if handover is not None else None,
     )
     logs = NvrLogCoordinator(
         hass,
@@ -128,12 +157,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # recorder's zone, in which the disk times (recordedtime.cgi has no zone)
     # are then read again, without asking the recorder.
     await logs.async_load_position()
-    await status.async_config_entry_first_refresh()
-    entry.async_on_unload(logs.async_add_listener(status.async_reread_disk_times))
-    _connect_camera_connections(hass, entry, status, connections)
+    await polls.async_config_entry_first_refresh()
+    entry.async_on_unload(logs.async_add_listener(polls.async_reread_disk_times))
+    _connect_camera_connections(hass, entry, polls, connections)
     entry.runtime_data = IproNvrRuntimeData(
         client=client,
-        coordinator=status,
+        coordinator=polls,
         log_coordinator=logs,
         relay=relay,
         playback=playback,
@@ -145,11 +174,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     await async_setup_repairs(hass, entry)
     async_setup_stale_device_removal(hass, entry)
     # A poll that works again shows the recorder is back: failing live streams retry now.
-    entry.async_on_unload(relay.retry_after_good_polls(status, logs))
+    entry.async_on_unload(relay.retry_after_good_polls(polls, logs))
     # A full recorder (no login, it would evict another client): streams waiting
     # for a session retry as soon as a status poll shows one free.
     client.on_recorder_room(relay.retry_now)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    set_up = True
     # After the entities (an entry that arrived while Home Assistant was down
     # fires into them), and queued before the live UIDs' logins.
     logs.async_start_first_poll()
@@ -163,17 +193,58 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # and its JPEG pictures need two) after the first pictures: their commands,
     # promoted as a keep-alive's are, would take every other turn from the
     # pictures (after a reload, from the STARTs of the tiles without one).
-    client.keep_uids(UidPurpose.LIVE, 1)
+    client.keep_uids(UidPurpose.LIVE, 1)  # (a client handed over has it already)
 
     async def _first_pictures() -> None:
         # A first picture of every camera, so no dashboard tile waits for one.
         await relay.async_prefetch_snapshots(selected_channels(entry))
         try:
-            client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS - 1)
+            client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
         except NvrError as err:  # closing, or the budget taken by streams meanwhile
             LOGGER.debug("The other kept live UIDs are not kept: %s", err)
 
     entry.async_create_background_task(hass, _first_pictures(), "ipro_nvr first snapshots")
+    return True
+
+
+async def _async_hand_over(
+    hass: HomeAssistant, entry: IproNvrConfigEntry, built_with: dict[str, Any]
+) -> bool:
+    """Leave the unloading entry's client, logged in, to its next setup; False: close it.
+
+    Unloading while Home Assistant runs and not disabled, an entry is mostly
+    reloading: its client waits, with its kept live UIDs set up, its JPEG
+    streams running and its last status poll, so the next setup sends no
+    logout, login, ``hdrctl`` or START again (logged out if no setup takes it
+    within a minute, at once when the entry is removed). Not with changed data
+    (reauth, reconfigure: their flow hands over a client of its own), nor with
+    more than :data:`HANDOVER_MAX_STOPS` video streams to stop first.
+    """
+    data = entry.runtime_data
+    client, relay, polls = data.client, data.relay, data.coordinator
+    if (
+        hass.is_stopping
+        or entry.disabled_by
+        or client.closed
+        or relay.video_streams > HANDOVER_MAX_STOPS
+        or dict(entry.data) != built_with
+    ):
+        return False
+    jpeg_feeds = await relay.async_hand_over()
+    await data.playback.async_close()
+    polled_at, interval = polls.polled_at, polls.update_interval
+    kept = Handover(
+        client=client,
+        status=None,
+        # The poll's age, from the client's clock to the handover's.
+        read_at=time.monotonic() - (client.clock() - polled_at) if polled_at is not None else 0.0,
+        fresh_for=interval.total_seconds() if interval is not None else 0.0,
+        jpeg_feeds=jpeg_feeds,
+        connections=relay.connections,
+        poll=polls.data if polls.last_update_success else None,
+    )
+    if not hand_over_entry(hass, built_with, kept):
+        await kept.async_close(CLOSE_WITHIN)
     return True
 
 
@@ -211,7 +282,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> None:
-    """Delete the removed recorder's cached recording clips, repair issues and last pictures."""
+    """Log out a client the entry left for its next setup; delete the removed
+    recorder's cached recording clips, repair issues and last pictures."""
+    await async_drop_handover(hass, entry.data)
     forget_recorder_pictures(hass, entry.data)
     await async_remove_entry_clips(hass, entry.entry_id)
     await async_remove_entry_repairs(hass, entry.entry_id)

@@ -11,6 +11,13 @@ commands that saves two commands (and a third with the camera status it read)
 on the way from *Submit* to the entities. A client not taken within
 :data:`HANDOVER_TTL` is closed (logged out) in the background, and every one
 left is closed when Home Assistant stops.
+
+An entry unloading while Home Assistant runs (mostly a reload: an option
+changed, an entity enabled) hands its client over the same way, with its kept
+live UIDs (``hdrctl`` sent), its running JPEG streams and the camera states:
+the next setup sends no logout, login, ``hdrctl`` or START again, and the
+dashboard's tiles keep their pictures coming. Unloaded for good (disabled),
+the client is logged out when the handover expires; removed, at once.
 """
 
 from __future__ import annotations
@@ -34,7 +41,16 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import SPEC_PACING, CameraStatus, LastPictures, NvrClient, PacingPolicy, Scheduler
+from .api import (
+    SPEC_PACING,
+    CameraConnections,
+    CameraStatus,
+    JpegFeed,
+    LastPictures,
+    NvrClient,
+    PacingPolicy,
+    Scheduler,
+)
 from .const import (
     CONF_USE_HTTPS,
     CONF_VERIFY_SSL,
@@ -43,6 +59,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .coordinator import NvrStatus
 
 # The recorder's pacing rules. Tests replace this with a scaled-down policy
 # (the simulator then enforces the same scaled rules), never the client itself.
@@ -132,17 +149,39 @@ HANDOVER_CLOSE_WITHIN = 3.0
 
 @dataclass(slots=True)
 class Handover:
-    """A validated client, and the camera status it read, waiting for its entry."""
+    """A logged-in client, and what it read and runs, waiting for its entry.
+
+    From a flow: the client it validated with and the camera status it read.
+    From an unloading entry: also its JPEG streams (running on a kept UID, with
+    their readers ended) and the camera states they are gated by.
+    """
 
     client: NvrClient
     status: CameraStatus | None
     read_at: float = field(default_factory=time.monotonic)
+    fresh_for: float = HANDOVER_STATUS_FRESH
+    jpeg_feeds: dict[int, JpegFeed] = field(default_factory=dict)
+    connections: CameraConnections | None = None
+    # The unloading entry's last status poll, standing for the next setup's
+    # first while younger than ``fresh_for`` (its interval).
+    poll: NvrStatus | None = None
+
+    def fresh_poll(self) -> NvrStatus | None:
+        """The last status poll if it is recent enough to stand for a first poll."""
+        if self.poll is None or time.monotonic() - self.read_at > self.fresh_for:
+            return None
+        return self.poll
 
     def fresh_status(self) -> CameraStatus | None:
         """The camera status if it is recent enough to stand for a first poll."""
-        if self.status is None or time.monotonic() - self.read_at > HANDOVER_STATUS_FRESH:
+        if self.status is None or time.monotonic() - self.read_at > self.fresh_for:
             return None
         return self.status
+
+    async def async_close(self, within: float) -> None:
+        """End the streams and log the client out (nobody took it)."""
+        await asyncio.gather(*(feed.close() for feed in self.jpeg_feeds.values()))
+        await self.client.close(within=within)
 
 
 @dataclass(slots=True)
@@ -193,11 +232,11 @@ def _discard(hass: HomeAssistant, handovers: _Handovers, key: str) -> None:
     if waiting is None:
         return
     waiting.cancel_expiry()
-    client = waiting.handover.client
+    handover = waiting.handover
 
     async def _async_close() -> None:
         try:
-            await client.close(within=HANDOVER_CLOSE_WITHIN)
+            await handover.async_close(HANDOVER_CLOSE_WITHIN)
         except Exception:  # noqa: BLE001 - a failed logout only leaves a UID to expire
             LOGGER.debug("Closing a validated client not taken failed", exc_info=True)
 
@@ -213,17 +252,37 @@ def hand_over(
     client: NvrClient,
     status: CameraStatus | None = None,
 ) -> None:
-    """Keep the logged-in ``client`` for the entry set up from ``data`` next.
+    """Keep the logged-in ``client`` (of a flow) for the entry set up from ``data`` next.
 
     One per recorder: a newer handover replaces (and logs out) an older one.
     """
+    _wait_for_entry(hass, data, Handover(client=client, status=status))
+
+
+@callback
+def hand_over_entry(hass: HomeAssistant, data: Mapping[str, Any], handover: Handover) -> bool:
+    """Keep an unloading entry's client and streams for its next setup.
+
+    False, and nothing kept, when a flow's client waits for that recorder
+    already (validated with the data the entry is set up with next): the
+    caller closes its own.
+    """
+    if recorder_key(data) in _handovers(hass).waiting:
+        return False
+    _wait_for_entry(hass, data, handover)
+    return True
+
+
+@callback
+def _wait_for_entry(hass: HomeAssistant, data: Mapping[str, Any], handover: Handover) -> None:
     handovers = _handovers(hass)
     key = recorder_key(data)
     _discard(hass, handovers, key)
+    client = handover.client
 
     @callback
     def _expire(_now: Any) -> None:
-        LOGGER.debug("No entry took the validated client of %s in time; logging it out", key)
+        LOGGER.debug("No entry took the logged-in client of %s in time; logging it out", key)
         waiting = handovers.waiting.get(key)
         if waiting is not None and waiting.handover.client is client:
             waiting.cancel_expiry = lambda: None
@@ -231,7 +290,7 @@ def hand_over(
 
     handovers.waiting[key] = _Waiting(
         identity=_identity(data),
-        handover=Handover(client=client, status=status),
+        handover=handover,
         cancel_expiry=async_call_later(hass, HANDOVER_TTL, _expire),
     )
 
@@ -256,3 +315,17 @@ def take_handover(hass: HomeAssistant, data: Mapping[str, Any]) -> Handover | No
     del handovers.waiting[key]
     waiting.cancel_expiry()
     return waiting.handover
+
+
+async def async_drop_handover(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
+    """Log out the client waiting for the entry of ``data`` now (the entry is removed)."""
+    handovers = hass.data.get(DATA_HANDOVERS)
+    if handovers is None:
+        return
+    key = recorder_key(data)
+    waiting = handovers.waiting.get(key)
+    if waiting is None or waiting.identity != _identity(data):
+        return
+    _discard(hass, handovers, key)
+    if handovers.closing:
+        await asyncio.gather(*handovers.closing, return_exceptions=True)

@@ -212,14 +212,26 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
         interval: timedelta,
         *,
         first_status: CameraStatus | None = None,
+        first_poll: NvrStatus | None = None,
     ) -> None:
         """Initialise; ``first_status``: a camera status just read (by the config
-        flow), taken for the first poll's instead of asking again."""
+        flow), taken for the first poll's instead of asking again; ``first_poll``:
+        the last poll of the entry's previous setup (a reload), taken for the
+        whole first poll."""
         super().__init__(hass, entry, client, interval)
         self._first_status = first_status
+        self._first_poll = first_poll
+
+    @property
+    def polled_at(self) -> float | None:
+        """When (on the client's clock) the last poll's commands ended; None before one."""
+        return self._last_end
 
     async def _async_update_data(self) -> NvrStatus:
         first, self._first_status = self._first_status, None
+        if (handed := self._first_poll) is not None:
+            self._first_poll = None
+            return handed
         due = self._poll_due()
         try:
             status = (

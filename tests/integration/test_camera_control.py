@@ -288,10 +288,11 @@ async def test_stop_action_ends_a_timed_move(
 async def test_unloading_stops_a_timed_move(
     hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    """Unloading the entry during a timed move: the camera stops, the UIDs are released."""
+    """Unloading the entry during a timed move: the camera stops, the UIDs are released
+    (removed: an unload alone keeps them for a next setup)."""
     hold = asyncio.create_task(_call(hass, "ptz_move", pan=2, duration=30))
     await asyncio.sleep(0.2)
-    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hold
     assert _control_queries(simulator)[-1] == STOP
     assert simulator.uids.active_count() == 0

@@ -10,10 +10,12 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.ipro_nvr import repairs
+from custom_components.ipro_nvr.client_factory import HANDOVER_TTL
 from custom_components.ipro_nvr.compat import device_by_identifier
 from custom_components.ipro_nvr.const import (
     CAMERA_DISCONNECTED_REPAIR_AFTER,
@@ -110,11 +112,15 @@ async def test_entities_reflect_the_recorder(
 async def test_unload_logs_out_every_uid(
     hass: HomeAssistant, simulator: RunningSimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    """Unloading closes the client: the recorder has no session of ours left."""
+    """Unloading keeps the client for a next setup (a reload) a minute at most, then
+    logs it out: the recorder has no session of ours left."""
     assert simulator.uids.active_count() >= 1
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert simulator.uids.active_count() >= 1
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=HANDOVER_TTL + 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.uids.active_count() == 0
 
 

@@ -375,10 +375,12 @@ async def test_a_reloaded_entry_serves_the_last_picture_before_its_first_start(
     config_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An entry reloads (an option, an enabled entity): its camera answers the first
-    snapshot with the last picture the entry before it got, while its own START is still
-    on the way; a fresh picture follows. Removing the entry drops the kept pictures."""
+    """An entry reloads (an option, an enabled entity) without its predecessor's client
+    (live videos were running, their STOPs would hold the reload): its camera answers the
+    first snapshot with the last picture the entry before it got, while its own START is
+    still on the way; a fresh picture follows. Removing the entry drops the kept pictures."""
     monkeypatch.setattr(relay_module, "SNAPSHOT_FRESH_AGE", 0.1)
+    monkeypatch.setattr(integration, "HANDOVER_MAX_STOPS", -1)
     loaded_entry = config_entry  # removed at the end: not the fixture that unloads it
     loaded_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)

@@ -138,7 +138,8 @@ async def test_every_client_shares_one_pacing_queue(
     assert [entry.lane for entry in downloads] == [Lane.COMMAND] * 3
     _assert_paced(simulator.journal)
 
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    # Removed (an unload alone keeps the client for a next setup): every UID logs out.
+    await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     _assert_paced(simulator.journal)
     assert simulator.uids.active_count() == 0

@@ -17,12 +17,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     start_reauth_flow,
 )
 
+import custom_components.ipro_nvr as integration
 from custom_components.ipro_nvr import client_factory
 from custom_components.ipro_nvr.api.spec import Cgi
 from custom_components.ipro_nvr.client_factory import (
@@ -112,7 +114,7 @@ async def test_user_flow_hands_its_session_and_status_to_the_entry(
 
 
 async def test_disk_times_are_read_in_the_recorders_zone_once_logs_arrive(
-    hass: HomeAssistant, simulator: RunningSimulator
+    hass: HomeAssistant, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Home Assistant's zone differs from the recorder's (GMT+09:00): the first disk times
     are read in Home Assistant's, then again in the recorder's, without a new request."""
@@ -150,7 +152,9 @@ async def test_disk_times_are_read_in_the_recorders_zone_once_logs_arrive(
     assert dt_util.parse_datetime(state.state) == disk.oldest
 
     # A later setup knows the zone at once (stored with the log position), even
-    # when its own log poll fails.
+    # when its own log poll fails (and it reads the disks itself: no client and
+    # status handed over by the entry before it).
+    monkeypatch.setattr(integration, "HANDOVER_MAX_STOPS", -1)
     simulator.faults.busy = True
     simulator.faults.only = {Cgi.LOGLIST}
     assert await hass.config_entries.async_reload(entry.entry_id)
@@ -264,7 +268,7 @@ async def test_reauth_and_reconfigure_hand_over_too(
     assert _logins_since(simulator, since) == 3
     assert entry.runtime_data.coordinator.last_update_success
     assert simulator.journal.violations == []
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert simulator.uids.active_count() == 0
 

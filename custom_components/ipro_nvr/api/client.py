@@ -161,6 +161,11 @@ class NvrClient:
         return self._host
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (the client logs in no more)."""
+        return self._session.closed
+
+    @property
     def uids_in_use(self) -> int:
         """How many UIDs the client holds on the recorder."""
         return self._session.uids_in_use
@@ -378,7 +383,8 @@ class NvrClient:
         self._session.on_room = callback
 
     def keep_uids(self, purpose: UidPurpose, count: int) -> None:
-        """Keep ``count`` stream UIDs logged in and set up ahead of use, in the background.
+        """Keep ``count`` stream UIDs logged in and set up ahead of use, in the background
+        (``count`` in all: those kept already count).
 
         A live stream on one then starts with its ``push.cgi`` START alone
         (see :meth:`RecorderSession.keep_uids`).

@@ -363,7 +363,8 @@ class RecorderSession:
         await self._command_uid(priority)
 
     def keep_uids(self, purpose: UidPurpose, count: int) -> None:
-        """Keep ``count`` UIDs of ``purpose`` logged in, set up and alive until close.
+        """Keep ``count`` UIDs of ``purpose`` logged in, set up and alive until close
+        (in all: kept UIDs there already count, only the missing ones are added).
 
         They are logged in (and, for live, set up with ``hdrctl``) in the
         background at :attr:`Priority.NORMAL`, one after the other (not
@@ -375,6 +376,11 @@ class RecorderSession:
         self._check_open()
         if purpose not in (UidPurpose.LIVE, UidPurpose.PLAYBACK):
             raise InvalidArgumentError(f"kept UIDs are for live or playback, not {purpose}")
+        # A client handed over from an unloading entry to its next setup has
+        # some already, and a setup asks for the first before the others.
+        count -= sum(1 for slot in self._stream_slots if slot.kept and slot.purpose is purpose)
+        if count <= 0:
+            return
         if len(self._stream_slots) + count + 1 > self._budget:
             raise UidBudgetExhaustedError(
                 f"{count} kept {purpose} UIDs do not fit the budget of {self._budget}"

@@ -88,12 +88,15 @@ class StreamRelay:
         connections: CameraConnections | None = None,
         udp: UdpSettings | None = None,
         pictures: LastPictures | None = None,
+        jpeg_feeds: Mapping[int, JpegFeed] | None = None,
     ) -> None:
         """Prepare the relay; the server starts on the first URL asked for.
 
         ``udp``: the video feeds receive RTP over UDP (falling back to HTTP).
         ``pictures``: the recorder's last pictures, kept beyond this relay (a
         reload's next relay serves them while its first STARTs are queued).
+        ``jpeg_feeds``: JPEG feeds of ``client`` a previous relay handed over
+        (see :meth:`async_hand_over`), running on with their pictures.
         """
         self._client = client
         self._codec_for = codec_for or (lambda _channel: LiveCodec.H264)
@@ -103,7 +106,7 @@ class StreamRelay:
         self.connections = connections if connections is not None else CameraConnections()
         self._token = secrets.token_urlsafe(32)
         self._feeds: dict[int, VideoFeed] = {}
-        self._jpeg_feeds: dict[int, JpegFeed] = {}
+        self._jpeg_feeds: dict[int, JpegFeed] = dict(jpeg_feeds or {})
         self._broadcasts: dict[int, TsBroadcast] = {}
         self._first_waits = 0  # snapshots waiting for a camera's first picture
         self._runner: web.AppRunner | None = None
@@ -118,6 +121,7 @@ class StreamRelay:
         options: Mapping[str, Any],
         connections: CameraConnections | None = None,
         pictures: LastPictures | None = None,
+        jpeg_feeds: Mapping[int, JpegFeed] | None = None,
     ) -> StreamRelay:
         """A relay with the live codecs, audio and transport chosen in a config entry's options."""
         udp = None
@@ -132,6 +136,7 @@ class StreamRelay:
             connections=connections,
             udp=udp,
             pictures=pictures,
+            jpeg_feeds=jpeg_feeds,
         )
 
     def feed(self, channel: int) -> VideoFeed:
@@ -297,6 +302,26 @@ class StreamRelay:
             if self._runner is None:
                 await self._start()
         return f"http://{RELAY_HOST}:{self._port}/{channel}.ts?auth={self._token}"
+
+    @property
+    def video_streams(self) -> int:
+        """How many video feeds have a recorder stream running (a START accepted)."""
+        return sum(feed.streaming for feed in self._feeds.values())
+
+    async def async_hand_over(self) -> dict[int, JpegFeed]:
+        """Stop serving and hand the JPEG feeds over, running, to the client's next owner.
+
+        The client stays logged in: the video feeds get their STOPs (one paced
+        command each, see :attr:`video_streams`); the JPEG feeds keep their
+        streams and pictures for the next relay of the same client.
+        """
+        self._stopped = True
+        runner, self._runner = self._runner, None
+        feeds, self._jpeg_feeds = self._jpeg_feeds, {}
+        await asyncio.gather(*(feed.close(send_stop=True) for feed in self._feeds.values()))
+        if runner is not None:
+            await runner.cleanup()
+        return feeds
 
     async def async_stop(self) -> None:
         """Stop serving and close every feed: retries end, viewers are let go at once.

@@ -115,6 +115,10 @@ class Feed(ABC):
         self._task: asyncio.Task[None] | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._closed = False
+        # close(send_stop=True): the client stays logged in (handed over), so a
+        # running stream gets its STOP instead of ending with its UID's logout.
+        self._stop_on_close = False
+        self._streaming = False  # a START accepted, its stream not ended
         self._failing = False
         # Items that marked the stream as working (see _mark_working); a
         # connection that delivered some resets the backoff.
@@ -191,6 +195,11 @@ class Feed(ABC):
         return "udp" if udp is not None and not udp.verdict.blocked else "http"
 
     @property
+    def streaming(self) -> bool:
+        """Whether a START of this feed was accepted and its stream has not ended."""
+        return self._streaming
+
+    @property
     def failing(self) -> bool:
         """Whether the last attempt to stream failed and no picture came since."""
         return self._failing
@@ -227,9 +236,14 @@ class Feed(ABC):
             raise RuntimeError("a running feed is closed with close()")
         self._closed = True
 
-    async def close(self) -> None:
-        """End every reader and the recorder connection."""
+    async def close(self, *, send_stop: bool = False) -> None:
+        """End every reader and the recorder connection.
+
+        ``send_stop``: the client stays logged in (handed over to another
+        owner), so a running stream gets its STOP (spec 2.2.2.2) first.
+        """
         self._closed = True
+        self._stop_on_close = send_stop
         self._end_readers()
         self._cancel_idle_stop()
         await self._stop()
@@ -373,12 +387,13 @@ class Feed(ABC):
         try:
             async with AsyncExitStack() as stack:
                 response = await self._start(stack, lease)
-                started = True
+                started = self._streaming = True
                 items = await stack.enter_async_context(aclosing(self._items(response)))
                 await self._on_started(lease)
                 async for item in items:
                     self._on_item(item)
         finally:
+            self._streaming = False
             await self._on_disconnect()
             # Tell the recorder we are done with these streams. Not after a
             # refused START, which started nothing, nor when the feed closes
@@ -392,7 +407,9 @@ class Feed(ABC):
         """Whether the STOPs go out (not when the logout of the lease's UID ends the streams)."""
         task = asyncio.current_task()
         cancelled = task is not None and task.cancelling() > 0
-        return not self._closed and (lease.kept or not cancelled)
+        if self._closed:
+            return self._stop_on_close
+        return lease.kept or not cancelled
 
     async def _send_stops(
         self, lease: Lease, requests: Sequence[Request], priority: Priority = Priority.NORMAL
@@ -436,10 +453,12 @@ class Feed(ABC):
                 await self._send_stops(lease, connection.stop_requests(), Priority.USER)
                 return False
             await self._on_started_udp(lease, connection)
+            self._streaming = True
             async with aclosing(connection.items(idle_timeout=READ_TIMEOUT)) as items:
                 async for item in items:
                     self._on_item(item)
         finally:
+            self._streaming = False
             if not fall_back:
                 await self._on_disconnect()
                 if connection.video_started and self._may_stop(lease):
