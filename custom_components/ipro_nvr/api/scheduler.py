@@ -26,7 +26,9 @@ and however short its wait. A poll that is due thus gets the next turn (at most
 one person's request between, by the alternation above) instead of waiting its
 generic promotion: the log and status coordinators pass the time their poll
 asks (Home Assistant's timer says it is due), so a poll's commands wait at
-most a couple of spacings while cameras start. A login made for such a request keeps its deadline
+most a couple of spacings while cameras start. A :class:`Deadline` also holds a
+poll asked early back to its time: it then takes the last turn that starts by
+then, never an earlier one. A login made for such a request keeps its deadline
 (``Urgency.due``). Requests without one keep the generic promotion; a deadline
 only ever advances it.
 
@@ -78,9 +80,9 @@ PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BA
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A scheduled poll's turn: held back until ``not_before`` while the lane is idle,
-    promoted from ``due`` on (``due`` before ``not_before``) so that it goes ahead of
-    the requests waiting meanwhile, and starts by ``not_before`` when others wait too."""
+    """A scheduled poll's turn: held back until ``not_before``; with others waiting,
+    it takes the last turn that starts by then (promoted from ``due`` on, ``due``
+    before ``not_before``), never an earlier one."""
 
     due: float
     not_before: float | None = None
@@ -276,17 +278,25 @@ class Scheduler:
         state.queue = [waiter for waiter in state.queue if waiter.future is not future]
 
     @staticmethod
-    def _eligible(state: _LaneState, now: float) -> list[_Waiter]:
+    def _eligible(state: _LaneState, now: float, spacing: float) -> list[_Waiter]:
         """The waiters that may take the turn now.
 
-        One held back (``Deadline.not_before`` still ahead) only goes ahead of
-        others, once promoted: alone it waits for its time, so a scheduled poll
-        asked early keeps its interval while the recorder is idle.
+        One held back (``Deadline.not_before`` still ahead) waits for its time:
+        alone, until then; with others waiting, it takes the last turn that
+        starts by its time (the next would come after it), once promoted. So a
+        scheduled poll asked early keeps its interval while the recorder is
+        idle and while cameras start alike: taking a turn as soon as it was
+        promoted, a log poll came every other command while a dashboard's
+        cameras started (6 s apart instead of 15).
         """
         free = [waiter for waiter in state.queue if waiter.not_before <= now]
         if not free:
             return free
-        held = [w for w in state.queue if w.not_before > now and w.promote_at <= now]
+        held = [
+            waiter
+            for waiter in state.queue
+            if now < waiter.not_before <= now + spacing and waiter.promote_at <= now
+        ]
         return free + held if held else free
 
     @staticmethod
@@ -294,9 +304,15 @@ class Scheduler:
         """The waiter to serve: the earliest promoted one, else by priority, then arrival.
 
         A promoted waiter never goes before one of higher priority twice in a
-        row: after it overtook, the next turn is by priority.
+        row: after it overtook, the next turn is by priority; except a held one
+        whose time comes before the next turn (it would be late otherwise).
         """
         best = min(candidates, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
+        last_call = [waiter for waiter in candidates if waiter.not_before > now]
+        if last_call:
+            first = min(last_call, key=lambda waiter: waiter.sequence)
+            state.overtook = first.urgency.priority < best.urgency.priority
+            return first
         promoted = [waiter for waiter in candidates if waiter.promote_at <= now]
         if promoted and not state.overtook:
             first = min(promoted, key=lambda waiter: waiter.sequence)
@@ -321,7 +337,7 @@ class Scheduler:
             now if state.last_start is None else state.last_start + self.spacing(state.interval)
         )
         if now >= ready_at:
-            candidates = self._eligible(state, now)
+            candidates = self._eligible(state, now, self.spacing(state.interval))
             if not candidates:
                 # Only requests held back: the first of them when its time comes
                 # (another request arriving meanwhile pumps again).
