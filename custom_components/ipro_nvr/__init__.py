@@ -11,7 +11,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .api import CameraConnections, NvrError, UidPurpose
+from .api import CameraConnections, UidPurpose
 from .client_factory import (
     Handover,
     async_drop_handover,
@@ -27,7 +27,6 @@ from .const import (
     DEFAULT_EVENT_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
-    LOGGER,
 )
 from .coordinator import NvrLogCoordinator, NvrStatusCoordinator
 from .data import IproNvrConfigEntry, IproNvrRuntimeData
@@ -150,6 +149,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
         entry,
         client,
         timedelta(seconds=entry.options.get(CONF_EVENT_SCAN_INTERVAL, DEFAULT_EVENT_SCAN_INTERVAL)),
+        error_log=handover.error_log if handover is not None else None,
     )
     # Only the status poll is waited for (with a status handed over by the
     # flow, one command): the entities then show at once, and the logs are
@@ -184,26 +184,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: IproNvrConfigEntry) -> b
     # fires into them), and queued before the live UIDs' logins.
     logs.async_start_first_poll()
     # After the first status poll, so the entities are not kept waiting: the live
-    # UIDs log in and set up in the background; the first stream raises their
-    # priority to its own.
-    if not PREFETCH_SNAPSHOTS:
-        client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
-        return True
-    # The one UID the pictures need first; the other kept UIDs (a camera's video
-    # and its JPEG pictures need two) after the first pictures: their commands,
-    # promoted as a keep-alive's are, would take every other turn from the
-    # pictures (after a reload, from the STARTs of the tiles without one).
-    client.keep_uids(UidPurpose.LIVE, 1)  # (a client handed over has it already)
-
-    async def _first_pictures() -> None:
+    # UIDs log in and set up in the background (a client handed over across a
+    # reload has them already); the first stream raises their priority to its own.
+    # Both at once: a camera's video and its JPEG pictures need two (spec 1.3), and
+    # a live view opened while the second logs in waits for its login and hdrctl.
+    client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
+    if PREFETCH_SNAPSHOTS:
         # A first picture of every camera, so no dashboard tile waits for one.
-        await relay.async_prefetch_snapshots(selected_channels(entry))
-        try:
-            client.keep_uids(UidPurpose.LIVE, KEPT_LIVE_UIDS)
-        except NvrError as err:  # closing, or the budget taken by streams meanwhile
-            LOGGER.debug("The other kept live UIDs are not kept: %s", err)
-
-    entry.async_create_background_task(hass, _first_pictures(), "ipro_nvr first snapshots")
+        entry.async_create_background_task(
+            hass,
+            relay.async_prefetch_snapshots(selected_channels(entry)),
+            "ipro_nvr first snapshots",
+        )
     return True
 
 
@@ -232,16 +224,17 @@ async def _async_hand_over(
         return False
     jpeg_feeds = await relay.async_hand_over()
     await data.playback.async_close()
-    polled_at, interval = polls.polled_at, polls.update_interval
+    polled_at = polls.polled_at
     kept = Handover(
         client=client,
         status=None,
         # The poll's age, from the client's clock to the handover's.
         read_at=time.monotonic() - (client.clock() - polled_at) if polled_at is not None else 0.0,
-        fresh_for=interval.total_seconds() if interval is not None else 0.0,
+        fresh_for=polls.poll_interval.total_seconds(),
         jpeg_feeds=jpeg_feeds,
         connections=relay.connections,
         poll=polls.data if polls.last_update_success else None,
+        error_log=data.log_coordinator.last_error_log,
     )
     if not hand_over_entry(hass, built_with, kept):
         await kept.async_close(CLOSE_WITHIN)

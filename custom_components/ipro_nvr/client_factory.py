@@ -47,6 +47,7 @@ from .api import (
     CameraStatus,
     JpegFeed,
     LastPictures,
+    LogList,
     NvrClient,
     PacingPolicy,
     Scheduler,
@@ -165,6 +166,8 @@ class Handover:
     # The unloading entry's last status poll, standing for the next setup's
     # first while younger than ``fresh_for`` (its interval).
     poll: NvrStatus | None = None
+    # Its last error log read and when (the client's clock; see NvrLogCoordinator).
+    error_log: tuple[LogList, float] | None = None
 
     def fresh_poll(self) -> NvrStatus | None:
         """The last status poll if it is recent enough to stand for a first poll."""

@@ -291,8 +291,15 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         entry: IproNvrConfigEntry,
         client: NvrClient,
         interval: timedelta,
+        *,
+        error_log: tuple[LogList, float] | None = None,
     ) -> None:
-        """Initialise the coordinator and its persisted log position."""
+        """Initialise the coordinator and its persisted log position.
+
+        ``error_log``: the error log the entry's previous setup read last (a
+        reload), and when (the client's clock): the first poll reads it again
+        only when it is due anyway.
+        """
         super().__init__(hass, entry, client, interval)
         self._store: Store[dict[str, list[str]]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.log_position"
@@ -305,8 +312,14 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         self._closed = False
         self._first_poll: asyncio.Task[None] | None = None
         # The last error log read, and when (the pacing queue's clock).
-        self._error_log: LogList | None = None
-        self._error_log_at = 0.0
+        self._error_log: LogList | None = error_log[0] if error_log is not None else None
+        self._error_log_at = error_log[1] if error_log is not None else 0.0
+        self._error_log_handed = error_log is not None
+
+    @property
+    def last_error_log(self) -> tuple[LogList, float] | None:
+        """The error log read last and when (the client's clock), for a next setup."""
+        return None if self._error_log is None else (self._error_log, self._error_log_at)
 
     async def async_load_position(self) -> None:
         """Read what earlier polls have seen, and the recorder's zone they learnt
@@ -376,8 +389,13 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         )
 
     def _error_log_due(self) -> bool:
-        """Whether this poll reads the error log too (see ``ERROR_LOG_INTERVAL``)."""
-        if not self._scheduled or self._error_log is None:
+        """Whether this poll reads the error log too (see ``ERROR_LOG_INTERVAL``).
+
+        Every poll but the timer's reads it, except a reloaded entry's first
+        one, given the error log its previous setup read.
+        """
+        handed, self._error_log_handed = self._error_log_handed, False
+        if self._error_log is None or not (self._scheduled or handed):
             return True
         # Half a command spacing early: a poll is granted its turn about then.
         since = self.client.clock() - self._error_log_at + self._spacing / 2

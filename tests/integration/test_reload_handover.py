@@ -89,8 +89,12 @@ async def test_a_reload_keeps_the_session_and_the_running_jpeg_stream(
     assert _count(simulator, since, Cgi.LOGIN) == 0
     assert _count(simulator, since, Cgi.HDRCTL) == 0
     assert _count(simulator, since, Cgi.PUSH, "CMD=START") == 0
-    # The last status poll stood for the new entry's first: no camera status read.
+    # The last status poll stood for the new entry's first: no camera status or disk
+    # read; its first log poll read the event log, not the error log read just before.
     assert _count(simulator, since, Cgi.GETINFO) == 0
+    assert _count(simulator, since, Cgi.RECORDEDTIME) == 0
+    assert _count(simulator, since, Cgi.LOGLIST, "KIND=ERR") == 0
+    assert _count(simulator, since, Cgi.LOGLIST, "KIND=EVENT") == 1
     assert simulator.uids.active_count() == 3
     assert simulator.journal.violations == []
 
