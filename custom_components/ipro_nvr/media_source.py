@@ -13,7 +13,7 @@ The recorder has no list of recordings this integration can read; days and
 hours come from the disks' recorded ranges (``recordedtime.cgi``), events
 from the event log. Nothing here waits for the recorder: browsing is as fast as
 the coordinators' data. Resolving a clip gives a signed URL of the clip view,
-which downloads it on first play. Browsing a camera's recordings logs in a
+which downloads it on first play. Browsing a recorder's cameras or recordings logs in a
 spare playback UID in the background (see ``NvrClient.prepare_uid``): the
 clip the person then opens starts with its ``httpdl.cgi`` alone, one paced
 command (3 s) sooner; the spare is logged out after a while without a clip.
@@ -265,6 +265,9 @@ class NvrMediaSource(MediaSource):
         recorder = self._recorder(parts[0])
         if recorder is None:
             raise _not_found(BrowseError, item.identifier)
+        # The person is likely to open a clip: its playback UID logs in meanwhile.
+        with contextlib.suppress(ClientClosedError):  # the entry is unloading
+            recorder.client.prepare_uid(UidPurpose.PLAYBACK, idle=SPARE_PLAYBACK_IDLE_S)
         if len(parts) == 1:
             return self._cameras(recorder)
         try:
@@ -273,8 +276,6 @@ class NvrMediaSource(MediaSource):
             raise _not_found(BrowseError, item.identifier) from err
         if channel not in selected_channels(recorder.entry):
             raise _not_found(BrowseError, item.identifier)
-        with contextlib.suppress(ClientClosedError):  # the entry is unloading
-            recorder.client.prepare_uid(UidPurpose.PLAYBACK, idle=SPARE_PLAYBACK_IDLE_S)
         if len(parts) == 2:
             return self._camera(recorder, channel)
         if len(parts) == 3:

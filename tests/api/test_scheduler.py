@@ -282,10 +282,10 @@ async def test_a_held_poll_waits_for_its_time_while_the_lane_is_idle() -> None:
     assert started >= on_time
 
 
-async def test_a_held_poll_takes_the_last_turn_before_its_time_among_people() -> None:
+async def test_a_held_poll_goes_right_after_its_time_among_people() -> None:
     """People queued while a held poll waits: promoted long before, it still takes no
-    turn earlier than the last one that starts by its time (a poll asked early keeps its
-    interval while cameras start), and that one even right after another overtaker."""
+    turn before its time (a poll asked early keeps its interval while cameras start),
+    and yields its last turn before it to a person: it goes right after."""
     scheduler = Scheduler(PACING)
     spacing = Scheduler.spacing(PACING.command_interval)
     order: list[str] = []
@@ -305,5 +305,30 @@ async def test_a_held_poll_takes_the_last_turn_before_its_time_among_people() ->
     started = await held
     await asyncio.gather(*people)
     # Not early (a lower bound: a loaded machine only delays turns), and not after all.
-    assert started > deadline.not_before - spacing  # type: ignore[operator]
+    assert started >= deadline.not_before  # type: ignore[operator]
+    assert 5 <= order.index("poll") <= 8, order
+
+
+async def test_a_held_poll_takes_its_last_turn_ahead_of_stops_and_keep_alives() -> None:
+    """Nobody waits but requests of no person (STOPs, keep-alives, a login in the
+    background): the held poll takes the last turn that starts by its time."""
+    scheduler = Scheduler(PACING)
+    spacing = Scheduler.spacing(PACING.command_interval)
+    order: list[str] = []
+    now = scheduler.clock()
+    deadline = Deadline(due=now + spacing, not_before=now + 6 * spacing)
+
+    async def poll() -> float:
+        started = await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=deadline)
+        order.append("poll")
+        return started
+
+    held = asyncio.create_task(poll())
+    await asyncio.sleep(0)
+    others = await _queue(
+        scheduler, Lane.COMMAND, [(f"stop{i}", Priority.NORMAL) for i in range(12)], order
+    )
+    started = await held
+    await asyncio.gather(*others)
+    assert deadline.not_before - spacing < started, order  # type: ignore[operator]
     assert 4 <= order.index("poll") <= 6, order

@@ -138,7 +138,7 @@ async def test_a_status_poll_keeps_its_turn_while_sixteen_cameras_start(
 POLL_RACE_PACING = fast_pacing(0.3)
 # Poll intervals in command spacings (the spec's are 5 for the log poll, 20 for the
 # status poll).
-LOG_POLL_SPACINGS = 8
+LOG_POLL_SPACINGS = 7
 STATUS_POLL_SPACINGS = 16
 
 
@@ -248,9 +248,11 @@ async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
     # Scheduled log polls while the cameras started, and a status poll.
     while_starting = [t for t in logs.turns.values() if t and min(t) < last_start]
     assert len(while_starting) >= 2, (logs, sends.queries(Lane.COMMAND))
+    # Within the interval, or a turn after it where a person's request took the
+    # poll's last turn before its time (people go first).
     for polls in (logs, status):
         gaps = polls.gaps()
-        assert max(gaps) <= polls.interval, (
+        assert max(gaps) <= polls.interval + spacing, (
             [round(gap / spacing, 2) for gap in gaps],
             sends.queries(Lane.COMMAND),
         )

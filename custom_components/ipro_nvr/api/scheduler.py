@@ -28,7 +28,8 @@ generic promotion: the log and status coordinators pass the time their poll
 asks (Home Assistant's timer says it is due), so a poll's commands wait at
 most a couple of spacings while cameras start. A :class:`Deadline` also holds a
 poll asked early back to its time: it then takes the last turn that starts by
-then, never an earlier one. A login made for such a request keeps its deadline
+then, never an earlier one, and yields that turn to a person (about a turn
+late). A login made for such a request keeps its deadline
 (``Urgency.due``). Requests without one keep the generic promotion; a deadline
 only ever advances it.
 
@@ -283,7 +284,9 @@ class Scheduler:
 
         One held back (``Deadline.not_before`` still ahead) waits for its time:
         alone, until then; with others waiting, it takes the last turn that
-        starts by its time (the next would come after it), once promoted. So a
+        starts by its time (the next would come after it), once promoted,
+        unless a person (:attr:`Priority.USER`) waits: then it goes right after,
+        about a turn late (free and promoted by then). So a
         scheduled poll asked early keeps its interval while the recorder is
         idle and while cameras start alike: taking a turn as soon as it was
         promoted, a log poll came every other command while a dashboard's
@@ -297,6 +300,8 @@ class Scheduler:
             for waiter in state.queue
             if now < waiter.not_before <= now + spacing and waiter.promote_at <= now
         ]
+        if held and any(waiter.urgency.priority is Priority.USER for waiter in free):
+            return free  # a person first; the held one right after, promoted by then
         return free + held if held else free
 
     @staticmethod
@@ -304,12 +309,14 @@ class Scheduler:
         """The waiter to serve: the earliest promoted one, else by priority, then arrival.
 
         A promoted waiter never goes before one of higher priority twice in a
-        row: after it overtook, the next turn is by priority; except a held one
-        whose time comes before the next turn (it would be late otherwise).
+        row: after it overtook, the next turn is by priority. A held one whose
+        time comes before the next turn takes this one, except from a person
+        (a :attr:`Priority.USER` request): the person goes first, the held one
+        right after (promoted by then), at most a turn late.
         """
         best = min(candidates, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
         last_call = [waiter for waiter in candidates if waiter.not_before > now]
-        if last_call:
+        if last_call:  # (no person waits: see _eligible)
             first = min(last_call, key=lambda waiter: waiter.sequence)
             state.overtook = first.urgency.priority < best.urgency.priority
             return first
