@@ -249,10 +249,11 @@ async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
     while_starting = [t for t in logs.turns.values() if t and min(t) < last_start]
     assert len(while_starting) >= 2, (logs, sends.queries(Lane.COMMAND))
     # Within the interval, or a turn after it where a person's request took the
-    # poll's last turn before its time (people go first).
+    # poll's last turn before its time (people go first); half a spacing more for a
+    # loaded event loop running the turn late (a gap of twice the interval fails).
     for polls in (logs, status):
         gaps = polls.gaps()
-        assert max(gaps) <= polls.interval + spacing, (
+        assert max(gaps) <= polls.interval + 1.5 * spacing, (
             [round(gap / spacing, 2) for gap in gaps],
             sends.queries(Lane.COMMAND),
         )
