@@ -114,6 +114,16 @@ def _clip_id(entry: MockConfigEntry, channel: int, start: dt.datetime, minutes: 
     return f"{PREFIX}/{clip.identifier}"
 
 
+def _period(query: str) -> tuple[dt.datetime, dt.datetime]:
+    """The (UTC) period of an ``httpdl.cgi`` query (``yymmddhhmmss``, recorder time)."""
+    fields = dict(pair.split("=", 1) for pair in query.split("&"))
+    start, end = (
+        dt.datetime.strptime(fields[name], "%y%m%d%H%M%S").replace(tzinfo=ZONE)
+        for name in ("STARTTIME", "ENDTIME")
+    )
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
 def _ids(item: BrowseMediaSource) -> list[str]:
     return [child.media_content_id for child in item.children or []]
 
@@ -287,7 +297,13 @@ async def test_clip_plays_through_the_signed_view(
     assert frames == 600 * FPS
     assert duration == pytest.approx(600.0, abs=1 / FPS)
     assert clips.productions == 1
-    assert len(simulator.simulator.recordings.downloads) == 1
+    # The first minute alone (it plays while the rest comes), both on one UID.
+    downloads = simulator.simulator.journal.by_cgi(Cgi.HTTPDL)
+    assert [_period(entry.query) for entry in downloads] == [
+        (start, start + dt.timedelta(minutes=1)),
+        (start + dt.timedelta(minutes=1), start + dt.timedelta(minutes=10)),
+    ]
+    assert downloads[0].uid == downloads[1].uid
 
 
 async def test_split_recording_is_joined_into_one_clip(
@@ -297,15 +313,16 @@ async def test_split_recording_is_joined_into_one_clip(
     loaded_entry: MockConfigEntry,
     clips: ClipCache,
 ) -> None:
-    """The recorder splits at local :30 (simulator default); the clip has both files."""
+    """The recorder splits at local :30 (simulator default); the clip has both files,
+    after its first minute's (downloaded alone)."""
     start = _utc_minutes_ago(240).replace(minute=28)
     resolved = await async_resolve_media(hass, _clip_id(loaded_entry, 1, start, 4), None)
     client = await hass_client()
     response = await client.get(resolved.url)
     assert response.status == 200, await response.text()
     data = await response.read()
-    (record,) = simulator.simulator.recordings.downloads
-    assert len(record.files) == 2
+    first_minute, rest = simulator.simulator.recordings.downloads
+    assert (len(first_minute.files), len(rest.files)) == (1, 2)
     frames, duration = await asyncio.to_thread(_decode, data)
     assert frames == 240 * FPS
     assert duration == pytest.approx(240.0, abs=1 / FPS)
@@ -331,7 +348,8 @@ async def test_first_play_starts_before_the_download_ends(
     clips: ClipCache,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A recording split in two files: the first one plays while the second is held back."""
+    """A 4-minute clip: its first minute (downloaded alone) plays while the recorder's
+    next file is held back."""
     gate = asyncio.Event()
     opened: list[str] = []
     open_file = views._ClipSink.open
@@ -355,12 +373,12 @@ async def test_first_play_starts_before_the_download_ends(
         assert chunk, "the stream ended"
         data += chunk
     assert kinds[:2] == ["ftyp", "moov"]
-    assert len(opened) == 2
+    await _until(lambda: len(opened) == 2, "the next file is on its way")
     assert not clips._pending[clip.cache_name].clip.downloaded
     assert clips.productions == 0
     playable = bytes(data[: _complete_boxes(data)[1]])
     frames, _duration = await asyncio.to_thread(_decode, playable)
-    assert 0 < frames <= 120 * FPS  # pictures of the first file
+    assert 0 < frames <= 60 * FPS  # pictures of the first minute
 
     gate.set()
     data += await response.read()
@@ -395,7 +413,7 @@ async def test_leaving_once_downloaded_still_caches_the_clip(
     data = await _play(client, resolved.url, clips)
     frames, _duration = await asyncio.to_thread(_decode, data)
     assert frames == 600 * FPS
-    assert len(simulator.simulator.recordings.downloads) == 1
+    assert len(simulator.simulator.recordings.downloads) == 2  # the first minute, the rest
 
 
 async def test_concurrent_requests_share_one_download(
@@ -1022,5 +1040,8 @@ async def test_browsing_a_camera_logs_in_the_clip_uid_ahead(
     assert response.status == 200, await response.text()
     await response.read()
     assert len(journal.by_cgi(Cgi.LOGIN)) == logins + 1  # the clip needed no login
-    assert len(journal.by_cgi(Cgi.HTTPDL)) == 1
+    # Its two downloads (the first minute, the rest), both on the spare.
+    downloads = journal.by_cgi(Cgi.HTTPDL)
+    assert len(downloads) == 2
+    assert downloads[0].uid == downloads[1].uid
     assert journal.violations == []

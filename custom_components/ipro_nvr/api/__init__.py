@@ -5,7 +5,7 @@ Free of Home Assistant: this package could be published on its own.
 
 from __future__ import annotations
 
-from .client import NvrClient
+from .client import DOWNLOAD_UID_WAIT, NvrClient
 from .connections import CameraConnections
 from .download import DirectorySink, DownloadedFile, DownloadSink, sanitize_file_name
 from .errors import (
@@ -83,6 +83,7 @@ __all__ = [
     "AUX_OUTPUTS",
     "CENTERING_GRID",
     "DOWNLOAD_MAX_SPAN_S",
+    "DOWNLOAD_UID_WAIT",
     "MAX_CHANNELS",
     "PAN_TILT_RANGE_16",
     "PAN_TILT_RANGE_256",

@@ -473,6 +473,7 @@ class NvrClient:
         priority: Priority = Priority.USER,
         read_timeout: float = DOWNLOAD_READ_TIMEOUT,
         uid_wait: float = DOWNLOAD_UID_WAIT,
+        lease: Lease | None = None,
     ) -> list[DownloadedFile]:
         """Download the recording of ``channel`` from ``start`` to ``end`` into ``sink``.
 
@@ -481,7 +482,9 @@ class NvrClient:
         caller's to split; InvalidArgumentError before anything is sent). They
         are sent in the recorder's local time (:attr:`recorder_zone`). The
         download runs on a playback UID of its own, waiting up to ``uid_wait``
-        seconds for one when the UID budget is spent (other streams end). Raises NoRecordingError,
+        seconds for one when the UID budget is spent (other streams end), or on
+        ``lease`` (a playback lease of the caller's: several downloads in a
+        row on one UID, one login). Raises NoRecordingError,
         CodecNotCompatibleError, DownloadBusyError or DownloadInterruptedError
         (see :mod:`.download`); on any failure or cancellation the sink is
         aborted, so nothing half-written is left.
@@ -494,14 +497,15 @@ class NvrClient:
             zone=self.recorder_zone,
             summer_time=self.recorder_summer_time,
         )
-        async with (
-            self.lease(
-                UidPurpose.PLAYBACK, channel=channel, priority=priority, wait=uid_wait
-            ) as lease,
-            self.stream(
-                request, lease=lease, priority=priority, read_timeout=read_timeout
-            ) as response,
-        ):
+        async with contextlib.AsyncExitStack() as held:
+            if lease is None:
+                own = self.lease(
+                    UidPurpose.PLAYBACK, channel=channel, priority=priority, wait=uid_wait
+                )
+                lease = await held.enter_async_context(own)
+            response = await held.enter_async_context(
+                self.stream(request, lease=lease, priority=priority, read_timeout=read_timeout)
+            )
             boundary = boundary_from_content_type(response.headers.get("Content-Type"))
             return await receive_download(response.content.iter_any(), sink, boundary=boundary)
 

@@ -11,13 +11,15 @@ The first request for a clip downloads it from the recorder
 download (a long period may come split into several; the recorder's MP4 has
 its index at the end) is remuxed with PyAV, as soon as it is complete, into a
 fragmented MP4 that is sent chunked as it grows, so playback starts before
-the download ends. No Range then (the length is not known yet). The clip does
-not wait for the playback UID's logout, which waits for the recorder's pacing
-in the background. Afterwards the clip is remuxed once more into a fast-start
-MP4 and kept in the recorder's clip cache (``<cache>/ipro_nvr/<entry_id>/``,
-capped by the entry's option ``clip_cache_size_mb``), from where
-``web.FileResponse`` serves later requests with HTTP Range support so the
-browser can seek. Requests for the same clip share one download. Removing the
+the download ends; a clip of four minutes or more downloads its first minute
+alone, which plays while a second download brings the rest. No Range then
+(the length is not known yet). The clip does not wait for the playback UID's
+logout, which waits for the recorder's pacing in the background. Afterwards
+the clip is remuxed once more into a fast-start MP4 and kept in the
+recorder's clip cache (``<cache>/ipro_nvr/<entry_id>/``, capped by the
+entry's option ``clip_cache_size_mb``), from where ``web.FileResponse``
+serves later requests with HTTP Range support so the browser can seek.
+Requests for the same clip share one download. Removing the
 recorder deletes its clips (:func:`async_remove_entry_clips`).
 """
 
@@ -49,6 +51,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from custom_components.ipro_nvr.api import (
     DOWNLOAD_MAX_SPAN_S,
+    DOWNLOAD_UID_WAIT,
     CodecNotCompatibleError,
     DirectorySink,
     DownloadBusyError,
@@ -57,6 +60,7 @@ from custom_components.ipro_nvr.api import (
     NoRecordingError,
     NvrClient,
     NvrError,
+    UidPurpose,
 )
 from custom_components.ipro_nvr.const import (
     CONF_CLIP_CACHE_SIZE,
@@ -87,6 +91,15 @@ _SPAN: Final = re.compile(r"^(\d{12})-(\d{12})$")
 _EMPTY_SUFFIX_RANGE: Final = re.compile(r"^\s*bytes\s*=\s*-0+\s*$", re.IGNORECASE | re.ASCII)
 _RETRY_AFTER_S: Final = 10
 _STREAM_CHUNK: Final = 256 * 1024
+# A clip of ``SPLIT_FROM`` or longer downloads its first minute alone, then the
+# rest (``clip_parts``): the recorder's MP4 keeps its index at the end, so nothing
+# of a file plays before all of it is there (27 MB for ten minutes of the
+# simulator's 1080p), and the recorder makes and sends one minute in a tenth of
+# the time. The second ``httpdl.cgi`` costs one paced command while the first
+# minute plays. An event clip (two or three minutes) arrives in about a second:
+# one command.
+FIRST_PART: Final = dt.timedelta(minutes=1)
+SPLIT_FROM: Final = dt.timedelta(minutes=4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,12 +347,27 @@ async def _async_stream(request: web.Request, clip: GrowingClip) -> web.StreamRe
     return response
 
 
+def clip_parts(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The downloads a clip is made of: its first minute alone when it is long."""
+    if end - start < SPLIT_FROM:
+        return [(start, end)]
+    return [(start, start + FIRST_PART), (start + FIRST_PART, end)]
+
+
 class _ClipSink(DirectorySink):
-    """Hands each file of the download to the remuxing thread as soon as it is complete."""
+    """Hands each file of the downloads to the remuxing thread as soon as it is complete.
+
+    One sink takes the files of all the clip's downloads (:func:`clip_parts`),
+    in order; the last one's end (``last``) closes it, before its download
+    returns (the playback UID's logout is not on the viewer's path). It keeps
+    the files a failed download completed (the first minute stays when the
+    rest has no recording); the clip's work directory goes with them.
+    """
 
     def __init__(self, directory: Path, files: queue.SimpleQueue[Path | None]) -> None:
-        super().__init__(directory)
+        super().__init__(directory, keep_completed=True)
         self._files = files
+        self.last = True  # whether the download under way is the clip's last
         self.received = asyncio.Event()
         self.closed = asyncio.Event()  # received, or aborted: the sink writes no more
 
@@ -349,6 +377,11 @@ class _ClipSink(DirectorySink):
         return path
 
     async def complete(self, files: list[DownloadedFile]) -> None:
+        if self.last:
+            self.end()
+
+    def end(self) -> None:
+        """Every download is done: the remuxing thread stops after the files it has."""
         self._files.put(None)
         self.received.set()
         self.closed.set()
@@ -358,14 +391,42 @@ class _ClipSink(DirectorySink):
         self.closed.set()
 
 
+async def _async_download_parts(client: NvrClient, clip: ClipRef, sink: _ClipSink) -> None:
+    """Download the parts of ``clip`` into ``sink`` one after the other, then end it.
+
+    A part without recording is skipped (a clip whose recording starts or
+    stops inside it); NoRecordingError only when no part has any.
+    """
+    recorded = False
+    parts = clip_parts(clip.start, clip.end)
+    # One UID for all the parts: one login at most.
+    async with client.lease(
+        UidPurpose.PLAYBACK, channel=clip.channel, wait=DOWNLOAD_UID_WAIT
+    ) as lease:
+        for number, (start, end) in enumerate(parts, 1):
+            sink.last = number == len(parts)
+            try:
+                await client.download(
+                    clip.channel, start, end, DownloadKind.MP4, sink=sink, lease=lease
+                )
+            except NoRecordingError:
+                continue
+            recorded = True
+    if not recorded:
+        raise NoRecordingError("no recording in the clip's period")
+    if not sink.received.is_set():
+        sink.end()  # the last part had no recording
+
+
 async def _async_make_clip(
     hass: HomeAssistant, client: NvrClient, clip: ClipRef, work: Path, growing: GrowingClip
 ) -> Path:
     """Download ``clip``, writing it to ``growing`` as it comes; return the file to cache.
 
-    Each file of the download is remuxed into the fragmented MP4 of
-    ``growing`` as soon as it is complete (the recorder's MP4 has its index at
-    the end), so a viewer starts while the rest still downloads. The clip
+    Each file of the downloads (:func:`clip_parts`: a long clip's first
+    minute comes alone) is remuxed into the fragmented MP4 of ``growing`` as
+    soon as it is complete (the recorder's MP4 has its index at the end), so a
+    viewer starts while the rest still downloads. The clip
     does not wait for the end of the download: the playback UID's logout
     waits for the recorder's pacing, in the background. The cached file is a
     fast-start MP4 made from the same files afterwards.
@@ -374,8 +435,7 @@ async def _async_make_clip(
     sink = _ClipSink(work / "download", files)
     writer = await asyncio.to_thread(growing.writer, work / "stream.mp4")
     download = hass.async_create_background_task(
-        client.download(clip.channel, clip.start, clip.end, DownloadKind.MP4, sink=sink),
-        f"{DOMAIN} clip download {clip.channel}",
+        _async_download_parts(client, clip, sink), f"{DOMAIN} clip download {clip.channel}"
     )
     download.add_done_callback(_log_download_end)
     remux = asyncio.ensure_future(run_to_completion(remux_fragmented, files.get, writer))
@@ -420,7 +480,7 @@ async def _async_received(
         raise NoRecordingError("the recorder sent no file")
 
 
-def _log_download_end(task: asyncio.Task[list[DownloadedFile]]) -> None:
+def _log_download_end(task: asyncio.Task[None]) -> None:
     # The clip went on without waiting for this (logout); a late error is only logged.
     if not task.cancelled() and (error := task.exception()) is not None:
         LOGGER.debug("Clip download ended with: %s", error)
