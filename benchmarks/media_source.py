@@ -224,6 +224,8 @@ async def _setup(
     assert await async_setup_component(hass, "media_source", {})
     await hass.async_block_till_done()
     await entry.runtime_data.coordinator.async_refresh()  # disk times in the recorder's zone
+    # Setup does not wait for the first log poll; the events pages need it.
+    await entry.runtime_data.log_coordinator.async_refresh()
     return entry
 
 
