@@ -240,9 +240,9 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
                 else await self.client.get_camera_status(priority=Priority.BACKGROUND, due=due)
             )
             zone = self.client.recorder_zone
-            recorded, answer = await self.client.get_disks_and_answer(
-                priority=Priority.BACKGROUND, due=due
-            )
+            # The poll's time is its first command's; the disk times (slow to
+            # change) let a person's request waiting meanwhile go first.
+            recorded, answer = await self.client.get_disks_and_answer(priority=Priority.BACKGROUND)
         except NvrError as err:
             raise self._failed(err) from err
         finally:
@@ -350,11 +350,14 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         read_errors = self._error_log_due()
         due = self._poll_due()
         try:
+            # The event log (what automations wait for) keeps the poll's time; the
+            # error log, read after it, lets a person's request waiting meanwhile
+            # go first.
+            event_log = await self.client.get_event_log(priority=Priority.BACKGROUND, due=due)
             error_log = self._error_log
             if read_errors or error_log is None:
-                error_log = await self.client.get_error_log(priority=Priority.BACKGROUND, due=due)
+                error_log = await self.client.get_error_log(priority=Priority.BACKGROUND)
                 self._error_log, self._error_log_at = error_log, self.client.clock()
-            event_log = await self.client.get_event_log(priority=Priority.BACKGROUND, due=due)
         except NvrError as err:
             raise self._failed(err) from err
         finally:

@@ -13,10 +13,11 @@ The recorder has no list of recordings this integration can read; days and
 hours come from the disks' recorded ranges (``recordedtime.cgi``), events
 from the event log. Nothing here waits for the recorder: browsing is as fast as
 the coordinators' data. Resolving a clip gives a signed URL of the clip view,
-which downloads it on first play. Browsing a recorder's cameras or recordings logs in a
-spare playback UID in the background (see ``NvrClient.prepare_uid``): the
-clip the person then opens starts with its ``httpdl.cgi`` alone, one paced
-command (3 s) sooner; the spare is logged out after a while without a clip.
+which downloads it on first play. Browsing a recorder (or the source's root,
+with one recorder) logs in a spare playback UID in the background, as a
+person's request (see ``NvrClient.prepare_uid``): the clip the person then
+opens starts with its ``httpdl.cgi`` alone, one paced command (3 s) sooner;
+the spare is logged out after a while without a clip.
 
 Clips are remuxed, never transcoded, so an H.265 camera's clips play only
 where the browser decodes HEVC. The recorder cannot say a camera's codec
@@ -52,7 +53,15 @@ from homeassistant.components.media_source import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .api import ClientClosedError, LogEntry, UidPurpose, aware_to_local, local_to_aware
+from .api import (
+    ClientClosedError,
+    LogEntry,
+    NvrClient,
+    Priority,
+    UidPurpose,
+    aware_to_local,
+    local_to_aware,
+)
 from .const import DOMAIN, LIVE_CODEC_H265
 from .data import IproNvrConfigEntry
 from .entity import channel_device, selected_channels
@@ -143,6 +152,17 @@ def _clip_item(recorder: _Recorder, clip: ClipRef, title: str) -> BrowseMediaSou
         can_expand=False,
         thumbnail=thumbnail,
     )
+
+
+def _prepare_clip_uid(client: NvrClient) -> None:
+    """Log in a spare playback UID for the clip a person browsing is likely to open.
+
+    The clip's download then starts with ``httpdl.cgi`` alone. The login goes as
+    a person's request (the person is at the screen and opens a clip within
+    seconds); behind the polls it came too late for the clip.
+    """
+    with contextlib.suppress(ClientClosedError):  # the entry is unloading
+        client.prepare_uid(UidPurpose.PLAYBACK, idle=SPARE_PLAYBACK_IDLE_S, priority=Priority.USER)
 
 
 def event_clip_period(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -260,14 +280,16 @@ class NvrMediaSource(MediaSource):
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         """Browse recorders, cameras, days, hours, clips and events."""
         if not item.identifier:
-            return self._root()
+            root = self._root()
+            entries = self.hass.config_entries.async_loaded_entries(DOMAIN)
+            if len(entries) == 1:
+                _prepare_clip_uid(entries[0].runtime_data.client)
+            return root
         parts = item.identifier.split("/")
         recorder = self._recorder(parts[0])
         if recorder is None:
             raise _not_found(BrowseError, item.identifier)
-        # The person is likely to open a clip: its playback UID logs in meanwhile.
-        with contextlib.suppress(ClientClosedError):  # the entry is unloading
-            recorder.client.prepare_uid(UidPurpose.PLAYBACK, idle=SPARE_PLAYBACK_IDLE_S)
+        _prepare_clip_uid(recorder.client)
         if len(parts) == 1:
             return self._cameras(recorder)
         try:

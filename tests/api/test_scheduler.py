@@ -211,11 +211,13 @@ async def test_the_next_turn_waits_a_full_spacing_after_the_resend() -> None:
     assert second - resent >= Scheduler.spacing(PACING.command_interval)
 
 
-async def test_a_promoted_polls_next_command_is_promoted_at_once() -> None:
+async def test_a_promoted_polls_next_command_is_promoted_soon() -> None:
     """A poll of two commands behind a queue of people: its first command waits for its
-    promotion, the second (asked right after the first's answer) goes next, not after
-    another promotion wait."""
-    scheduler = Scheduler(PACING)
+    promotion, the second (asked right after the first's answer) goes the turn after
+    next, not after another promotion wait (and not at once: a person's request of two
+    steps goes between)."""
+    # Its promotion comes half a spacing (75 ms) after the turn that must not be its.
+    scheduler = Scheduler(PacingPolicy(command_interval=0.15, camera_control_interval=0.15))
     order: list[str] = []
 
     async def poll() -> None:
@@ -233,10 +235,9 @@ async def test_a_promoted_polls_next_command_is_promoted_at_once() -> None:
     )
     await asyncio.gather(polling, *people)
     first_poll = order.index("poll 1")
-    assert first_poll < len(order) - 4  # promoted before the last people
-    # At once, not after another promotion wait; a promoted request overtakes
-    # the people waiting one at a time, so at most one of them goes in between.
-    assert order.index("poll 2") <= first_poll + 2
+    assert first_poll < len(order) - 5  # promoted before the last people
+    # Two people's turns, then the poll: not another promotion wait (five turns).
+    assert order.index("poll 2") == first_poll + 3, order
 
 
 async def test_a_due_poll_gets_the_next_turn_despite_people_waiting() -> None:

@@ -1045,3 +1045,21 @@ async def test_browsing_a_camera_logs_in_the_clip_uid_ahead(
     assert len(downloads) == 2
     assert downloads[0].uid == downloads[1].uid
     assert journal.violations == []
+
+
+async def test_opening_the_source_with_one_recorder_logs_in_the_clip_uid(
+    hass: HomeAssistant,
+    simulator: RunningSimulator,
+    loaded_entry: MockConfigEntry,
+    clips: ClipCache,
+) -> None:
+    """The source's root lists the one recorder: its spare playback UID logs in already
+    (one browse step sooner than at the recorder)."""
+    logins = len(simulator.journal.by_cgi(Cgi.LOGIN))
+    root = await async_browse_media(hass, PREFIX)
+    assert _ids(root) == [f"{PREFIX}/{loaded_entry.entry_id}"]
+    usage = loaded_entry.runtime_data.client._session.usage
+    await _until(
+        lambda: any(u.purpose is UidPurpose.PLAYBACK for u in usage()), "the spare is logged in"
+    )
+    assert len(simulator.journal.by_cgi(Cgi.LOGIN)) == logins + 1

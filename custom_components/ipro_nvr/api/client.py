@@ -391,14 +391,16 @@ class NvrClient:
         """
         self._session.keep_uids(purpose, count)
 
-    def prepare_uid(self, purpose: UidPurpose, *, idle: float) -> None:
+    def prepare_uid(
+        self, purpose: UidPurpose, *, idle: float, priority: Priority = Priority.NORMAL
+    ) -> None:
         """Log in a spare stream UID ahead of a stream that is likely soon, in the background.
 
         The stream then skips its login (one paced command, 3 s); the spare is
         logged out after ``idle`` seconds without a stream (see
-        :meth:`RecorderSession.prepare_uid`).
+        :meth:`RecorderSession.prepare_uid`). ``priority``: of its login.
         """
-        self._session.prepare_uid(purpose, idle=idle)
+        self._session.prepare_uid(purpose, idle=idle, priority=priority)
 
     def lease(
         self,

@@ -14,8 +14,11 @@ No request starves: one that has waited :data:`PROMOTE_AFTER` lane spacings
 before anything that arrived after it, whatever its priority; but promoted
 requests overtake a waiting request of higher priority one at a time, taking
 turns with it. A poll's next command, asked within two spacings of its
-promoted first one, is promoted at once, so a poll of two commands waits for
-its promotion once, not twice. A person's request thus waits at most one
+promoted first one, is promoted :data:`NEXT_COMMAND_PROMOTE_AFTER` spacings
+later, so a poll of two commands waits for its promotion once, not twice, yet
+lets a person's request of two steps (a login, then the download it was for)
+go in between: served at once, the status poll's disk times went ahead of a
+clip's download. A person's request thus waits at most one
 interval behind the promoted ones (a dashboard's idle feeds stop together:
 seven STOPs once held a clip's download for 22 s), and a keep-alive still gets
 through well inside the UID's lifetime.
@@ -77,6 +80,9 @@ class Priority(IntEnum):
 
 # Lane spacings after which a waiting request is served before later arrivals.
 PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BACKGROUND: 5.0}
+# The same for a poll's next command, asked right after its promoted first one:
+# the turn after next at the latest (two turns for other requests between).
+NEXT_COMMAND_PROMOTE_AFTER: Final = 2.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +205,9 @@ class Scheduler:
             and now - served < 2 * spacing
         ):
             # The next command of a poll whose first command waited its promotion
-            # (both logs; the status and then the disks): promoted at once, or the
-            # poll would wait for its promotion once per command.
-            promote_at = now
+            # (the status and then the disks): promoted soon, or the poll would
+            # wait for its promotion once per command.
+            promote_at = now + NEXT_COMMAND_PROMOTE_AFTER * spacing
         not_before = float("-inf")
         for deadline in (due, urgency.due):
             if isinstance(deadline, Deadline):

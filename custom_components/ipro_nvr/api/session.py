@@ -389,13 +389,15 @@ class RecorderSession:
         self._stream_slots[:0] = slots  # first in line for leases
         self._spawn(self._warm(slots))
 
-    def prepare_uid(self, purpose: UidPurpose, *, idle: float) -> None:
+    def prepare_uid(
+        self, purpose: UidPurpose, *, idle: float, priority: Priority = Priority.NORMAL
+    ) -> None:
         """Have a UID of ``purpose`` logged in for a stream that is likely to start soon.
 
         Nothing is sent when an idle UID of that purpose is there already (its
         idle time starts again) or the budget has no room. Otherwise a spare
-        UID is logged in in the background at :attr:`Priority.NORMAL` (a
-        stream that needs it meanwhile raises the login to its own priority).
+        UID is logged in in the background at ``priority`` (a stream that
+        needs it meanwhile raises the login to its own priority).
         A spare is logged out after ``idle`` seconds without leases (also
         after its last lease ends), at most two thirds of a UID's lifetime so
         that it never needs a keep-alive, or as soon as a stream of another
@@ -416,7 +418,7 @@ class RecorderSession:
         slot = _Slot(purpose, spare_for=idle)
         self._stream_slots.append(slot)
         self._arm_idle(slot)
-        self._spawn(self._warm([slot]))
+        self._spawn(self._warm([slot], priority))
 
     def _arm_idle(self, slot: _Slot) -> None:
         """(Re)start the timer that retires an idle spare ``slot``."""
@@ -456,12 +458,12 @@ class RecorderSession:
                 return True
         return False
 
-    async def _warm(self, slots: list[_Slot]) -> None:
+    async def _warm(self, slots: list[_Slot], priority: Priority = Priority.NORMAL) -> None:
         for slot in slots:
             if slot.retiring or slot not in self._stream_slots:
                 continue  # a spare given up before its login began: nothing to log in
             try:
-                await self._current_uid(slot, Priority.NORMAL)
+                await self._current_uid(slot, priority)
             except ClientClosedError:
                 return
             except NvrError as err:
