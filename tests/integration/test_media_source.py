@@ -374,8 +374,7 @@ async def test_first_play_starts_before_the_download_ends(
         data += chunk
     assert kinds[:2] == ["ftyp", "moov"]
     await _until(lambda: len(opened) == 2, "the next file is on its way")
-    # The first minute is in: the clip will be made to the end, watched or not.
-    assert clips._pending[clip.cache_name].clip.committed
+    assert not clips._pending[clip.cache_name].clip.downloaded
     assert clips.productions == 0
     playable = bytes(data[: _complete_boxes(data)[1]])
     frames, _duration = await asyncio.to_thread(_decode, playable)
@@ -390,15 +389,14 @@ async def test_first_play_starts_before_the_download_ends(
     assert clips.productions == 1
 
 
-async def test_leaving_after_the_first_minute_still_caches_the_clip(
+async def test_leaving_once_downloaded_still_caches_the_clip(
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
     simulator: RunningSimulator,
     loaded_entry: MockConfigEntry,
     clips: ClipCache,
 ) -> None:
-    """A viewer who stops watching once the recorder sent the first minute: the rest is
-    fetched and the clip cached (reopening it finds it there)."""
+    """A viewer who stops watching after the recorder sent everything: the clip is cached."""
     start = _utc_minutes_ago(420)
     clip = ClipRef(loaded_entry.entry_id, 1, start, start + dt.timedelta(minutes=10))
     resolved = await async_resolve_media(hass, f"{PREFIX}/{clip.identifier}", None)
@@ -407,8 +405,7 @@ async def test_leaving_after_the_first_minute_still_caches_the_clip(
     assert response.status == 200, await response.text()
     assert await response.content.readany()
     production = clips._pending[clip.cache_name]
-    await _until(lambda: production.clip.committed, "the recorder sent the first minute")
-    assert not production.clip.finished  # (the rest takes another command)
+    await _until(lambda: production.clip.downloaded, "the recorder sent everything")
     response.close()  # the viewer goes
     await clips.async_idle()
     assert clips.productions == 1

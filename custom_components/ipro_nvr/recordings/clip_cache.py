@@ -94,9 +94,8 @@ class GrowingClip:
     they keep reading even after the work directory is deleted; it is closed
     once the production is over and the last reader released it.
 
-    ``committed`` is set once the recorder sent the clip's first download
-    (all of it, or the first minute of a long clip): from then on the clip is
-    made to the end, and cached, even when nobody watches any more.
+    ``downloaded`` is set once the recorder sent everything: from then on the
+    clip is made to the end even when nobody watches any more.
     """
 
     def __init__(self) -> None:
@@ -109,7 +108,7 @@ class GrowingClip:
         self._changed = asyncio.Event()
         self._readers = 0
         self._over = False  # the production ended (however)
-        self.committed = False
+        self.downloaded = False
 
     @property
     def size(self) -> int:
@@ -357,7 +356,7 @@ class ClipCache:
         finally:
             production.waiters -= 1
             task = production.task
-            if not production.waiters and not production.clip.committed and not task.done():
+            if not production.waiters and not production.clip.downloaded and not task.done():
                 # Nobody wants it any more: stop the download, and wait
                 # until its work directory is gone.
                 # A viewer who comes now starts afresh, not on this one.

@@ -364,12 +364,9 @@ class _ClipSink(DirectorySink):
     rest has no recording); the clip's work directory goes with them.
     """
 
-    def __init__(
-        self, directory: Path, files: queue.SimpleQueue[Path | None], clip: GrowingClip
-    ) -> None:
+    def __init__(self, directory: Path, files: queue.SimpleQueue[Path | None]) -> None:
         super().__init__(directory, keep_completed=True)
         self._files = files
-        self._clip = clip
         self.last = True  # whether the download under way is the clip's last
         self.received = asyncio.Event()
         self.closed = asyncio.Event()  # received, or aborted: the sink writes no more
@@ -380,9 +377,6 @@ class _ClipSink(DirectorySink):
         return path
 
     async def complete(self, files: list[DownloadedFile]) -> None:
-        # Made to the end from here, even if the viewer leaves: the rest costs a
-        # command, and reopening the clip (often) finds it cached.
-        self._clip.committed = True
         if self.last:
             self.end()
 
@@ -438,7 +432,7 @@ async def _async_make_clip(
     fast-start MP4 made from the same files afterwards.
     """
     files: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
-    sink = _ClipSink(work / "download", files, growing)
+    sink = _ClipSink(work / "download", files)
     writer = await asyncio.to_thread(growing.writer, work / "stream.mp4")
     download = hass.async_create_background_task(
         _async_download_parts(client, clip, sink), f"{DOMAIN} clip download {clip.channel}"
@@ -447,6 +441,7 @@ async def _async_make_clip(
     remux = asyncio.ensure_future(run_to_completion(remux_fragmented, files.get, writer))
     try:
         await _async_received(sink, download, remux)
+        growing.downloaded = True
         # Shielded: the thread must see the end of its input before it stops.
         await asyncio.shield(remux)
     except BaseException:
