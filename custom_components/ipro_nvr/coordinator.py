@@ -240,8 +240,10 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
                 else await self.client.get_camera_status(priority=Priority.BACKGROUND, due=due)
             )
             zone = self.client.recorder_zone
-            # The poll's time is its first command's; the disk times (slow to
-            # change) let a person's request waiting meanwhile go first.
+            # The poll's time is its first command's. The disk times (slow to
+            # change) wait behind people's requests, up to the generic promotion
+            # (api.scheduler): promoted at once, they went ahead of a clip's
+            # download, and deferred a little, ahead of the next person's.
             recorded, answer = await self.client.get_disks_and_answer(priority=Priority.BACKGROUND)
         except NvrError as err:
             raise self._failed(err) from err
@@ -351,8 +353,8 @@ class NvrLogCoordinator(_NvrCoordinator[NvrLogs]):
         due = self._poll_due()
         try:
             # The event log (what automations wait for) keeps the poll's time; the
-            # error log, read after it, lets a person's request waiting meanwhile
-            # go first.
+            # error log, read after it (once a minute), waits behind people's
+            # requests like the status poll's disk times.
             event_log = await self.client.get_event_log(priority=Priority.BACKGROUND, due=due)
             error_log = self._error_log
             if read_errors or error_log is None:

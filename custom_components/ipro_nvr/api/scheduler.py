@@ -13,12 +13,7 @@ No request starves: one that has waited :data:`PROMOTE_AFTER` lane spacings
 (a keep-alive about 9 s, a poll about 15 s with the spec's 3 s) is served
 before anything that arrived after it, whatever its priority; but promoted
 requests overtake a waiting request of higher priority one at a time, taking
-turns with it. A poll's next command, asked within two spacings of its
-promoted first one, is promoted :data:`NEXT_COMMAND_PROMOTE_AFTER` spacings
-later, so a poll of two commands waits for its promotion once, not twice, yet
-lets a person's request of two steps (a login, then the download it was for)
-go in between: served at once, the status poll's disk times went ahead of a
-clip's download. A person's request thus waits at most one
+turns with it. A person's request thus waits at most one
 interval behind the promoted ones (a dashboard's idle feeds stop together:
 seven STOPs once held a clip's download for 22 s), and a keep-alive still gets
 through well inside the UID's lifetime.
@@ -80,9 +75,6 @@ class Priority(IntEnum):
 
 # Lane spacings after which a waiting request is served before later arrivals.
 PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BACKGROUND: 5.0}
-# The same for a poll's next command, asked right after its promoted first one:
-# the turn after next at the latest (two turns for other requests between).
-NEXT_COMMAND_PROMOTE_AFTER: Final = 2.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +130,6 @@ class _LaneState:
     started: int = 0
     # The last turn went to a promoted request over a waiting one of higher priority.
     overtook: bool = False
-    # When a promoted background request (a poll's command) was last served.
-    promoted_background_at: float | None = None
 
 
 class Scheduler:
@@ -198,16 +188,6 @@ class Scheduler:
         now = self._clock()
         spacing = self.spacing(state.interval)
         promote_at = float("inf") if promote is None else now + promote * spacing
-        served = state.promoted_background_at
-        if (
-            urgency.priority is Priority.BACKGROUND
-            and served is not None
-            and now - served < 2 * spacing
-        ):
-            # The next command of a poll whose first command waited its promotion
-            # (the status and then the disks): promoted soon, or the poll would
-            # wait for its promotion once per command.
-            promote_at = now + NEXT_COMMAND_PROMOTE_AFTER * spacing
         not_before = float("-inf")
         for deadline in (due, urgency.due):
             if isinstance(deadline, Deadline):
@@ -358,8 +338,6 @@ class Scheduler:
                 return
             waiter = self._next(state, now, candidates)
             state.queue.remove(waiter)
-            if waiter.urgency.priority is Priority.BACKGROUND and waiter.promote_at <= now:
-                state.promoted_background_at = now
             waiter.future.set_result(self._start(state))
             if state.queue:
                 self._arm(lane, self.spacing(state.interval))
