@@ -26,10 +26,10 @@ generic promotion: the log and status coordinators pass the time their poll
 asks (Home Assistant's timer says it is due), so a poll's commands wait at
 most a couple of spacings while cameras start. A :class:`Deadline` also holds a
 poll asked early back to its time: it then takes the last turn that starts by
-then, never an earlier one, and yields that turn to a person (about a turn
-late). A login made for such a request keeps its deadline
-(``Urgency.due``). Requests without one keep the generic promotion; a deadline
-only ever advances it.
+then, never an earlier one, and yields to people until it is
+:data:`POLL_YIELD_SPACINGS` past its time (about two turns late). A login
+made for such a request keeps its deadline (``Urgency.due``). Requests without
+one keep the generic promotion; a deadline only ever advances it.
 
 A request's priority may be raised while it waits (:class:`Urgency`): a
 background login that a person starts waiting for is served as theirs.
@@ -75,6 +75,12 @@ class Priority(IntEnum):
 
 # Lane spacings after which a waiting request is served before later arrivals.
 PROMOTE_AFTER: Final[dict[Priority, float]] = {Priority.NORMAL: 3.0, Priority.BACKGROUND: 5.0}
+# A held poll (``Deadline.not_before``) yields to a person until it is this many
+# lane spacings past its time: a person's request of two steps (a login, then a
+# clip's download or a camera's START) goes first, the poll at most about two
+# turns late. Yielding one turn only, a poll at its time still went ahead of half
+# the live views and clips opened in the browser tests (4 s more to wait).
+POLL_YIELD_SPACINGS: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +277,8 @@ class Scheduler:
         One held back (``Deadline.not_before`` still ahead) waits for its time:
         alone, until then; with others waiting, it takes the last turn that
         starts by its time (the next would come after it), once promoted,
-        unless a person (:attr:`Priority.USER`) waits: then it goes right after,
-        about a turn late (free and promoted by then). So a
+        unless a person (:attr:`Priority.USER`) waits: then people go first
+        until it is :data:`POLL_YIELD_SPACINGS` past its time. So a
         scheduled poll asked early keeps its interval while the recorder is
         idle and while cameras start alike: taking a turn as soon as it was
         promoted, a log poll came every other command while a dashboard's
@@ -286,8 +292,16 @@ class Scheduler:
             for waiter in state.queue
             if now < waiter.not_before <= now + spacing and waiter.promote_at <= now
         ]
-        if held and any(waiter.urgency.priority is Priority.USER for waiter in free):
-            return free  # a person first; the held one right after, promoted by then
+        if any(waiter.urgency.priority is Priority.USER for waiter in free):
+            # A person first; a poll at (or just past) its time waits too, up to
+            # POLL_YIELD_SPACINGS past it.
+            yielding = [
+                waiter
+                for waiter in free
+                if waiter.urgency.priority is not Priority.USER
+                and now < waiter.not_before + POLL_YIELD_SPACINGS * spacing
+            ]
+            return [waiter for waiter in free if waiter not in yielding]
         return free + held if held else free
 
     @staticmethod
@@ -297,8 +311,7 @@ class Scheduler:
         A promoted waiter never goes before one of higher priority twice in a
         row: after it overtook, the next turn is by priority. A held one whose
         time comes before the next turn takes this one, except from a person
-        (a :attr:`Priority.USER` request): the person goes first, the held one
-        right after (promoted by then), at most a turn late.
+        (a :attr:`Priority.USER` request, see :meth:`_eligible`).
         """
         best = min(candidates, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
         last_call = [waiter for waiter in candidates if waiter.not_before > now]
