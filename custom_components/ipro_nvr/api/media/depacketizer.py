@@ -42,6 +42,8 @@ _PLAIN_RTP = 0x80
 _PLAIN_RTP_MASK = 0xEF7F
 _EXTENSION_BIT = 0x1000
 _MARKER_BIT = 0x80
+# Writes a sequence number into a predicted part (take_run).
+_pack_sequence = struct.Struct(">H").pack_into
 # The smallest Content-Length of n plain decimal digits (no leading zero) that
 # holds an RTP header, n = 1 to 18: int() of n characters that are anything else
 # (blanks, a sign, underscores, leading zeros) gives less than 10**(n - 1).
@@ -262,6 +264,11 @@ class VideoDepacketizer(ABC):
         access unit delimiter and other single NAL units, STAP-A / AP
         aggregates, the fragments of FU-A / FU, and its end (the marker).
 
+        Within a fragmented NAL unit it reads predicted parts: the recorder
+        fills each packet to its MTU, so the next fragment's part is framed
+        byte for byte as the last one (see the loop's end) but for the
+        sequence number, and one comparison takes it.
+
         It stops at the first part whose head is not the template's or is
         incomplete, or whose packet is not plain (padding, CSRCs, another
         source, a short header extension), is not the next in the sequence
@@ -398,13 +405,43 @@ class VideoDepacketizer(ABC):
                         keyframe = True
             else:
                 break
-            pos = end
             expected = sequence + 1  # (made 16 bits below: the wrap goes to take())
             if word & _MARKER_BIT:  # the picture's last packet
                 self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
                 current = -1
                 middle = ()
                 data = bytearray()
+                pos = end
+            elif middle:
+                # A fragmented NAL unit goes on. Its next middle fragments are
+                # framed as this part (spec 2.3.1, 2.3.3, 2.3.4): the same head
+                # (the packets fill the MTU: the same Content-Length), the same
+                # RTP header but for the sequence number +1 (the same picture:
+                # timestamp, source, no marker), the same header extension
+                # (none, or the picture's TLVs again) and the payload and FU
+                # headers of a middle fragment. With the sequence number written
+                # in, one comparison reads such a part's head, RTP header and
+                # payload start as the loop above would, with the same outcome
+                # (the TLVs of a picture's later packets are not read, as in
+                # take()); the first that differs (the last fragment, loss,
+                # another size...) goes to the loop above.
+                size = end - pos
+                predicted = bytearray(view[pos:payload])
+                predicted += middle
+                skip = len(predicted)
+                at = start + 2 - pos  # the sequence number
+                pos = taken = end
+                # Whole parts before stop, the sequence number below its wrap.
+                last = min(expected + (stop - pos) // size, 0x10000)
+                for sequence in range(expected, last):
+                    _pack_sequence(predicted, at, sequence)
+                    if not buf.startswith(predicted, pos):
+                        break
+                    data += view[pos + skip : pos + size]
+                    pos += size
+                expected += (pos - taken) // size
+            else:
+                pos = end
         parts = (expected - first_expected) & 0xFFFF
         if parts:
             self._expected = expected & 0xFFFF
