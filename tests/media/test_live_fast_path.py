@@ -26,6 +26,7 @@ from custom_components.ipro_nvr.api.media import (
 )
 from custom_components.ipro_nvr.api.media.access_unit import VideoCodec
 from custom_components.ipro_nvr.api.media.depacketizer import VideoDepacketizer
+from custom_components.ipro_nvr.api.media.errors import PartTooLargeError
 from custom_components.ipro_nvr.api.media.h264 import H264Depacketizer
 from custom_components.ipro_nvr.api.media.h265 import H265Depacketizer
 from custom_components.ipro_nvr.api.media.live import LiveBodyReader, LiveItem, LiveStats
@@ -260,11 +261,11 @@ def test_a_clean_stream_is_read_by_the_fused_loop(monkeypatch: pytest.MonkeyPatc
     taken = 0
     original = VideoDepacketizer.take_run
 
-    def counting(self: VideoDepacketizer, *args: Any) -> tuple[int, int]:
+    def counting(self: VideoDepacketizer, *args: Any) -> tuple[int, int, bool]:
         nonlocal taken
-        pos, parts = original(self, *args)
+        pos, parts, waiting = original(self, *args)
         taken += parts
-        return pos, parts
+        return pos, parts, waiting
 
     predictions = 0
     pack_sequence = depacketizer_module._pack_sequence
@@ -506,3 +507,36 @@ def test_predicted_parts_read_alike(codec: str, tlvs: str, miss: str) -> None:
         assert fused_stats == stats
         assert fused_reader == reader
         assert len(items) >= 3  # the pictures around the changed one come out
+
+
+@pytest.mark.parametrize("excess", [0, 1])
+def test_a_part_at_the_chunk_end_waits_only_within_the_part_cap(excess: int) -> None:
+    """The run says a part not all in is one to wait for; not one above the cap (that raises).
+
+    Both paths raise for it as soon as its head is in (the general path loses
+    that chunk's parts with the exception, so only the readers are compared).
+    """
+    packets = _packets("H264", 4, 300, aggregate=False, tlvs="first", sequence=0)
+    body = _body([("application/octet-stream", p, "standard") for p in packets])
+    max_part = max(len(p) for p in packets) + 10
+    big = multipart_part(b"\x80\x62" + b"\x00" * (max_part + excess - 2))
+    chunks = [body + big[:200], big[200:]]
+    outcomes = []
+    for fused in (True, False):
+        reader = MultipartReader(max_part_size=max_part)
+        live = LiveDepacketizer()
+        body_reader = LiveBodyReader(reader, live)
+        raised = ""
+        for index, chunk in enumerate(chunks):
+            try:
+                if fused:
+                    body_reader.feed(chunk)
+                else:
+                    for part in reader.feed(chunk):
+                        live.push(part)
+            except PartTooLargeError as error:
+                raised = f"chunk {index}: {error}"
+                break
+        outcomes.append((raised, reader.stats))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0].startswith("chunk 0") if excess else not outcomes[0][0]

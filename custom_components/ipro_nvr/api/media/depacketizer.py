@@ -246,7 +246,7 @@ class VideoDepacketizer(ABC):
         framing: StandardFraming,
         payload_type: int,
         ssrc: int,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, bool]:
         """The live path's fused fast path: a run of multipart parts of RTP video, in one loop.
 
         A :data:`~.multipart.PartRun` for the packets of ``payload_type`` and
@@ -278,10 +278,11 @@ class VideoDepacketizer(ABC):
         picture near the size cap. The general path reads that part, from
         where this loop left the depacketizer: at most the new picture begun
         and its TLVs taken, as :meth:`take` does first. Returns where it
-        stopped and how many parts it took.
+        stopped, how many parts it took and whether it stopped at a part
+        whose body is not all in (see :data:`~.multipart.PartRun`).
         """
         if self._oversize:
-            return pos, 0  # the rest of a picture dropped at the cap: take() skips it
+            return pos, 0, False  # the rest of a picture dropped at the cap: take() skips it
         lead = framing.lead
         tail = framing.tail
         lead_size = len(lead)
@@ -319,6 +320,7 @@ class VideoDepacketizer(ABC):
         middle: bytes | tuple[()] = ()
         if self._fragment_start >= 0:
             middle = self._fragment_prefix + bytes((self._fragment_type,))
+        waiting = False
         while buf.startswith(lead, pos):
             # The part's head: the template's bytes around plain Content-Length digits.
             digits = pos + lead_size
@@ -331,7 +333,11 @@ class VideoDepacketizer(ABC):
                 break
             start = found + tail_size
             end = start + length
-            if length < smallest[found - digits] or end > stop:
+            if length < smallest[found - digits]:
+                break
+            if end > stop:
+                # Plain digits (above): a part to wait for when not all in.
+                waiting = end > len(buf) and length <= framing.max_part
                 break
             # The RTP header: version 2, no padding or CSRCs, this payload type and source.
             word, sequence, timestamp, packet_ssrc = unpack_header(buf, start)
@@ -457,7 +463,7 @@ class VideoDepacketizer(ABC):
         else:
             self._fragment_start = -1
         self.stats.packets += parts  # once per run: nothing above reads it
-        return pos, parts
+        return pos, parts, waiting
 
     def _plain_aggregate(
         self, data: bytearray, start: int, end: int

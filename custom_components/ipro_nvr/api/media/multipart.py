@@ -233,12 +233,15 @@ class StandardFraming:
         self.tail_within = min(_MAX_LENGTH_DIGITS + len(self.tail), head_limit - len(prefix))
 
 
-type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int]]
+type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int, bool]]
 """Reads, from ``pos`` in the reader's buffer, a run of parts framed as
 :class:`StandardFraming` says, each one exactly as the fast path of
 :meth:`MultipartReader.feed_into` would read it and hand it to the sink; it
 stops before the first part it leaves to the reader (any doubt) and returns
-where that part's delimiter line starts and how many parts it took. The
+where that part's delimiter line starts, how many parts it took, and whether
+that part is one to wait for: its head exactly ``lead``, plain digits (no
+leading zero) of at most ``max_part``, ``tail``, and its body not all in the
+buffer (False when in doubt: the reader then looks at it itself). The
 buffer (and its view) is only read."""
 
 
@@ -410,9 +413,9 @@ class MultipartReader:
                     if run is None:
                         progressed = self._read_standard_parts(view, sink) or self._seek()
                     else:
-                        self._offer_run(view, run)
-                        progressed = self._read_standard_parts(view, sink, once=True) or (
-                            not self._waiting and self._seek()
+                        progressed = not self._offer_run(view, run) and (
+                            self._read_standard_parts(view, sink, once=True)
+                            or (not self._waiting and self._seek())
                         )
                 elif state is _State.HEADERS:
                     progressed = self._read_header_line()
@@ -435,16 +438,18 @@ class MultipartReader:
 
     # -- states -------------------------------------------------------------------
 
-    def _offer_run(self, view: memoryview, run: PartRun) -> None:
+    def _offer_run(self, view: memoryview, run: PartRun) -> bool:
         """Let ``run`` take the parts of the template's shape from here (see :data:`PartRun`).
 
         Only between parts with nothing skipped pending: then the fast path
         below, reading the same parts, would change nothing but the position
-        and the part count, which is what is done here.
+        and the part count, which is what is done here. True when the run
+        stopped at a part to wait for: the fast path would wait for it too
+        (once a chunk, this saves it reading that part's head again).
         """
         template = self._template
         if template is None or self._garbage_pending or self._stretch_has_garbage:
-            return
+            return False
         framing = template.framing
         if framing is None:
             prefix, suffix, head = template.parts
@@ -456,10 +461,14 @@ class MultipartReader:
                 self._max_header + 1,
                 self._max_part,
             )
-        pos, parts = run(self._buf, view, self._pos, framing)
+        pos, parts, waiting = run(self._buf, view, self._pos, framing)
         if parts:
             self.stats.parts += parts
             self._pos = self._scan = pos
+        if waiting:  # as _read_standard_parts(once=True) leaves such a part
+            self._waiting = True
+            self._end_stretch()
+        return waiting
 
     def _read_standard_parts(  # noqa: PLR0912, PLR0915
         self, view: memoryview, sink: PartSink, *, once: bool = False
