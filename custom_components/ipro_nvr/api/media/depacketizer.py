@@ -162,6 +162,11 @@ class VideoDepacketizer(ABC):
         self._fragment_start = -1
         # Its payload header as its first fragment had it (take_run's ``middle``).
         self._fragment_prefix = b""
+        # take_run's prediction of the next part (see there), kept between runs:
+        # the part's framing up to its fragment's data, its size, where that
+        # data starts and where the sequence number is. Only take_run keeps
+        # one, for the packet it expects next; any other packet drops it.
+        self._prediction: tuple[bytearray, int, int, int] | None = None
 
     def push(self, packet: RtpPacket) -> list[AccessUnit]:
         """Take the next packet; return the pictures it completed (usually none or one)."""
@@ -205,6 +210,7 @@ class VideoDepacketizer(ABC):
         :meth:`_unpack`.
         """
         self.stats.packets += 1
+        self._prediction = None
         if sequence == self._expected and timestamp == self._timestamp:
             self._expected = (sequence + 1) & 0xFFFF
         elif not self._next_packet(done, data, start, end, sequence, timestamp):
@@ -267,7 +273,8 @@ class VideoDepacketizer(ABC):
         Within a fragmented NAL unit it reads predicted parts: the recorder
         fills each packet to its MTU, so the next fragment's part is framed
         byte for byte as the last one (see the loop's end) but for the
-        sequence number, and one comparison takes it.
+        sequence number, and one comparison takes it. The prediction is kept
+        for the next run when the buffer ends within such a part.
 
         It stops at the first part whose head is not the template's or is
         incomplete, or whose packet is not plain (padding, CSRCs, another
@@ -286,6 +293,7 @@ class VideoDepacketizer(ABC):
         lead = framing.lead
         tail = framing.tail
         lead_size = len(lead)
+        next_line_size = len(framing.next_line)
         tail_size = len(tail)
         tail_within = framing.tail_within
         smallest = _SMALLEST_PACKET
@@ -320,8 +328,28 @@ class VideoDepacketizer(ABC):
         middle: bytes | tuple[()] = ()
         if self._fragment_start >= 0:
             middle = self._fragment_prefix + bytes((self._fragment_type,))
+        # The prediction of the next part (built below), if any.
+        predicted, size, skip, at = self._prediction or (None, 0, 0, 0)
         waiting = False
-        while buf.startswith(lead, pos):
+        while True:
+            if predicted is not None:
+                # Predicted parts: whole ones before stop, the sequence number below its wrap.
+                taken = pos
+                last = min(expected + (stop - pos) // size, 0x10000)
+                for sequence in range(expected, last):
+                    _pack_sequence(predicted, at, sequence)
+                    if not buf.startswith(predicted, pos):
+                        break
+                    data += view[pos + skip : pos + size]
+                    pos += size
+                expected += (pos - taken) // size
+            if not buf.startswith(lead, pos):
+                # A part to wait for when the buffer ends within its head's
+                # first bytes, its delimiter line in (the tolerant parser would
+                # be reading its header lines).
+                rest = len(buf) - pos
+                waiting = next_line_size <= rest < lead_size and buf.startswith(lead[:rest], pos)
+                break
             # The part's head: the template's bytes around plain Content-Length digits.
             digits = pos + lead_size
             found = buf.find(tail, digits, digits + tail_within)
@@ -417,7 +445,7 @@ class VideoDepacketizer(ABC):
                 current = -1
                 middle = ()
                 data = bytearray()
-                pos = end
+                predicted = None
             elif middle:
                 # A fragmented NAL unit goes on. Its next middle fragments are
                 # framed as this part (spec 2.3.1, 2.3.3, 2.3.4): the same head
@@ -430,24 +458,15 @@ class VideoDepacketizer(ABC):
                 # payload start as the loop above would, with the same outcome
                 # (the TLVs of a picture's later packets are not read, as in
                 # take()); the first that differs (the last fragment, loss,
-                # another size...) goes to the loop above.
+                # another size...) is read as above.
                 size = end - pos
                 predicted = bytearray(view[pos:payload])
                 predicted += middle
                 skip = len(predicted)
                 at = start + 2 - pos  # the sequence number
-                pos = taken = end
-                # Whole parts before stop, the sequence number below its wrap.
-                last = min(expected + (stop - pos) // size, 0x10000)
-                for sequence in range(expected, last):
-                    _pack_sequence(predicted, at, sequence)
-                    if not buf.startswith(predicted, pos):
-                        break
-                    data += view[pos + skip : pos + size]
-                    pos += size
-                expected += (pos - taken) // size
             else:
-                pos = end
+                predicted = None
+            pos = end
         parts = (expected - first_expected) & 0xFFFF
         if parts:
             self._expected = expected & 0xFFFF
@@ -462,6 +481,9 @@ class VideoDepacketizer(ABC):
             self._fragment_prefix = middle[:-1]
         else:
             self._fragment_start = -1
+        # The state has not changed since the prediction was made, but for the
+        # parts it took: it holds for the next packet.
+        self._prediction = None if predicted is None else (predicted, size, skip, at)
         self.stats.packets += parts  # once per run: nothing above reads it
         return pos, parts, waiting
 
