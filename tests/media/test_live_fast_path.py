@@ -268,18 +268,25 @@ def test_a_clean_stream_is_read_by_the_fused_loop(monkeypatch: pytest.MonkeyPatc
         taken += parts
         return pos, parts, waiting
 
-    predictions = 0
+    predictions = openings = 0
     pack_sequence = depacketizer_module._pack_sequence
+    pack_sequence_timestamp = depacketizer_module._pack_sequence_timestamp
 
     def counting_predictions(*args: Any) -> None:
         nonlocal predictions
         predictions += 1
         pack_sequence(*args)
 
+    def counting_openings(*args: Any) -> None:
+        nonlocal openings
+        openings += 1
+        pack_sequence_timestamp(*args)
+
     monkeypatch.setattr(VideoDepacketizer, "take_run", counting)
     monkeypatch.setattr(depacketizer_module, "_pack_sequence", counting_predictions)
+    monkeypatch.setattr(depacketizer_module, "_pack_sequence_timestamp", counting_openings)
     for codec, aggregate, tlvs in [("H264", False, "first"), ("H265", True, "every")]:
-        taken = predictions = 0
+        taken = predictions = openings = 0
         packets = _packets(codec, 20, 300, aggregate=aggregate, tlvs=tlvs, sequence=65_500)
         body = _body([("application/octet-stream", p, "standard") for p in packets])
         items, stats, _reader = _fused(split(body, range(0, len(body), 4096)), None)
@@ -288,8 +295,10 @@ def test_a_clean_stream_is_read_by_the_fused_loop(monkeypatch: pytest.MonkeyPatc
         # All but the first part, a part split across chunks now and then, the
         # parameter sets and the wrap of the sequence number.
         assert taken > 0.85 * len(packets)
-        # Most are middle fragments, compared with their prediction.
+        # Most are middle fragments, compared with their prediction; a P
+        # picture's first fragment (without TLVs) with the last one's.
         assert predictions > 0.6 * len(packets)
+        assert openings >= (10 if tlvs == "first" else 0)
 
 
 # Payloads built by hand, per codec: a single NAL unit of a type, a fragment
@@ -419,9 +428,11 @@ def test_odd_fragments_read_alike(codec: str, scenario: str) -> None:
 
 
 # Predicted parts: within a fragmented NAL unit take_run compares each part with
-# the last one's framing (sequence number + 1, a middle fragment's FU header).
-# One middle fragment of a picture of equal-sized fragments changed in a way
-# the prediction does not foresee; each is read as the general path reads it.
+# the last one's framing (sequence number + 1, a middle fragment's FU header);
+# a picture's first fragment with the last picture's (its timestamp, the next
+# sequence number). One middle fragment, or the first fragment of the second P
+# picture, of pictures of equal-sized fragments changed in a way the prediction
+# does not foresee; each is read as the general path reads it.
 _MIDDLES = 6
 _CHANGED = 3  # which middle fragment
 
@@ -439,15 +450,15 @@ PREDICTION_MISSES: dict[str, Any] = {
     "other TLVs": lambda f: f.update(extension=tlv16(0x0001, 4) + TLVS[8:]),
     "no TLVs": lambda f: f.update(extension=None),
     "TLVs added": lambda f: f.update(extension=TLVS),
-    "a start fragment": lambda f: f.update(bits=S),
-    "an end fragment": lambda f: f.update(bits=E),
-    "the reserved bit": lambda f: f.update(bits=0x20),
+    "the S bit toggled": lambda f: f.update(bits=f["bits"] ^ S),
+    "the E bit toggled": lambda f: f.update(bits=f["bits"] ^ E),
+    "the reserved bit": lambda f: f.update(bits=f["bits"] | 0x20),
     "another NAL unit type": lambda f: f.update(kind="idr"),
     "no data": lambda f: f.update(body=b""),
 }
 
 
-def _predicted_body(codec: str, tlvs: str, miss: str) -> tuple[bytes, int]:
+def _predicted_body(codec: str, tlvs: str, miss: str, target: str) -> tuple[bytes, int]:
     """Pictures around one of long fragmented NAL units; where the changed part starts."""
     payload_type = 98 if codec == "H264" else 101
     keyframe = [_single(codec, "aud"), _single(codec, "idr")]
@@ -468,10 +479,10 @@ def _predicted_body(codec: str, tlvs: str, miss: str) -> tuple[bytes, int]:
                 "ssrc": 0x1234,
                 "extension": TLVS if number == 0 or tlvs == "every" else None,
                 "kind": "slice",
-                "bits": 0,
+                "bits": S if number == 1 else 0,
                 "body": clean[len(_fragment(codec, "slice", 0, b"")) :],
             }
-            is_changed = index == 1 and number == 2 + _CHANGED
+            is_changed = (index, number) == ((1, 2 + _CHANGED) if target == "middle" else (3, 1))
             if is_changed:
                 PREDICTION_MISSES[miss](fields)
                 payload = _fragment(codec, fields["kind"], fields["bits"], fields["body"])
@@ -490,11 +501,12 @@ def _predicted_body(codec: str, tlvs: str, miss: str) -> tuple[bytes, int]:
     return body, changed_at
 
 
+@pytest.mark.parametrize("target", ["middle", "first"])
 @pytest.mark.parametrize("tlvs", ["first", "every"])
 @pytest.mark.parametrize("codec", ["H264", "H265"])
 @pytest.mark.parametrize("miss", list(PREDICTION_MISSES))
-def test_predicted_parts_read_alike(codec: str, tlvs: str, miss: str) -> None:
-    body, changed_at = _predicted_body(codec, tlvs, miss)
+def test_predicted_parts_read_alike(codec: str, tlvs: str, miss: str, target: str) -> None:
+    body, changed_at = _predicted_body(codec, tlvs, miss, target)
     part = len(multipart_part(rtp_packet(b"", extension=TLVS if tlvs == "every" else None)))
     # Whole; cut once anywhere in the part before the changed one, in the changed
     # one (its head, RTP header, extension, FU header, payload) and the next one;

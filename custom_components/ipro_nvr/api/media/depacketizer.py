@@ -42,8 +42,9 @@ _PLAIN_RTP = 0x80
 _PLAIN_RTP_MASK = 0xEF7F
 _EXTENSION_BIT = 0x1000
 _MARKER_BIT = 0x80
-# Writes a sequence number into a predicted part (take_run).
+# Write a sequence number (and a timestamp) into a predicted part (take_run).
 _pack_sequence = struct.Struct(">H").pack_into
+_pack_sequence_timestamp = struct.Struct(">HI").pack_into
 # The smallest Content-Length of n plain decimal digits (no leading zero) that
 # holds an RTP header, n = 1 to 18: int() of n characters that are anything else
 # (blanks, a sign, underscores, leading zeros) gives less than 10**(n - 1).
@@ -167,6 +168,14 @@ class VideoDepacketizer(ABC):
         # data starts and where the sequence number is. Only take_run keeps
         # one, for the packet it expects next; any other packet drops it.
         self._prediction: tuple[bytearray, int, int, int] | None = None
+        # take_run's prediction of a picture's first fragment: the last first
+        # fragment it read (no header extension), as the part's framing up to
+        # its FU header, its size, where its sequence number is; the start
+        # code and NAL unit header it rebuilds, whether it is a keyframe's, and
+        # its middle fragments' ``middle``. Kept from picture to picture.
+        self._opening: tuple[bytearray, int, int, bytes, bool, bytes] | None = None
+        # The part framing both were made with (they hold its head).
+        self._predicted_framing: StandardFraming | None = None
 
     def push(self, packet: RtpPacket) -> list[AccessUnit]:
         """Take the next packet; return the pictures it completed (usually none or one)."""
@@ -330,7 +339,12 @@ class VideoDepacketizer(ABC):
             middle = self._fragment_prefix + bytes((self._fragment_type,))
         # The prediction of the next part (built below), if any.
         predicted, size, skip, at = self._prediction or (None, 0, 0, 0)
+        opening = self._opening
+        if framing is not self._predicted_framing:  # another head: other parts
+            predicted = opening = None
         waiting = False
+        codec = self.codec
+        handed = 0  # pictures handed out here (added to the stats at the end)
         while True:
             if predicted is not None:
                 # Predicted parts: whole ones before stop, the sequence number below its wrap.
@@ -408,10 +422,20 @@ class VideoDepacketizer(ABC):
                     if middle:
                         corrupt = True  # the last NAL unit never ended
                     self._fragment_start = len(data)
-                    data += START_CODE
-                    data += self._fragment_header(buf, payload, nal_type)
-                    if nal_type in self._KEYFRAME_TYPES:
+                    nal_start = START_CODE + self._fragment_header(buf, payload, nal_type)
+                    data += nal_start
+                    opens_keyframe = nal_type in self._KEYFRAME_TYPES
+                    if opens_keyframe:
                         keyframe = True
+                    if not word & (_EXTENSION_BIT | _MARKER_BIT) and not fu_header & 0x40:
+                        opening = (  # the next picture's may be framed alike (below)
+                            bytearray(view[pos : payload + nal_header_size + 1]),
+                            end - pos,
+                            start + 2 - pos,
+                            nal_start,
+                            opens_keyframe,
+                            bytes(buf[payload : payload + nal_header_size]) + bytes((nal_type,)),
+                        )
                 elif not middle or nal_type != middle[-1]:
                     break  # its start is missing
                 data += view[payload + nal_header_size + 1 : end]
@@ -441,7 +465,15 @@ class VideoDepacketizer(ABC):
                 break
             expected = sequence + 1  # (made 16 bits below: the wrap goes to take())
             if word & _MARKER_BIT:  # the picture's last packet
-                self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                if corrupt or middle or not data or self._need_keyframe or self._sets_changed:
+                    self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                else:  # _emit's usual case: a sound picture handed out
+                    handed += 1
+                    done.append(
+                        AccessUnit(
+                            codec, extended, keyframe, bytes(data), self._sets, info_tlvs=info
+                        )
+                    )
                 current = -1
                 middle = ()
                 data = bytearray()
@@ -466,6 +498,25 @@ class VideoDepacketizer(ABC):
                 at = start + 2 - pos  # the sequence number
             else:
                 predicted = None
+                if opening is not None and end + opening[1] <= stop and expected <= 0xFFFF:
+                    # The next part may be the first fragment of a NAL unit framed
+                    # as the last one read: the same head, RTP header (this
+                    # picture's timestamp, the next sequence number), payload and
+                    # FU headers (the same type: a P slice after a P slice). Read
+                    # as above; its middle fragments are then predicted.
+                    framed, size, at, nal_start, opens_keyframe, opened = opening
+                    _pack_sequence_timestamp(framed, at, expected, current)
+                    if buf.startswith(framed, end):
+                        skip = len(framed)
+                        self._fragment_start = len(data)
+                        data += nal_start
+                        data += view[end + skip : end + size]
+                        keyframe = keyframe or opens_keyframe
+                        middle = opened
+                        predicted = bytearray(framed)
+                        predicted[-1] = opened[-1]  # the FU header without S
+                        expected += 1
+                        end += size
             pos = end
         parts = (expected - first_expected) & 0xFFFF
         if parts:
@@ -484,7 +535,11 @@ class VideoDepacketizer(ABC):
         # The state has not changed since the prediction was made, but for the
         # parts it took: it holds for the next packet.
         self._prediction = None if predicted is None else (predicted, size, skip, at)
-        self.stats.packets += parts  # once per run: nothing above reads it
+        self._opening = opening
+        self._predicted_framing = framing
+        stats = self.stats  # once per run: nothing above reads them
+        stats.packets += parts
+        stats.access_units += handed
         return pos, parts, waiting
 
     def _plain_aggregate(
