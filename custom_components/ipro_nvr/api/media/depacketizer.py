@@ -283,7 +283,11 @@ class VideoDepacketizer(ABC):
         fills each packet to its MTU, so the next fragment's part is framed
         byte for byte as the last one (see the loop's end) but for the
         sequence number, and one comparison takes it. The prediction is kept
-        for the next run when the buffer ends within such a part.
+        for the next run when the buffer ends within such a part. A picture's
+        first fragment is predicted likewise from the last picture's (its
+        timestamp written in too) when it carries no header extension. The
+        predictions only spare the parsing: a part that differs from them in
+        any byte is read as before.
 
         It stops at the first part whose head is not the template's or is
         incomplete, or whose packet is not plain (padding, CSRCs, another
@@ -501,9 +505,10 @@ class VideoDepacketizer(ABC):
                 if opening is not None and end + opening[1] <= stop and expected <= 0xFFFF:
                     # The next part may be the first fragment of a NAL unit framed
                     # as the last one read: the same head, RTP header (this
-                    # picture's timestamp, the next sequence number), payload and
-                    # FU headers (the same type: a P slice after a P slice). Read
-                    # as above; its middle fragments are then predicted.
+                    # picture's timestamp, the next sequence number: spec 2.3.1),
+                    # payload and FU headers (the same type: a P slice after a P
+                    # slice). Taken as above; its middle fragments are then
+                    # predicted from it.
                     framed, size, at, nal_start, opens_keyframe, opened = opening
                     _pack_sequence_timestamp(framed, at, expected, current)
                     if buf.startswith(framed, end):
