@@ -219,7 +219,7 @@ class VideoDepacketizer(ABC):
         :meth:`_unpack`.
         """
         self.stats.packets += 1
-        self._prediction = None
+        self._prediction = None  # take_run's holds only for the state it left
         if sequence == self._expected and timestamp == self._timestamp:
             self._expected = (sequence + 1) & 0xFFFF
         elif not self._next_packet(done, data, start, end, sequence, timestamp):

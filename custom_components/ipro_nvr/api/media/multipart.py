@@ -241,8 +241,10 @@ stops before the first part it leaves to the reader (any doubt) and returns
 where that part's delimiter line starts, how many parts it took, and whether
 that part is one to wait for: its head exactly ``lead``, plain digits (no
 leading zero) of at most ``max_part``, ``tail``, and its body not all in the
-buffer (False when in doubt: the reader then looks at it itself). The
-buffer (and its view) is only read."""
+buffer; or the buffer ending within ``lead`` after the delimiter line (the
+tolerant parser would be reading its header lines: whichever reads it once
+the rest has come, the parts are the same). False when in doubt: the reader
+then looks at it itself. The buffer (and its view) is only read."""
 
 
 class _HeadTemplate:
@@ -365,8 +367,9 @@ class MultipartReader:
         self._template: _HeadTemplate | None = None
         # The head of the part whose body is being read, when the fast path read it.
         self._head: PartHead | None = None
-        # A part of the template's shape whose body is not all in, left before
-        # its delimiter line for a PartRun to read whole (see feed_into).
+        # A part of the template's shape whose body is not all in (or whose
+        # head is cut short after its delimiter line), left before its
+        # delimiter line for a PartRun to read whole (see feed_into).
         self._waiting = False
         self.stats = MultipartStats()
 
@@ -400,8 +403,9 @@ class MultipartReader:
         follow (see :data:`PartRun`): the parts it takes are not handed to
         ``sink``; the reader reads the next one, then offers the rest again.
         With a run, a part of the template's shape whose body is not all in
-        waits before its delimiter line, for the run to read it whole once
-        the rest has come.
+        (or, as the run says, whose head is cut short after its delimiter
+        line) waits before its delimiter line, for the run to read it whole
+        once the rest has come.
         """
         self.stats.bytes_received += len(data)
         self._buf += data
@@ -444,8 +448,9 @@ class MultipartReader:
         Only between parts with nothing skipped pending: then the fast path
         below, reading the same parts, would change nothing but the position
         and the part count, which is what is done here. True when the run
-        stopped at a part to wait for: the fast path would wait for it too
-        (once a chunk, this saves it reading that part's head again).
+        stopped at a part to wait for (see :data:`PartRun`): the reader waits
+        there for the next chunk (once a chunk, this saves it reading that
+        part's head again, or starting the tolerant parser on a head cut short).
         """
         template = self._template
         if template is None or self._garbage_pending or self._stretch_has_garbage:
