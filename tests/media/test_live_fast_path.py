@@ -22,9 +22,11 @@ from custom_components.ipro_nvr.api.media import (
     AccessUnit,
     LiveDepacketizer,
     MultipartReader,
+    depacketizer as depacketizer_module,
 )
 from custom_components.ipro_nvr.api.media.access_unit import VideoCodec
 from custom_components.ipro_nvr.api.media.depacketizer import VideoDepacketizer
+from custom_components.ipro_nvr.api.media.errors import PartTooLargeError
 from custom_components.ipro_nvr.api.media.h264 import H264Depacketizer
 from custom_components.ipro_nvr.api.media.h265 import H265Depacketizer
 from custom_components.ipro_nvr.api.media.live import LiveBodyReader, LiveItem, LiveStats
@@ -58,6 +60,13 @@ MUTATIONS = (
     "plus sign",
     "underscore",
     "garbage",
+    # What makes a predicted part (the next middle fragment, framed as the last
+    # one) differ from its prediction.
+    "timestamp",
+    "sequence",
+    "tlv value",
+    "fu bits",
+    "shorten",
 )
 
 
@@ -131,6 +140,19 @@ def _mutate(parts: list[_Part], mutation: str, at: int, value: int) -> None:  # 
         packet[0] |= 0x20
     elif mutation == "truncate":
         del packet[value % len(packet) :]
+    elif mutation == "timestamp":
+        packet[4:8] = struct.pack(">I", value)
+    elif mutation == "sequence":
+        packet[2:4] = struct.pack(">H", value & 0xFFFF)
+    elif mutation == "tlv value" and packet[0] & 0x10:
+        packet[20 + value % 2] ^= 1 + value % 255  # the first TLV's value: still sound
+    elif mutation == "fu bits":  # S, E and R of a fragment's FU header
+        payload = 12 + (4 + 4 * (packet[14] << 8 | packet[15]) if packet[0] & 0x10 else 0)
+        fu_at = payload + (1 if packet[1] & 0x7F == 98 else 2)
+        if fu_at < len(packet):
+            packet[fu_at] ^= (0x80, 0x40, 0x20, 0xC0)[value % 4]
+    elif mutation == "shorten":
+        del packet[len(packet) - 1 - value % 3 :]  # another Content-Length
     parts[index] = (content_type, bytes(packet), head)
 
 
@@ -208,7 +230,8 @@ def _streams(draw: st.DrawFn) -> tuple[list[bytes], int | None]:
     for mutation, at, value in draw(st.lists(mutations, max_size=6)):
         _mutate(parts, mutation, at, value)
     body = _body(parts)
-    body = body[: len(body) - draw(st.sampled_from([0, 0, 1, 200]))]  # cut short: truncated
+    # Cut short (truncated), within a body or a head.
+    body = body[: len(body) - draw(st.one_of(st.sampled_from([0, 0, 1, 200]), st.integers(0, 120)))]
     cuts = draw(
         st.one_of(
             st.just([]),  # all at once
@@ -239,15 +262,31 @@ def test_a_clean_stream_is_read_by_the_fused_loop(monkeypatch: pytest.MonkeyPatc
     taken = 0
     original = VideoDepacketizer.take_run
 
-    def counting(self: VideoDepacketizer, *args: Any) -> tuple[int, int]:
+    def counting(self: VideoDepacketizer, *args: Any) -> tuple[int, int, bool]:
         nonlocal taken
-        pos, parts = original(self, *args)
+        pos, parts, waiting = original(self, *args)
         taken += parts
-        return pos, parts
+        return pos, parts, waiting
+
+    predictions = openings = 0
+    pack_sequence = depacketizer_module._pack_sequence
+    pack_sequence_timestamp = depacketizer_module._pack_sequence_timestamp
+
+    def counting_predictions(*args: Any) -> None:
+        nonlocal predictions
+        predictions += 1
+        pack_sequence(*args)
+
+    def counting_openings(*args: Any) -> None:
+        nonlocal openings
+        openings += 1
+        pack_sequence_timestamp(*args)
 
     monkeypatch.setattr(VideoDepacketizer, "take_run", counting)
+    monkeypatch.setattr(depacketizer_module, "_pack_sequence", counting_predictions)
+    monkeypatch.setattr(depacketizer_module, "_pack_sequence_timestamp", counting_openings)
     for codec, aggregate, tlvs in [("H264", False, "first"), ("H265", True, "every")]:
-        taken = 0
+        taken = predictions = openings = 0
         packets = _packets(codec, 20, 300, aggregate=aggregate, tlvs=tlvs, sequence=65_500)
         body = _body([("application/octet-stream", p, "standard") for p in packets])
         items, stats, _reader = _fused(split(body, range(0, len(body), 4096)), None)
@@ -256,6 +295,10 @@ def test_a_clean_stream_is_read_by_the_fused_loop(monkeypatch: pytest.MonkeyPatc
         # All but the first part, a part split across chunks now and then, the
         # parameter sets and the wrap of the sequence number.
         assert taken > 0.85 * len(packets)
+        # Most are middle fragments, compared with their prediction; a P
+        # picture's first fragment (without TLVs) with the last one's.
+        assert predictions > 0.6 * len(packets)
+        assert openings >= (10 if tlvs == "first" else 0)
 
 
 # Payloads built by hand, per codec: a single NAL unit of a type, a fragment
@@ -382,3 +425,132 @@ def test_odd_fragments_read_alike(codec: str, scenario: str) -> None:
         assert fused_items == items
         assert fused_stats == stats
         assert len(items) >= 3  # the pictures around the scenario come out
+
+
+# Predicted parts: within a fragmented NAL unit take_run compares each part with
+# the last one's framing (sequence number + 1, a middle fragment's FU header);
+# a picture's first fragment with the last picture's (its timestamp, the next
+# sequence number). One middle fragment, or the first fragment of the second P
+# picture, of pictures of equal-sized fragments changed in a way the prediction
+# does not foresee; each is read as the general path reads it.
+_MIDDLES = 6
+_CHANGED = 3  # which middle fragment
+
+
+PREDICTION_MISSES: dict[str, Any] = {
+    "none (as predicted)": lambda f: None,
+    "a shorter part": lambda f: f.update(body=f["body"][:-1]),
+    "a longer part": lambda f: f.update(body=f["body"] + b"\xdd"),
+    "a sequence gap": lambda f: f.update(sequence=f["sequence"] + 1),
+    "a sequence number behind": lambda f: f.update(sequence=f["sequence"] - 1),
+    "another timestamp": lambda f: f.update(timestamp=f["timestamp"] + 1),
+    "another source": lambda f: f.update(ssrc=0x4321),
+    "another payload type": lambda f: f.update(payload_type=f["payload_type"] + 1),
+    "the marker": lambda f: f.update(marker=True),
+    "other TLVs": lambda f: f.update(extension=tlv16(0x0001, 4) + TLVS[8:]),
+    "no TLVs": lambda f: f.update(extension=None),
+    "TLVs added": lambda f: f.update(extension=TLVS),
+    "the S bit toggled": lambda f: f.update(bits=f["bits"] ^ S),
+    "the E bit toggled": lambda f: f.update(bits=f["bits"] ^ E),
+    "the reserved bit": lambda f: f.update(bits=f["bits"] | 0x20),
+    "another NAL unit type": lambda f: f.update(kind="idr"),
+    "no data": lambda f: f.update(body=b""),
+}
+
+
+def _predicted_body(codec: str, tlvs: str, miss: str, target: str) -> tuple[bytes, int]:
+    """Pictures around one of long fragmented NAL units; where the changed part starts."""
+    payload_type = 98 if codec == "H264" else 101
+    keyframe = [_single(codec, "aud"), _single(codec, "idr")]
+    fragments = [_fragment(codec, "slice", S, b"\xc0" * 24)]
+    fragments += [_fragment(codec, "slice", 0, bytes((i,)) * 24) for i in range(_MIDDLES)]
+    fragments.append(_fragment(codec, "slice", E, b"\xee" * 5))
+    body = b""
+    changed_at = -1
+    sequence = 1000
+    for index, payloads in enumerate([keyframe, [_single(codec, "aud"), *fragments]] * 2):
+        for number, clean in enumerate(payloads):
+            payload = clean
+            fields: dict[str, Any] = {
+                "sequence": sequence,
+                "timestamp": STEP * index,
+                "marker": number == len(payloads) - 1,
+                "payload_type": payload_type,
+                "ssrc": 0x1234,
+                "extension": TLVS if number == 0 or tlvs == "every" else None,
+                "kind": "slice",
+                "bits": S if number == 1 else 0,
+                "body": clean[len(_fragment(codec, "slice", 0, b"")) :],
+            }
+            is_changed = (index, number) == ((1, 2 + _CHANGED) if target == "middle" else (3, 1))
+            if is_changed:
+                PREDICTION_MISSES[miss](fields)
+                payload = _fragment(codec, fields["kind"], fields["bits"], fields["body"])
+                changed_at = len(body)
+            packet = rtp_packet(
+                payload,
+                sequence=fields["sequence"],
+                timestamp=fields["timestamp"],
+                marker=fields["marker"],
+                payload_type=fields["payload_type"],
+                ssrc=fields["ssrc"],
+                extension=fields["extension"],
+            )
+            body += multipart_part(packet)
+            sequence += 1
+    return body, changed_at
+
+
+@pytest.mark.parametrize("target", ["middle", "first"])
+@pytest.mark.parametrize("tlvs", ["first", "every"])
+@pytest.mark.parametrize("codec", ["H264", "H265"])
+@pytest.mark.parametrize("miss", list(PREDICTION_MISSES))
+def test_predicted_parts_read_alike(codec: str, tlvs: str, miss: str, target: str) -> None:
+    body, changed_at = _predicted_body(codec, tlvs, miss, target)
+    part = len(multipart_part(rtp_packet(b"", extension=TLVS if tlvs == "every" else None)))
+    # Whole; cut once anywhere in the part before the changed one, in the changed
+    # one (its head, RTP header, extension, FU header, payload) and the next one;
+    # or ending there (truncated).
+    cuts = range(changed_at - part - 30, changed_at + 2 * part + 60)
+    chunkings = [[body]] + [split(body, [cut]) for cut in cuts] + [[body[:cut]] for cut in cuts]
+    for chunks in chunkings:
+        fused_items, fused_stats, fused_reader = _fused(chunks, None)
+        items, stats, reader = _general(chunks, None)
+        assert fused_items == items
+        assert fused_stats == stats
+        assert fused_reader == reader
+        if b"".join(chunks) == body:
+            assert len(items) >= 3  # the pictures around the changed one come out
+
+
+@pytest.mark.parametrize("excess", [0, 1])
+def test_a_part_at_the_chunk_end_waits_only_within_the_part_cap(excess: int) -> None:
+    """The run says a part not all in is one to wait for; not one above the cap (that raises).
+
+    Both paths raise for it as soon as its head is in (the general path loses
+    that chunk's parts with the exception, so only the readers are compared).
+    """
+    packets = _packets("H264", 4, 300, aggregate=False, tlvs="first", sequence=0)
+    body = _body([("application/octet-stream", p, "standard") for p in packets])
+    max_part = max(len(p) for p in packets) + 10
+    big = multipart_part(b"\x80\x62" + b"\x00" * (max_part + excess - 2))
+    chunks = [body + big[:200], big[200:]]
+    outcomes = []
+    for fused in (True, False):
+        reader = MultipartReader(max_part_size=max_part)
+        live = LiveDepacketizer()
+        body_reader = LiveBodyReader(reader, live)
+        raised = ""
+        for index, chunk in enumerate(chunks):
+            try:
+                if fused:
+                    body_reader.feed(chunk)
+                else:
+                    for part in reader.feed(chunk):
+                        live.push(part)
+            except PartTooLargeError as error:
+                raised = f"chunk {index}: {error}"
+                break
+        outcomes.append((raised, reader.stats))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0].startswith("chunk 0") if excess else not outcomes[0][0]

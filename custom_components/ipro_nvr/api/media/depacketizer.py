@@ -42,6 +42,9 @@ _PLAIN_RTP = 0x80
 _PLAIN_RTP_MASK = 0xEF7F
 _EXTENSION_BIT = 0x1000
 _MARKER_BIT = 0x80
+# Write a sequence number (and a timestamp) into a predicted part (take_run).
+_pack_sequence = struct.Struct(">H").pack_into
+_pack_sequence_timestamp = struct.Struct(">HI").pack_into
 # The smallest Content-Length of n plain decimal digits (no leading zero) that
 # holds an RTP header, n = 1 to 18: int() of n characters that are anything else
 # (blanks, a sign, underscores, leading zeros) gives less than 10**(n - 1).
@@ -160,6 +163,19 @@ class VideoDepacketizer(ABC):
         self._fragment_start = -1
         # Its payload header as its first fragment had it (take_run's ``middle``).
         self._fragment_prefix = b""
+        # take_run's prediction of the next part (see there), kept between runs:
+        # the part's framing up to its fragment's data, its size, where that
+        # data starts and where the sequence number is. Only take_run keeps
+        # one, for the packet it expects next; any other packet drops it.
+        self._prediction: tuple[bytearray, int, int, int] | None = None
+        # take_run's prediction of a picture's first fragment: the last first
+        # fragment it read (no header extension), as the part's framing up to
+        # its FU header, its size, where its sequence number is; the start
+        # code and NAL unit header it rebuilds, whether it is a keyframe's, and
+        # its middle fragments' ``middle``. Kept from picture to picture.
+        self._opening: tuple[bytearray, int, int, bytes, bool, bytes] | None = None
+        # The part framing both were made with (they hold its head).
+        self._predicted_framing: StandardFraming | None = None
 
     def push(self, packet: RtpPacket) -> list[AccessUnit]:
         """Take the next packet; return the pictures it completed (usually none or one)."""
@@ -203,6 +219,7 @@ class VideoDepacketizer(ABC):
         :meth:`_unpack`.
         """
         self.stats.packets += 1
+        self._prediction = None  # take_run's holds only for the state it left
         if sequence == self._expected and timestamp == self._timestamp:
             self._expected = (sequence + 1) & 0xFFFF
         elif not self._next_packet(done, data, start, end, sequence, timestamp):
@@ -244,7 +261,7 @@ class VideoDepacketizer(ABC):
         framing: StandardFraming,
         payload_type: int,
         ssrc: int,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, bool]:
         """The live path's fused fast path: a run of multipart parts of RTP video, in one loop.
 
         A :data:`~.multipart.PartRun` for the packets of ``payload_type`` and
@@ -262,6 +279,16 @@ class VideoDepacketizer(ABC):
         access unit delimiter and other single NAL units, STAP-A / AP
         aggregates, the fragments of FU-A / FU, and its end (the marker).
 
+        Within a fragmented NAL unit it reads predicted parts: the recorder
+        fills each packet to its MTU, so the next fragment's part is framed
+        byte for byte as the last one (see the loop's end) but for the
+        sequence number, and one comparison takes it. The prediction is kept
+        for the next run when the buffer ends within such a part. A picture's
+        first fragment is predicted likewise from the last picture's (its
+        timestamp written in too) when it carries no header extension. The
+        predictions only spare the parsing: a part that differs from them in
+        any byte is read as before.
+
         It stops at the first part whose head is not the template's or is
         incomplete, or whose packet is not plain (padding, CSRCs, another
         source, a short header extension), is not the next in the sequence
@@ -271,13 +298,15 @@ class VideoDepacketizer(ABC):
         picture near the size cap. The general path reads that part, from
         where this loop left the depacketizer: at most the new picture begun
         and its TLVs taken, as :meth:`take` does first. Returns where it
-        stopped and how many parts it took.
+        stopped, how many parts it took and whether it stopped at a part
+        whose body is not all in (see :data:`~.multipart.PartRun`).
         """
         if self._oversize:
-            return pos, 0  # the rest of a picture dropped at the cap: take() skips it
+            return pos, 0, False  # the rest of a picture dropped at the cap: take() skips it
         lead = framing.lead
         tail = framing.tail
         lead_size = len(lead)
+        next_line_size = len(framing.next_line)
         tail_size = len(tail)
         tail_within = framing.tail_within
         smallest = _SMALLEST_PACKET
@@ -312,7 +341,33 @@ class VideoDepacketizer(ABC):
         middle: bytes | tuple[()] = ()
         if self._fragment_start >= 0:
             middle = self._fragment_prefix + bytes((self._fragment_type,))
-        while buf.startswith(lead, pos):
+        # The prediction of the next part (built below), if any.
+        predicted, size, skip, at = self._prediction or (None, 0, 0, 0)
+        opening = self._opening
+        if framing is not self._predicted_framing:  # another head: other parts
+            predicted = opening = None
+        waiting = False
+        codec = self.codec
+        handed = 0  # pictures handed out here (added to the stats at the end)
+        while True:
+            if predicted is not None:
+                # Predicted parts: whole ones before stop, the sequence number below its wrap.
+                taken = pos
+                last = min(expected + (stop - pos) // size, 0x10000)
+                for sequence in range(expected, last):
+                    _pack_sequence(predicted, at, sequence)
+                    if not buf.startswith(predicted, pos):
+                        break
+                    data += view[pos + skip : pos + size]
+                    pos += size
+                expected += (pos - taken) // size
+            if not buf.startswith(lead, pos):
+                # A part to wait for when the buffer ends within its head's
+                # first bytes, its delimiter line in (the tolerant parser would
+                # be reading its header lines).
+                rest = len(buf) - pos
+                waiting = next_line_size <= rest < lead_size and buf.startswith(lead[:rest], pos)
+                break
             # The part's head: the template's bytes around plain Content-Length digits.
             digits = pos + lead_size
             found = buf.find(tail, digits, digits + tail_within)
@@ -324,7 +379,11 @@ class VideoDepacketizer(ABC):
                 break
             start = found + tail_size
             end = start + length
-            if length < smallest[found - digits] or end > stop:
+            if length < smallest[found - digits]:
+                break
+            if end > stop:
+                # Plain digits (above): a part to wait for when not all in.
+                waiting = end > len(buf) and length <= framing.max_part
                 break
             # The RTP header: version 2, no padding or CSRCs, this payload type and source.
             word, sequence, timestamp, packet_ssrc = unpack_header(buf, start)
@@ -367,10 +426,20 @@ class VideoDepacketizer(ABC):
                     if middle:
                         corrupt = True  # the last NAL unit never ended
                     self._fragment_start = len(data)
-                    data += START_CODE
-                    data += self._fragment_header(buf, payload, nal_type)
-                    if nal_type in self._KEYFRAME_TYPES:
+                    nal_start = START_CODE + self._fragment_header(buf, payload, nal_type)
+                    data += nal_start
+                    opens_keyframe = nal_type in self._KEYFRAME_TYPES
+                    if opens_keyframe:
                         keyframe = True
+                    if not word & (_EXTENSION_BIT | _MARKER_BIT) and not fu_header & 0x40:
+                        opening = (  # the next picture's may be framed alike (below)
+                            bytearray(view[pos : payload + nal_header_size + 1]),
+                            end - pos,
+                            start + 2 - pos,
+                            nal_start,
+                            opens_keyframe,
+                            bytes(buf[payload : payload + nal_header_size]) + bytes((nal_type,)),
+                        )
                 elif not middle or nal_type != middle[-1]:
                     break  # its start is missing
                 data += view[payload + nal_header_size + 1 : end]
@@ -398,13 +467,62 @@ class VideoDepacketizer(ABC):
                         keyframe = True
             else:
                 break
-            pos = end
             expected = sequence + 1  # (made 16 bits below: the wrap goes to take())
             if word & _MARKER_BIT:  # the picture's last packet
-                self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                if corrupt or middle or not data or self._need_keyframe or self._sets_changed:
+                    self._emit(done, data, corrupt or bool(middle), keyframe, extended, info)
+                else:  # _emit's usual case: a sound picture handed out
+                    handed += 1
+                    done.append(
+                        AccessUnit(
+                            codec, extended, keyframe, bytes(data), self._sets, info_tlvs=info
+                        )
+                    )
                 current = -1
                 middle = ()
                 data = bytearray()
+                predicted = None
+            elif middle:
+                # A fragmented NAL unit goes on. Its next middle fragments are
+                # framed as this part (spec 2.3.1, 2.3.3, 2.3.4): the same head
+                # (the packets fill the MTU: the same Content-Length), the same
+                # RTP header but for the sequence number +1 (the same picture:
+                # timestamp, source, no marker), the same header extension
+                # (none, or the picture's TLVs again) and the payload and FU
+                # headers of a middle fragment. With the sequence number written
+                # in, one comparison reads such a part's head, RTP header and
+                # payload start as the loop above would, with the same outcome
+                # (the TLVs of a picture's later packets are not read, as in
+                # take()); the first that differs (the last fragment, loss,
+                # another size...) is read as above.
+                size = end - pos
+                predicted = bytearray(view[pos:payload])
+                predicted += middle
+                skip = len(predicted)
+                at = start + 2 - pos  # the sequence number
+            else:
+                predicted = None
+                if opening is not None and end + opening[1] <= stop and expected <= 0xFFFF:
+                    # The next part may be the first fragment of a NAL unit framed
+                    # as the last one read: the same head, RTP header (this
+                    # picture's timestamp, the next sequence number: spec 2.3.1),
+                    # payload and FU headers (the same type: a P slice after a P
+                    # slice). Taken as above; its middle fragments are then
+                    # predicted from it.
+                    framed, size, at, nal_start, opens_keyframe, opened = opening
+                    _pack_sequence_timestamp(framed, at, expected, current)
+                    if buf.startswith(framed, end):
+                        skip = len(framed)
+                        self._fragment_start = len(data)
+                        data += nal_start
+                        data += view[end + skip : end + size]
+                        keyframe = keyframe or opens_keyframe
+                        middle = opened
+                        predicted = bytearray(framed)
+                        predicted[-1] = opened[-1]  # the FU header without S
+                        expected += 1
+                        end += size
+            pos = end
         parts = (expected - first_expected) & 0xFFFF
         if parts:
             self._expected = expected & 0xFFFF
@@ -419,8 +537,15 @@ class VideoDepacketizer(ABC):
             self._fragment_prefix = middle[:-1]
         else:
             self._fragment_start = -1
-        self.stats.packets += parts  # once per run: nothing above reads it
-        return pos, parts
+        # The state has not changed since the prediction was made, but for the
+        # parts it took: it holds for the next packet.
+        self._prediction = None if predicted is None else (predicted, size, skip, at)
+        self._opening = opening
+        self._predicted_framing = framing
+        stats = self.stats  # once per run: nothing above reads them
+        stats.packets += parts
+        stats.access_units += handed
+        return pos, parts, waiting
 
     def _plain_aggregate(
         self, data: bytearray, start: int, end: int

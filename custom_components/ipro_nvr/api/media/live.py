@@ -124,7 +124,7 @@ class LiveDepacketizer:
 
     def take_run(
         self, buf: bytearray, view: memoryview, pos: int, framing: StandardFraming
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, bool]:
         """Take a run of video parts in one loop (a :data:`~.multipart.PartRun`).
 
         The packets of the source the last one came from go to its
@@ -133,12 +133,12 @@ class LiveDepacketizer:
         """
         last = self._last
         if last is None or framing.head.media_type != CONTENT_TYPE_VIDEO:
-            return pos, 0
-        pos, parts = last.take_run(
+            return pos, 0, False
+        pos, parts, waiting = last.take_run(
             self._items, buf, view, pos, framing, self._last_type, self._last_ssrc
         )
         self.stats.parts += parts
-        return pos, parts
+        return pos, parts, waiting
 
     def take_items(self) -> list[LiveItem]:
         """What :meth:`take_part` completed since the last call."""

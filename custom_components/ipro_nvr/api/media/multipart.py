@@ -233,13 +233,18 @@ class StandardFraming:
         self.tail_within = min(_MAX_LENGTH_DIGITS + len(self.tail), head_limit - len(prefix))
 
 
-type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int]]
+type PartRun = Callable[[bytearray, memoryview, int, StandardFraming], tuple[int, int, bool]]
 """Reads, from ``pos`` in the reader's buffer, a run of parts framed as
 :class:`StandardFraming` says, each one exactly as the fast path of
 :meth:`MultipartReader.feed_into` would read it and hand it to the sink; it
 stops before the first part it leaves to the reader (any doubt) and returns
-where that part's delimiter line starts and how many parts it took. The
-buffer (and its view) is only read."""
+where that part's delimiter line starts, how many parts it took, and whether
+that part is one to wait for: its head exactly ``lead``, plain digits (no
+leading zero) of at most ``max_part``, ``tail``, and its body not all in the
+buffer; or the buffer ending within ``lead`` after the delimiter line (the
+tolerant parser would be reading its header lines: whichever reads it once
+the rest has come, the parts are the same). False when in doubt: the reader
+then looks at it itself. The buffer (and its view) is only read."""
 
 
 class _HeadTemplate:
@@ -362,8 +367,9 @@ class MultipartReader:
         self._template: _HeadTemplate | None = None
         # The head of the part whose body is being read, when the fast path read it.
         self._head: PartHead | None = None
-        # A part of the template's shape whose body is not all in, left before
-        # its delimiter line for a PartRun to read whole (see feed_into).
+        # A part of the template's shape whose body is not all in (or whose
+        # head is cut short after its delimiter line), left before its
+        # delimiter line for a PartRun to read whole (see feed_into).
         self._waiting = False
         self.stats = MultipartStats()
 
@@ -397,8 +403,9 @@ class MultipartReader:
         follow (see :data:`PartRun`): the parts it takes are not handed to
         ``sink``; the reader reads the next one, then offers the rest again.
         With a run, a part of the template's shape whose body is not all in
-        waits before its delimiter line, for the run to read it whole once
-        the rest has come.
+        (or, as the run says, whose head is cut short after its delimiter
+        line) waits before its delimiter line, for the run to read it whole
+        once the rest has come.
         """
         self.stats.bytes_received += len(data)
         self._buf += data
@@ -410,9 +417,9 @@ class MultipartReader:
                     if run is None:
                         progressed = self._read_standard_parts(view, sink) or self._seek()
                     else:
-                        self._offer_run(view, run)
-                        progressed = self._read_standard_parts(view, sink, once=True) or (
-                            not self._waiting and self._seek()
+                        progressed = not self._offer_run(view, run) and (
+                            self._read_standard_parts(view, sink, once=True)
+                            or (not self._waiting and self._seek())
                         )
                 elif state is _State.HEADERS:
                     progressed = self._read_header_line()
@@ -435,16 +442,19 @@ class MultipartReader:
 
     # -- states -------------------------------------------------------------------
 
-    def _offer_run(self, view: memoryview, run: PartRun) -> None:
+    def _offer_run(self, view: memoryview, run: PartRun) -> bool:
         """Let ``run`` take the parts of the template's shape from here (see :data:`PartRun`).
 
         Only between parts with nothing skipped pending: then the fast path
         below, reading the same parts, would change nothing but the position
-        and the part count, which is what is done here.
+        and the part count, which is what is done here. True when the run
+        stopped at a part to wait for (see :data:`PartRun`): the reader waits
+        there for the next chunk (once a chunk, this saves it reading that
+        part's head again, or starting the tolerant parser on a head cut short).
         """
         template = self._template
         if template is None or self._garbage_pending or self._stretch_has_garbage:
-            return
+            return False
         framing = template.framing
         if framing is None:
             prefix, suffix, head = template.parts
@@ -456,10 +466,14 @@ class MultipartReader:
                 self._max_header + 1,
                 self._max_part,
             )
-        pos, parts = run(self._buf, view, self._pos, framing)
+        pos, parts, waiting = run(self._buf, view, self._pos, framing)
         if parts:
             self.stats.parts += parts
             self._pos = self._scan = pos
+        if waiting:  # as _read_standard_parts(once=True) leaves such a part
+            self._waiting = True
+            self._end_stretch()
+        return waiting
 
     def _read_standard_parts(  # noqa: PLR0912, PLR0915
         self, view: memoryview, sink: PartSink, *, once: bool = False
