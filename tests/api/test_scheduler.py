@@ -46,6 +46,40 @@ async def test_user_request_queued_after_background_ones_goes_first() -> None:
     assert min(gaps) >= PACING.command_interval
 
 
+async def test_what_a_person_opened_goes_before_tiles_waiting_for_pictures() -> None:
+    """Tiles' first pictures queued first (a dashboard just opened), then a camera's
+    live view: its START goes next, the tiles after it in their order, ahead of polls
+    queued before them."""
+    scheduler = Scheduler(PACING)
+    order: list[str] = []
+    entries = [(f"poll{i}", Priority.BACKGROUND) for i in range(2)]
+    entries += [(f"tile{i}", Priority.TILE) for i in range(2)]
+    entries += [("live", Priority.USER)]
+    await asyncio.gather(*await _queue(scheduler, Lane.COMMAND, entries, order))
+    assert order == ["poll0", "live", "tile0", "tile1", "poll1"]
+
+
+async def test_a_held_poll_yields_to_tiles_as_to_people() -> None:
+    """A tile waiting for its first picture is a person waiting: a poll held to its
+    time lets it go first (up to the yield), as it does a live view."""
+    scheduler = Scheduler(PACING)
+    spacing = Scheduler.spacing(PACING.command_interval)
+    order: list[str] = []
+    await scheduler.turn(Lane.COMMAND, Priority.USER)  # the lane is busy from here on
+    now = scheduler.clock()
+    deadline = Deadline(due=now, not_before=now + spacing / 2)
+
+    async def poll() -> None:
+        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=deadline)
+        order.append("poll")
+
+    held = asyncio.create_task(poll())
+    await asyncio.sleep(0)
+    tiles = await _queue(scheduler, Lane.COMMAND, [("tile", Priority.TILE)], order)
+    await asyncio.gather(held, *tiles)
+    assert order == ["tile", "poll"]
+
+
 async def test_fifo_within_a_priority_and_spacing_with_margin() -> None:
     """Same priority: arrival order; every gap is at least the interval plus the margin."""
     scheduler = Scheduler(PACING)

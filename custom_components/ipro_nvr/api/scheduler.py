@@ -70,7 +70,17 @@ class Priority(IntEnum):
     DEFERRABLE = -1
     BACKGROUND = 0  # polls
     NORMAL = 1  # keep-alives, logouts, stream stops: nobody waits, but they have deadlines
-    USER = 2  # a person is waiting: a stream or snapshot starting, a clip, PTZ, a config flow
+    # A person waits, glancing: a dashboard tile with no picture yet (it shows the
+    # placeholder meanwhile) waits for its camera's first JPEG stream START.
+    TILE = 2
+    # A person waits for what they opened: a live video's START, a clip, playback,
+    # PTZ, a config flow. Ahead of tiles: a camera clicked right after its dashboard
+    # opened waited behind the START of every other tile (15 s for four).
+    USER = 3
+
+
+# Requests a person waits for (see Scheduler._eligible).
+PEOPLE: Final = frozenset({Priority.TILE, Priority.USER})
 
 
 # Lane spacings after which a waiting request is served before later arrivals.
@@ -277,7 +287,7 @@ class Scheduler:
         One held back (``Deadline.not_before`` still ahead) waits for its time:
         alone, until then; with others waiting, it takes the last turn that
         starts by its time (the next would come after it), once promoted,
-        unless a person (:attr:`Priority.USER`) waits: then people go first
+        unless a person (:data:`PEOPLE`) waits: then people go first
         until it is :data:`POLL_YIELD_SPACINGS` past its time. So a
         scheduled poll asked early keeps its interval while the recorder is
         idle and while cameras start alike: taking a turn as soon as it was
@@ -292,13 +302,13 @@ class Scheduler:
             for waiter in state.queue
             if now < waiter.not_before <= now + spacing and waiter.promote_at <= now
         ]
-        if any(waiter.urgency.priority is Priority.USER for waiter in free):
+        if any(waiter.urgency.priority in PEOPLE for waiter in free):
             # A person first; a poll at (or just past) its time waits too, up to
             # POLL_YIELD_SPACINGS past it.
             yielding = [
                 waiter
                 for waiter in free
-                if waiter.urgency.priority is not Priority.USER
+                if waiter.urgency.priority not in PEOPLE
                 and now < waiter.not_before + POLL_YIELD_SPACINGS * spacing
             ]
             return [waiter for waiter in free if waiter not in yielding]
@@ -311,7 +321,7 @@ class Scheduler:
         A promoted waiter never goes before one of higher priority twice in a
         row: after it overtook, the next turn is by priority. A held one whose
         time comes before the next turn takes this one, except from a person
-        (a :attr:`Priority.USER` request, see :meth:`_eligible`).
+        (a request of :data:`PEOPLE`, see :meth:`_eligible`).
         """
         best = min(candidates, key=lambda waiter: (-waiter.urgency.priority, waiter.sequence))
         last_call = [waiter for waiter in candidates if waiter.not_before > now]

@@ -77,15 +77,16 @@ class JpegFeed(Feed):
     def hurry(self) -> None:
         """Someone waits for this camera's first picture (a dashboard tile shows none).
 
-        The START, queued or next, goes as a person's request instead of
-        behind every setup command and poll; once a picture came, restarts
-        are deferrable again (the tile shows the last picture meanwhile).
+        The START, queued or next, goes as a person's request (a tile's, after
+        what people opened) instead of behind every setup command and poll;
+        once a picture came, restarts are deferrable again (the tile shows the
+        last picture meanwhile).
         """
         if self._jpeg is not None:
             return
         self._hurried = True
         if self._urgency is not None:
-            self._urgency.raise_to(Priority.USER)
+            self._urgency.raise_to(Priority.TILE)
 
     def _take_last_picture(self) -> None:
         """With no picture of its own yet, start from the recorder's last one (its age kept)."""
@@ -155,7 +156,7 @@ class JpegFeed(Feed):
     # -- the Feed hooks ------------------------------------------------------------
 
     def _start_urgency(self) -> Urgency:
-        self._urgency = Urgency(Priority.USER if self._hurried else self.start_priority)
+        self._urgency = Urgency(Priority.TILE if self._hurried else self.start_priority)
         return self._urgency
 
     def _start_request(self) -> Request:
