@@ -80,6 +80,49 @@ async def test_a_held_poll_yields_to_tiles_as_to_people() -> None:
     assert order == ["tile", "poll"]
 
 
+async def test_a_person_never_waits_two_turns_of_nobody_in_a_row() -> None:
+    """A poll takes a turn nobody else wanted; a person asks meanwhile, and a poll
+    long past its time waits too: the person goes first, the overdue poll right
+    after (promoted, it would otherwise have gone first)."""
+    scheduler = Scheduler(PACING)
+    spacing = Scheduler.spacing(PACING.command_interval)
+    order: list[str] = []
+    await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND)  # a poll, nobody waiting
+    now = scheduler.clock()
+    overdue = Deadline(due=now - 10 * spacing, not_before=now - 10 * spacing)
+
+    async def poll() -> None:
+        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=overdue)
+        order.append("overdue poll")
+
+    polling = asyncio.create_task(poll())
+    await asyncio.sleep(0)
+    people = await _queue(scheduler, Lane.COMMAND, [("clip", Priority.USER)], order)
+    await asyncio.gather(polling, *people)
+    assert order == ["clip", "overdue poll"]
+
+
+async def test_after_a_persons_turn_an_overdue_poll_still_goes_first() -> None:
+    """The same, the turn before being a person's: the overdue poll goes next (a
+    poll waits at most one person's turn once promoted)."""
+    scheduler = Scheduler(PACING)
+    spacing = Scheduler.spacing(PACING.command_interval)
+    order: list[str] = []
+    await scheduler.turn(Lane.COMMAND, Priority.USER)
+    now = scheduler.clock()
+    overdue = Deadline(due=now - 10 * spacing, not_before=now - 10 * spacing)
+
+    async def poll() -> None:
+        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=overdue)
+        order.append("overdue poll")
+
+    polling = asyncio.create_task(poll())
+    await asyncio.sleep(0)
+    people = await _queue(scheduler, Lane.COMMAND, [("clip", Priority.USER)], order)
+    await asyncio.gather(polling, *people)
+    assert order == ["overdue poll", "clip"]
+
+
 async def test_fifo_within_a_priority_and_spacing_with_margin() -> None:
     """Same priority: arrival order; every gap is at least the interval plus the margin."""
     scheduler = Scheduler(PACING)
