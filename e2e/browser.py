@@ -46,6 +46,11 @@ DASHBOARD_URL = "ipro-cameras"  # a dashboard of its own (url paths need a hyphe
 DASHBOARD_PATH = "cameras"
 # How long the dashboard is watched (the target is a picture in every tile within 30 s).
 DASHBOARD_WATCH = 60.0
+# Once every tile shows a real picture, the robot looks at the dashboard this long, as
+# a person glances at it, before it presses a button and clicks a camera. Clicking the
+# moment the last tile's picture came, the live view's START waits a whole turn behind
+# that tile's START (about 2.9 s; 6.1-6.5 s to a moving picture in runs S and U).
+DASHBOARD_GLANCE = 5.0
 # How long a live video is watched for stalls once it plays.
 LIVE_WATCH = 20.0
 # A <video> counts as moving once its currentTime advances between two looks (a live
@@ -578,7 +583,9 @@ class Run:
                     first_picture[entity] = now
                 if tile["broken"]:
                     broken.add(entity)
-            if set(self.connected) <= set(first_picture) and now > 10:
+            if set(self.connected) <= set(first_picture) and now > max(
+                10, max(first_picture.values()) + DASHBOARD_GLANCE
+            ):
                 break
             await asyncio.sleep(0.25)
         proxy.detach(self.page)
