@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+import datetime as dt
 import json
 from pathlib import Path
 import re
@@ -672,6 +673,7 @@ class Run:
         camera = self.connected[0] if self.connected else self.cameras[0]
         await self.on_dashboard()
         started = time.monotonic()
+        _clicked()
         await self.page.locator("hui-picture-entity-card").nth(self.cameras.index(camera)).click()
 
         first = await self.wait_for(self._video_moves(), limit=90, interval=0.1)
@@ -808,6 +810,7 @@ class Run:
 
     async def _play_first_card(self) -> float | None:
         started = time.monotonic()
+        _clicked()
         await self._items().first.click()
 
         took = await self.wait_for(self._video_moves(), limit=90)
@@ -876,6 +879,12 @@ class Run:
                 self.report.problems.append(f"{step.__name__}: {err}")
                 print(f"  {step.__name__} FAILED: {err}", flush=True)
                 await self.screenshot(f"e2e-failed-{step.__name__}.jpg")
+
+
+def _clicked() -> None:
+    """Say when a timed click starts, in UTC as Home Assistant's log has it (to read
+    the recorder commands that came between the click and the picture)."""
+    print(f"    clicked at {dt.datetime.now(dt.UTC).strftime('%H:%M:%S.%f')[:-3]} UTC", flush=True)
 
 
 def _available(entities: list[str], states: dict[str, Any]) -> list[str]:

@@ -216,6 +216,13 @@ class PlaybackSteps:
         """A script steps 5 pictures backward (``playback_step``)."""
         before_time = await self.recorded_time()
         shown, returned = await self.script_watched("playback_step", direction="backward", count=5)
+
+        def moved_back(state: dict[str, Any]) -> bool:
+            value = state.get("attributes", {}).get("recorded_time")
+            return bool(value and before_time and dt.datetime.fromisoformat(value) < before_time)
+
+        # The frontend's copy of the state may come a moment after the call's answer.
+        await self.until_player(moved_back)
         after = await self.recorded_time()
         gap = (
             f"{(after - before_time).total_seconds() * 1000:+.0f} ms"

@@ -134,6 +134,25 @@ async def test_steps_move_exactly_one_picture(
     assert simulator.journal.violations == []
 
 
+async def test_a_step_inside_the_gop_is_told_before_its_command(
+    simulator: RunningSimulator, session: PlaybackSession
+) -> None:
+    """A step back inside the GOP at hand: listeners hear of the new position at once,
+    before its PREVFRAME had its paced turn (a media player's recorded time follows
+    the picture, not the command)."""
+    async with asyncio.timeout(TIMEOUT):
+        start = await session.goto(_past(7.55), paused=True)
+        heard: list[tuple[dt.datetime | None, int]] = []
+
+        def listener() -> None:
+            sent = [c for c in _hdrctl(simulator) if c.get("PLAYCMD") == "PREVFRAME"]
+            heard.append((session.position, len(sent)))
+
+        session.add_listener(listener)
+        await session.step(-2)
+    assert heard[0] == (start.time - 2 * FRAME, 0)
+
+
 async def test_play_shows_ascending_times(session: PlaybackSession) -> None:
     async with asyncio.timeout(TIMEOUT):
         await session.goto(_past(20.25))

@@ -224,7 +224,8 @@ class PlaybackSession:
         return self._shown.time if self._shown is not None else None
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` when the mode, the recorder's state or the GOP shown changes."""
+        """Call ``listener`` when the mode, the recorder's state or the GOP shown changes,
+        and at each step (a picture moved to by hand)."""
         self._listeners.append(listener)
 
         def remove() -> None:
@@ -630,6 +631,9 @@ class PlaybackSession:
         target = min(shown.index + wanted, last) if forward else max(shown.index - wanted, 0)
         if target != shown.index:
             self._show(shown.gop, target)
+            # The position follows the picture now, not once the command had its
+            # turn (up to 3 s later; the shown GOP is the same, so _show is quiet).
+            self._notify()
             moved = abs(target - shown.index)
             if moved < wanted:
                 # The step goes on over the GOP's edge, whose command tells the
