@@ -231,6 +231,10 @@ class NvrStatusCoordinator(_NvrCoordinator[NvrStatus]):
         first, self._first_status = self._first_status, None
         if (handed := self._first_poll) is not None:
             self._first_poll = None
+            # It counts as this poll, ended now, as Home Assistant's timer counts
+            # it: with no end known, the timer's next poll was due at once and went
+            # ahead of a person's clip (a reload right before opening Media).
+            self._polled()
             return handed
         due = self._poll_due()
         try:

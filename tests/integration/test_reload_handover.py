@@ -95,6 +95,9 @@ async def test_a_reload_keeps_the_session_and_the_running_jpeg_stream(
     assert _count(simulator, since, Cgi.RECORDEDTIME) == 0
     assert _count(simulator, since, Cgi.LOGLIST, "KIND=ERR") == 0
     assert _count(simulator, since, Cgi.LOGLIST, "KIND=EVENT") == 1
+    # The handed poll's end is the new coordinator's last poll's: the timer's next
+    # poll is held to its time, not due at once ahead of people's requests.
+    assert loaded_entry.runtime_data.coordinator.polled_at is not None
     assert simulator.uids.active_count() == 3
     assert simulator.journal.violations == []
 
