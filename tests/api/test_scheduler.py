@@ -59,68 +59,54 @@ async def test_what_a_person_opened_goes_before_tiles_waiting_for_pictures() -> 
     assert order == ["poll0", "live", "tile0", "tile1", "poll1"]
 
 
-async def test_a_held_poll_yields_to_tiles_as_to_people() -> None:
-    """A tile waiting for its first picture is a person waiting: a poll held to its
-    time lets it go first (up to the yield), as it does a live view."""
+async def _poll_against(
+    turn_before: Priority, due: float, not_before: float, person: tuple[str, Priority]
+) -> list[str]:
+    """A turn taken at ``turn_before``; then a poll (its deadline in spacings from
+    now) and a person wait for the next: the order they go in."""
     scheduler = Scheduler(PACING)
     spacing = Scheduler.spacing(PACING.command_interval)
     order: list[str] = []
-    await scheduler.turn(Lane.COMMAND, Priority.USER)  # the lane is busy from here on
+    await scheduler.turn(Lane.COMMAND, turn_before)  # the lane is busy from here on
     now = scheduler.clock()
-    deadline = Deadline(due=now, not_before=now + spacing / 2)
+    deadline = Deadline(due=now + due * spacing, not_before=now + not_before * spacing)
 
     async def poll() -> None:
         await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=deadline)
         order.append("poll")
 
-    held = asyncio.create_task(poll())
+    polling = asyncio.create_task(poll())
     await asyncio.sleep(0)
-    tiles = await _queue(scheduler, Lane.COMMAND, [("tile", Priority.TILE)], order)
-    await asyncio.gather(held, *tiles)
+    people = await _queue(scheduler, Lane.COMMAND, [person], order)
+    await asyncio.gather(polling, *people)
+    return order
+
+
+async def test_a_held_poll_yields_to_tiles_as_to_people() -> None:
+    """A tile waiting for its first picture is a person waiting: a poll held to its
+    time lets it go first (up to the yield), as it does a live view."""
+    order = await _poll_against(Priority.USER, 0, 0.5, ("tile", Priority.TILE))
     assert order == ["tile", "poll"]
 
 
-async def test_a_person_never_waits_two_turns_of_nobody_in_a_row() -> None:
-    """A poll takes a turn nobody else wanted; a person asks meanwhile, and a poll
-    long past its time waits too: the person goes first, the overdue poll right
-    after (promoted, it would otherwise have gone first)."""
-    scheduler = Scheduler(PACING)
-    spacing = Scheduler.spacing(PACING.command_interval)
-    order: list[str] = []
-    await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND)  # a poll, nobody waiting
-    now = scheduler.clock()
-    overdue = Deadline(due=now - 10 * spacing, not_before=now - 10 * spacing)
-
-    async def poll() -> None:
-        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=overdue)
-        order.append("overdue poll")
-
-    polling = asyncio.create_task(poll())
-    await asyncio.sleep(0)
-    people = await _queue(scheduler, Lane.COMMAND, [("clip", Priority.USER)], order)
-    await asyncio.gather(polling, *people)
-    assert order == ["clip", "overdue poll"]
-
-
-async def test_after_a_persons_turn_an_overdue_poll_still_goes_first() -> None:
-    """The same, the turn before being a person's: the overdue poll goes next (a
-    poll waits at most one person's turn once promoted)."""
-    scheduler = Scheduler(PACING)
-    spacing = Scheduler.spacing(PACING.command_interval)
-    order: list[str] = []
-    await scheduler.turn(Lane.COMMAND, Priority.USER)
-    now = scheduler.clock()
-    overdue = Deadline(due=now - 10 * spacing, not_before=now - 10 * spacing)
-
-    async def poll() -> None:
-        await scheduler.turn(Lane.COMMAND, Priority.BACKGROUND, due=overdue)
-        order.append("overdue poll")
-
-    polling = asyncio.create_task(poll())
-    await asyncio.sleep(0)
-    people = await _queue(scheduler, Lane.COMMAND, [("clip", Priority.USER)], order)
-    await asyncio.gather(polling, *people)
-    assert order == ["overdue poll", "clip"]
+@pytest.mark.parametrize(
+    ("turn_before", "expected"),
+    [
+        # A poll's turn nobody else wanted, the person asking meanwhile: the person
+        # goes first (the promoted poll would otherwise have gone first).
+        (Priority.BACKGROUND, ["clip", "poll"]),
+        # The turn before was a person's: the overdue poll goes next (once promoted,
+        # a poll waits at most one person's turn).
+        (Priority.USER, ["poll", "clip"]),
+    ],
+)
+async def test_a_person_never_waits_two_turns_of_nobody_in_a_row(
+    turn_before: Priority, expected: list[str]
+) -> None:
+    """A person and a poll long past its time wait for the same turn: which goes
+    first depends on whose the turn before was."""
+    order = await _poll_against(turn_before, -10, -10, ("clip", Priority.USER))
+    assert order == expected
 
 
 async def test_fifo_within_a_priority_and_spacing_with_margin() -> None:
