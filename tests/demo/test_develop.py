@@ -86,11 +86,16 @@ async def test_frontend_loads_after_onboarding(demo: Demo) -> None:
             await _wait_for_components(ws, "todo", "tts")
             services = await ws.call("get_services")
             panels = await ws.call("get_panels")
+            repairs = await ws.call("repairs/list_issues")
 
     assert "turn_on" in services["homeassistant"]
     assert "add_item" in services["todo"]
     assert "speak" in services["tts"]
     assert {"lovelace", "config", "history", "logbook", "media-browser"} <= set(panels)
+    # The demo's configuration leaves Home Assistant nothing to ask for (its country):
+    # a newcomer's Settings show only what the recorder reports.
+    core_repairs = [i["issue_id"] for i in repairs["issues"] if i["domain"] == "homeassistant"]
+    assert core_repairs == []
     # Nothing was missing: no import error in Home Assistant's log.
     log = await asyncio.to_thread(demo.hass_log_path.read_text, errors="replace")
     assert not MISSING_PACKAGE.findall(log), "\n".join(
