@@ -190,14 +190,7 @@ class PlaybackSteps:
         await self.card(label)
         shown = await self.new_picture(before, started)
 
-        def moved(state: dict[str, Any]) -> bool:
-            value = state.get("attributes", {}).get("recorded_time")
-            if not value or before_time is None:
-                return False
-            now = dt.datetime.fromisoformat(value)
-            return now > before_time if forward else now < before_time
-
-        followed = await self.until_player(moved)
+        followed = await self.until_player(_moved_from(before_time, forward=forward))
         after = await self.recorded_time()
         gap = (
             f"{(after - before_time).total_seconds() * 1000:+.0f} ms"
@@ -216,13 +209,8 @@ class PlaybackSteps:
         """A script steps 5 pictures backward (``playback_step``)."""
         before_time = await self.recorded_time()
         shown, returned = await self.script_watched("playback_step", direction="backward", count=5)
-
-        def moved_back(state: dict[str, Any]) -> bool:
-            value = state.get("attributes", {}).get("recorded_time")
-            return bool(value and before_time and dt.datetime.fromisoformat(value) < before_time)
-
         # The frontend's copy of the state may come a moment after the call's answer.
-        await self.until_player(moved_back)
+        await self.until_player(_moved_from(before_time, forward=False))
         after = await self.recorded_time()
         gap = (
             f"{(after - before_time).total_seconds() * 1000:+.0f} ms"
@@ -286,3 +274,16 @@ class PlaybackSteps:
         wanted = moved is not None and (moved > 0 if operation == "fast_forward" else moved < 0)
         if took is None or not changed or not wanted:
             self.fail(f"{what}: operation={took is not None}, moving={changed}, time {rate}")
+
+
+def _moved_from(before: dt.datetime | None, *, forward: bool) -> Callable[[dict[str, Any]], bool]:
+    """A check that the player's recorded time moved past ``before`` in that direction."""
+
+    def moved(state: dict[str, Any]) -> bool:
+        value = state.get("attributes", {}).get("recorded_time")
+        if not value or before is None:
+            return False
+        now = dt.datetime.fromisoformat(value)
+        return now > before if forward else now < before
+
+    return moved
